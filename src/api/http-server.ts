@@ -1,0 +1,71 @@
+/**
+ * The HTTP front door: one node:http server on one port. Control-plane requests go to the API
+ * pipeline; data-plane paths (/in/, /out/) are reserved for ingest and origin. Bodies are read
+ * whole (the control plane's are small) with a size limit.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { ApiPipeline, HttpResponse } from './pipeline.js';
+
+const MAX_API_BODY = 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, r: HttpResponse): void {
+  res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
+  res.end(r.body);
+}
+
+function plain(res: ServerResponse, status: number, text: string): void {
+  send(res, { status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${text}\n` });
+}
+
+export function createHttpServer(pipeline: ApiPipeline, logger: Logger): Server {
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q >= 0 ? url.slice(0, q) : url;
+    const rawQuery = q >= 0 ? url.slice(q + 1) : '';
+    if (rawPath === '/_packhouse/health') {
+      plain(res, 200, 'ok');
+      return;
+    }
+    if (rawPath.startsWith('/in/') || rawPath.startsWith('/out/')) {
+      req.resume();
+      plain(res, 501, 'Live ingest and origin playback are not built yet in this version of Packhouse (see docs/known-differences.md).');
+      return;
+    }
+    readBody(req, MAX_API_BODY)
+      .then((body) => pipeline.handle({ method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers, body }))
+      .then((r) => send(res, r))
+      .catch((err: unknown) => {
+        if (err instanceof BodyTooLarge) {
+          plain(res, 413, `The request body is larger than ${MAX_API_BODY} bytes, the control plane's limit.`);
+          return;
+        }
+        logger.error({ err }, 'request failed before the pipeline');
+        if (!res.headersSent) plain(res, 500, 'internal error');
+        else res.destroy();
+      });
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}

@@ -1,0 +1,172 @@
+/**
+ * One protocol pipeline for every control-plane operation: request id, SigV4, route, parse,
+ * validate, idempotency token, handler, serialise, map errors. A pure function of the request
+ * (plus the services), so it is testable without an HTTP server.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ERROR_STATUS, ServiceError } from '../domain/errors.js';
+import type { Clock, Ids, MetadataStore, Scope } from '../domain/ports.js';
+import type { Services } from '../domain/services/index.js';
+import { AuthError, type SigV4Verifier } from './auth/sigv4.js';
+import { OPERATIONS, type OperationName } from './generated/model.js';
+import { HANDLERS } from './handlers/index.js';
+import { precheckCreateHarvestJob } from './handlers/harvest-jobs.js';
+import type { Handler } from './handlers/types.js';
+import { parseInput } from './protocol/parse.js';
+import { matchRoute } from './protocol/router.js';
+import { serializeError, serializeOutput } from './protocol/serialize.js';
+import { validateInput } from './protocol/validate.js';
+
+export interface HttpRequest {
+  readonly method: string;
+  readonly rawPath: string;
+  readonly rawQuery: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export interface PipelineDeps {
+  readonly services: Services;
+  readonly store: MetadataStore;
+  readonly verifier: SigV4Verifier;
+  readonly clock: Clock;
+  readonly ids: Ids;
+  readonly logger: Logger;
+}
+
+/** Checks run before shape validation, where an operation has a more specific error type. */
+const PRECHECKS: Partial<Record<OperationName, (input: Record<string, unknown>) => void>> = {
+  CreateHarvestJob: precheckCreateHarvestJob,
+};
+
+function canonicalJson(value: unknown): string {
+  if (value instanceof Date) return JSON.stringify(value.getTime());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export class ApiPipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async handle(req: HttpRequest): Promise<HttpResponse> {
+    const requestId = this.deps.ids.uuid();
+    const started = process.hrtime.bigint();
+    let operation: OperationName | undefined;
+    let response: HttpResponse;
+    try {
+      const caller = this.deps.verifier.verify(
+        { method: req.method, rawPath: req.rawPath, rawQuery: req.rawQuery, headers: req.headers, body: req.body },
+        this.deps.clock.now(),
+      );
+      const route = matchRoute(req.method, req.rawPath);
+      if ('error' in route) {
+        response = this.errorResponse(
+          route.error === 'method-not-allowed'
+            ? { shape: 'MethodNotAllowedException', status: 405, message: `${req.method} is not allowed on ${req.rawPath}.` }
+            : { shape: 'UnknownOperationException', status: 404, message: `No MediaPackage v2 operation is served at ${req.method} ${req.rawPath}. Check the endpoint URL and the path.` },
+        );
+      } else {
+        operation = route.operation;
+        const scope: Scope = { accountId: caller.accountId, region: caller.region };
+        response = await this.run(operation, route.labels, req, scope, requestId);
+      }
+    } catch (err) {
+      response = this.mapError(err, requestId, operation);
+    }
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    this.deps.logger.info({ requestId, operation, method: req.method, path: req.rawPath, status: response.status, ms: Math.round(ms * 100) / 100 }, 'api request');
+    return { ...response, headers: { ...response.headers, 'x-amzn-RequestId': requestId } };
+  }
+
+  private async run(operation: OperationName, labels: Record<string, string>, req: HttpRequest, scope: Scope, requestId: string): Promise<HttpResponse> {
+    const input = parseInput(operation, { labels, query: new URLSearchParams(req.rawQuery), headers: req.headers, body: req.body });
+    PRECHECKS[operation]?.(input);
+    validateInput(operation, input);
+    const handler = HANDLERS[operation] as Handler<OperationName>;
+    const execute = async (): Promise<HttpResponse> => {
+      const output = await handler(input, { scope, requestId, services: this.deps.services });
+      return serializeOutput(operation, output);
+    };
+    const tokenMember = OPERATIONS[operation].idempotencyTokenMember;
+    const token = tokenMember ? (input[tokenMember] as string | undefined) : undefined;
+    if (!tokenMember || token === undefined) return execute();
+    return this.idempotent(operation, scope, token, tokenMember, input, execute);
+  }
+
+  /**
+   * ClientToken semantics: the same token and request replay the first answer; the same token with
+   * another request is IDEMPOTENT_PARAMETER_MISMATCH. A concurrent twin that lost the race to
+   * create the resource finds the winner's answer and replays it.
+   */
+  private async idempotent(
+    operation: OperationName,
+    scope: Scope,
+    token: string,
+    tokenMember: string,
+    input: Record<string, unknown>,
+    execute: () => Promise<HttpResponse>,
+  ): Promise<HttpResponse> {
+    const { store, clock } = this.deps;
+    const { [tokenMember]: _token, ...rest } = input;
+    const requestHash = createHash('sha256').update(canonicalJson(rest)).digest('hex');
+    const replay = async (): Promise<HttpResponse | undefined> => {
+      const seen = await store.getIdempotency(scope, operation, token);
+      if (!seen) return undefined;
+      if (seen.requestHash !== requestHash) {
+        throw new ServiceError('ConflictException', `The client token ${token} was already used for a different ${operation} request. Use a new token for a new request.`, { ConflictExceptionType: 'IDEMPOTENT_PARAMETER_MISMATCH' });
+      }
+      return JSON.parse(seen.response) as StoredResponse;
+    };
+    const earlier = await replay();
+    if (earlier) return earlier;
+    let response: HttpResponse;
+    try {
+      response = await execute();
+    } catch (err) {
+      const twin = err instanceof ServiceError && err.fields['ConflictExceptionType'] === 'RESOURCE_ALREADY_EXISTS' ? await replay() : undefined;
+      if (twin) return twin;
+      throw err;
+    }
+    const stored: StoredResponse = { status: response.status, headers: response.headers, body: response.body };
+    await store.putIdempotency(scope, operation, token, { requestHash, response: JSON.stringify(stored), createdMs: clock.now().getTime() });
+    return response;
+  }
+
+  private errorResponse(e: { shape: string; status: number; message: string; fields?: Readonly<Record<string, string>> }): HttpResponse {
+    return serializeError({ shape: e.shape, message: e.message, fields: e.fields ?? {} }, e.status);
+  }
+
+  private mapError(err: unknown, requestId: string, operation: OperationName | undefined): HttpResponse {
+    if (err instanceof ServiceError) {
+      return this.errorResponse({ shape: err.shape, status: ERROR_STATUS[err.shape], message: err.message, fields: err.fields });
+    }
+    if (err instanceof AuthError) {
+      return this.errorResponse({ shape: err.code, status: err.status, message: err.message });
+    }
+    this.deps.logger.error({ err, requestId, operation }, 'unexpected error');
+    return this.errorResponse({
+      shape: 'InternalServerException',
+      status: 500,
+      message: `Packhouse could not complete the request because of an internal error (request id ${requestId}). Retry; if it persists, report the request id.`,
+    });
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The composition root: the only place that picks concrete adapters (SQLite or PostgreSQL, the
+ * key store, the clock) and wires them into the services, the pipeline and the HTTP server.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import pino, { type Logger } from 'pino';
+import { KeyStore, parseCredentialsFile } from './api/auth/credentials.js';
+import { SigV4Verifier, type KeyPair } from './api/auth/sigv4.js';
+import { createHttpServer } from './api/http-server.js';
+import { ApiPipeline } from './api/pipeline.js';
+import { ConfigError, DEFAULT_KEY_PAIR, type Config } from './config/config.js';
+import type { Clock, Ids, MetadataStore } from './domain/ports.js';
+import { createServices } from './domain/services/index.js';
+import { PostgresDriver } from './storage/sql/postgres-driver.js';
+import { SqlMetadataStore } from './storage/sql/sql-metadata-store.js';
+import { SqliteDriver } from './storage/sql/sqlite-driver.js';
+
+const DAY_MS = 24 * 3600 * 1000;
+const SWEEP_INTERVAL_MS = 60_000;
+
+export const systemClock: Clock = { now: () => new Date() };
+export const randomIds: Ids = {
+  uuid: () => randomUUID(),
+  etag: () => randomBytes(32).toString('base64'),
+};
+
+export interface RunningApp {
+  readonly url: string;
+  readonly server: Server;
+  readonly store: MetadataStore;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+function keyPairs(config: Config): { pairs: KeyPair[]; usingDefault: boolean } {
+  const pairs: KeyPair[] = [];
+  if (config.credentialsFile) {
+    let text: string;
+    try {
+      text = readFileSync(config.credentialsFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`--credentials-file (PACKHOUSE_CREDENTIALS_FILE): cannot read ${config.credentialsFile}: ${(err as Error).message}`);
+    }
+    try {
+      pairs.push(...parseCredentialsFile(text, config.credentialsFile));
+    } catch (err) {
+      throw new ConfigError(`--credentials-file (PACKHOUSE_CREDENTIALS_FILE): ${(err as Error).message}`);
+    }
+  }
+  if (config.keyPair) pairs.push(config.keyPair);
+  if (pairs.length) return { pairs, usingDefault: false };
+  return { pairs: [DEFAULT_KEY_PAIR], usingDefault: true };
+}
+
+export async function openStore(config: Config): Promise<MetadataStore> {
+  if (config.databaseUrl) return SqlMetadataStore.open(new PostgresDriver(config.databaseUrl));
+  mkdirSync(config.dataDir, { recursive: true });
+  return SqlMetadataStore.open(new SqliteDriver(join(config.dataDir, 'packhouse.db')));
+}
+
+export async function startApp(config: Config, options: { logger?: Logger; clock?: Clock } = {}): Promise<RunningApp> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'packhouse' } });
+  const clock = options.clock ?? systemClock;
+  const { pairs, usingDefault } = keyPairs(config);
+  const keys = new KeyStore(pairs);
+  const store = await openStore(config);
+  const settings = { publicUrl: config.publicUrl, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS };
+  const services = createServices({ store, clock, ids: randomIds, settings });
+  const pipeline = new ApiPipeline({ services, store, verifier: new SigV4Verifier((id) => keys.lookup(id)), clock, ids: randomIds, logger });
+  const server = createHttpServer(pipeline, logger);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  const sweep = setInterval(() => {
+    store.sweep(clock.now().getTime(), DAY_MS).catch((err: unknown) => logger.error({ err }, 'sweep failed'));
+  }, SWEEP_INTERVAL_MS);
+  sweep.unref();
+  logger.info(
+    { url, publicUrl: config.publicUrl, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite', keyPairs: keys.size },
+    'packhouse listening',
+  );
+  if (usingDefault) {
+    logger.info(`no credentials configured: accepting the local key pair ${DEFAULT_KEY_PAIR.accessKeyId}/${DEFAULT_KEY_PAIR.secretAccessKey} (account ${DEFAULT_KEY_PAIR.accountId}) on loopback`);
+  }
+  return {
+    url,
+    server,
+    store,
+    logger,
+    close: async () => {
+      clearInterval(sweep);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The one typed, validated configuration of a Packhouse process, from command-line flags and
+ * PACKHOUSE_* environment variables (a flag wins over its variable). The only reader of process.env
+ * is the caller that passes `env` in; nothing else in Packhouse reads the environment.
+ */
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import type { Quotas } from '../domain/services/context.js';
+
+export interface KeyPairConfig {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly accountId: string;
+}
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly publicUrl: string;
+  /** postgres://... to share state between nodes; empty for SQLite in the data directory. */
+  readonly databaseUrl: string;
+  readonly credentialsFile: string | undefined;
+  /** The single key pair of the simple case (PACKHOUSE_ACCESS_KEY_ID/...), if set. */
+  readonly keyPair: KeyPairConfig | undefined;
+  readonly logLevel: string;
+  readonly quotas: Quotas;
+  readonly harvestJobRetentionDays: number;
+}
+
+/** The key pair a loopback-only server accepts when none is configured (README: "Credentials"). */
+export const DEFAULT_KEY_PAIR: KeyPairConfig = {
+  accessKeyId: 'packhouse',
+  secretAccessKey: 'packhouse',
+  accountId: '000000000000',
+};
+
+export class ConfigError extends Error {}
+
+interface Setting {
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+  readonly def?: string;
+}
+
+export const SETTINGS = {
+  host: { flag: 'host', env: 'PACKHOUSE_HOST', def: '127.0.0.1', help: 'address to listen on' },
+  port: { flag: 'port', env: 'PACKHOUSE_PORT', def: '8080', help: 'TCP port to listen on (0 picks a free one)' },
+  dataDir: { flag: 'data-dir', env: 'PACKHOUSE_DATA_DIR', def: './data', help: 'directory for the database and media' },
+  publicUrl: { flag: 'public-url', env: 'PACKHOUSE_PUBLIC_URL', help: 'base of every URL the API hands out (default http://{host}:{port})' },
+  databaseUrl: { flag: 'database-url', env: 'PACKHOUSE_DATABASE_URL', def: '', help: 'postgres://... to use PostgreSQL instead of SQLite in the data directory' },
+  credentialsFile: { flag: 'credentials-file', env: 'PACKHOUSE_CREDENTIALS_FILE', help: 'JSON file of access key pairs, each mapped to an account id' },
+  accessKeyId: { flag: 'access-key-id', env: 'PACKHOUSE_ACCESS_KEY_ID', help: 'access key id of the single key pair' },
+  secretAccessKey: { flag: 'secret-access-key', env: 'PACKHOUSE_SECRET_ACCESS_KEY', help: 'secret of the single key pair' },
+  accountId: { flag: 'account-id', env: 'PACKHOUSE_ACCOUNT_ID', def: '000000000000', help: '12-digit account id of the single key pair' },
+  logLevel: { flag: 'log-level', env: 'PACKHOUSE_LOG_LEVEL', def: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
+  quotaChannelGroups: { flag: 'quota-channel-groups', env: 'PACKHOUSE_QUOTA_CHANNEL_GROUPS', def: '3', help: 'channel groups per account and Region' },
+  quotaChannels: { flag: 'quota-channels-per-group', env: 'PACKHOUSE_QUOTA_CHANNELS_PER_GROUP', def: '10', help: 'channels per channel group' },
+  quotaEndpoints: { flag: 'quota-endpoints-per-channel', env: 'PACKHOUSE_QUOTA_ENDPOINTS_PER_CHANNEL', def: '10', help: 'origin endpoints per channel' },
+  quotaManifests: { flag: 'quota-manifests-per-endpoint', env: 'PACKHOUSE_QUOTA_MANIFESTS_PER_ENDPOINT', def: '25', help: 'manifests per origin endpoint' },
+  quotaHarvestJobs: { flag: 'quota-active-harvest-jobs', env: 'PACKHOUSE_QUOTA_ACTIVE_HARVEST_JOBS', def: '10', help: 'queued or in-progress harvest jobs per channel group' },
+  harvestRetention: { flag: 'harvest-job-retention-days', env: 'PACKHOUSE_HARVEST_JOB_RETENTION_DAYS', def: '15', help: 'days a harvest job record is kept after creation' },
+} as const satisfies Record<string, Setting>;
+
+type Key = keyof typeof SETTINGS;
+
+/** Parses `--name value` and `--name=value` flags; unknown flags are an error. */
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const known = new Set<string>(Object.values(SETTINGS).map((s) => s.flag));
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"; settings are given as --name value`);
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    if (!known.has(name)) throw new ConfigError(`unknown option --${name}; run "packhouse help" for the list`);
+    const value: string | undefined = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    out.set(name, value);
+  }
+  return out;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
+  const flags = parseFlags(argv);
+  const raw = (k: Key): string | undefined => {
+    const s: Setting = SETTINGS[k];
+    return flags.get(s.flag) ?? (env[s.env] !== undefined && env[s.env] !== '' ? env[s.env] : undefined) ?? s.def;
+  };
+  const name = (k: Key) => `--${SETTINGS[k].flag} (${SETTINGS[k].env})`;
+  const int = (k: Key, min: number, max: number): number => {
+    const v = raw(k) ?? '';
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new ConfigError(`${name(k)} must be a whole number from ${min} to ${max}; got "${v}"`);
+    return n;
+  };
+
+  const host = raw('host')!;
+  if (host !== 'localhost' && isIP(host) === 0) throw new ConfigError(`${name('host')} must be an IP address or localhost; got "${host}"`);
+  const port = int('port', 0, 65535);
+  const hostForUrl = isIP(host) === 6 ? `[${host}]` : host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const publicUrl = (raw('publicUrl') ?? `http://${hostForUrl}:${port}`).replace(/\/+$/, '');
+  let parsedUrl: URL;
+  try {
+    parsedUrl = new URL(publicUrl);
+  } catch {
+    throw new ConfigError(`${name('publicUrl')} must be an absolute http(s) URL; got "${publicUrl}"`);
+  }
+  if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') throw new ConfigError(`${name('publicUrl')} must use http or https; got "${publicUrl}"`);
+
+  const databaseUrl = raw('databaseUrl') ?? '';
+  if (databaseUrl !== '' && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`${name('databaseUrl')} must be a postgres:// URL (leave it unset for SQLite); got "${databaseUrl}"`);
+  }
+
+  const accessKeyId = raw('accessKeyId');
+  const secretAccessKey = raw('secretAccessKey');
+  const accountId = raw('accountId')!;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError(`${name('accessKeyId')} and ${name('secretAccessKey')} must be set together`);
+  }
+  if (!/^\d{12}$/.test(accountId)) throw new ConfigError(`${name('accountId')} must be 12 digits; got "${accountId}"`);
+  const keyPair = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, accountId } : undefined;
+  const credentialsFile = raw('credentialsFile');
+  if (!keyPair && !credentialsFile && !isLoopback(host)) {
+    throw new ConfigError(
+      `listening on ${host} (not loopback) needs configured credentials: set ${name('accessKeyId')} and ${name('secretAccessKey')}, or ${name('credentialsFile')}`,
+    );
+  }
+
+  const logLevel = raw('logLevel')!;
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`${name('logLevel')} must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
+  }
+
+  return {
+    host,
+    port,
+    dataDir: resolve(raw('dataDir')!),
+    publicUrl,
+    databaseUrl,
+    credentialsFile: credentialsFile === undefined ? undefined : resolve(credentialsFile),
+    keyPair,
+    logLevel,
+    quotas: {
+      channelGroupsPerAccount: int('quotaChannelGroups', 1, 1_000_000),
+      channelsPerGroup: int('quotaChannels', 1, 1_000_000),
+      endpointsPerChannel: int('quotaEndpoints', 1, 1_000_000),
+      manifestsPerEndpoint: int('quotaManifests', 1, 1_000),
+      activeHarvestJobsPerGroup: int('quotaHarvestJobs', 1, 1_000_000),
+    },
+    harvestJobRetentionDays: int('harvestRetention', 1, 3650),
+  };
+}
+
+/** The help text of every setting, for `packhouse help`. */
+export function settingsHelp(): string {
+  return Object.values(SETTINGS as Record<string, Setting>)
+    .map((s) => `  --${s.flag.padEnd(30)} ${s.env.padEnd(40)} ${s.help}${s.def !== undefined && s.def !== '' ? ` (default ${s.def})` : ''}`)
+    .join('\n');
+}

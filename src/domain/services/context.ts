@@ -1,0 +1,112 @@
+/**
+ * What every domain service is given: the store, a clock, ids and the service settings.
+ * Also the lookups every service shares (find a group, channel or endpoint or say which is missing).
+ */
+import { NotFoundError } from '../errors.js';
+import { ACTIVE_HARVEST_STATUSES, type Channel, type ChannelGroup, type HarvestJob, type OriginEndpoint } from '../model.js';
+import { arns } from '../arn.js';
+import type { Clock, Ids, MetadataOps, MetadataStore, ResourceRecord, Scope } from '../ports.js';
+
+export interface Quotas {
+  readonly channelGroupsPerAccount: number;
+  readonly channelsPerGroup: number;
+  readonly endpointsPerChannel: number;
+  readonly manifestsPerEndpoint: number;
+  readonly activeHarvestJobsPerGroup: number;
+}
+
+export const DEFAULT_QUOTAS: Quotas = {
+  channelGroupsPerAccount: 3,
+  channelsPerGroup: 10,
+  endpointsPerChannel: 10,
+  manifestsPerEndpoint: 25,
+  activeHarvestJobsPerGroup: 10,
+};
+
+export interface ServiceSettings {
+  /** Base of every URL handed out (ingest and egress), without a trailing slash. */
+  readonly publicUrl: string;
+  readonly quotas: Quotas;
+  /** How long harvest-job records are kept after creation (HARVEST.md §7: 15 days). */
+  readonly harvestJobRetentionMs: number;
+}
+
+export interface ServiceContext {
+  readonly store: MetadataStore;
+  readonly clock: Clock;
+  readonly ids: Ids;
+  readonly settings: ServiceSettings;
+}
+
+export const MESSAGES = {
+  groupNotFound:
+    "MediaPackage can't process your request because we can't find your channel group. Verify your channel group name or add a channel group and then try again",
+  channelNotFound:
+    "MediaPackage can't process your request because we can't find your channel. Verify your channel name or add a channel and then try again",
+  endpointNotFound:
+    "MediaPackage can't process your request because we can't find your origin endpoint. Verify your origin endpoint name or add an origin endpoint and then try again",
+  harvestJobNotFound:
+    "MediaPackage can't process your request because we can't find your harvest job. Verify your harvest job name and then try again",
+};
+
+export async function requireGroup(tx: MetadataOps, scope: Scope, g: string): Promise<ResourceRecord<ChannelGroup>> {
+  const rec = await tx.getResource<ChannelGroup>(arns.group(scope, g));
+  if (!rec) throw new NotFoundError('CHANNEL_GROUP', MESSAGES.groupNotFound);
+  return rec;
+}
+
+export async function requireChannel(tx: MetadataOps, scope: Scope, g: string, c: string): Promise<ResourceRecord<Channel>> {
+  await requireGroup(tx, scope, g);
+  const rec = await tx.getResource<Channel>(arns.channel(scope, g, c));
+  if (!rec) throw new NotFoundError('CHANNEL', MESSAGES.channelNotFound);
+  return rec;
+}
+
+export async function requireEndpoint(
+  tx: MetadataOps,
+  scope: Scope,
+  g: string,
+  c: string,
+  e: string,
+): Promise<ResourceRecord<OriginEndpoint>> {
+  await requireChannel(tx, scope, g, c);
+  const rec = await tx.getResource<OriginEndpoint>(arns.endpoint(scope, g, c, e));
+  if (!rec) throw new NotFoundError('ORIGIN_ENDPOINT', MESSAGES.endpointNotFound);
+  return rec;
+}
+
+function record<D>(
+  scope: Scope,
+  kind: ResourceRecord['kind'],
+  doc: D & { arn: string; createdMs: number },
+  names: { g: string; c?: string; e?: string; n: string },
+  extra: { status?: string; expiresMs?: number } = {},
+): ResourceRecord<D> {
+  return {
+    arn: doc.arn,
+    kind,
+    accountId: scope.accountId,
+    region: scope.region,
+    groupName: names.g,
+    channelName: names.c ?? null,
+    endpointName: names.e ?? null,
+    name: names.n,
+    status: extra.status ?? null,
+    createdMs: doc.createdMs,
+    expiresMs: extra.expiresMs ?? null,
+    doc,
+  };
+}
+
+export const records = {
+  group: (s: Scope, g: ChannelGroup) => record(s, 'channelGroup', g, { g: g.name, n: g.name }),
+  channel: (s: Scope, c: Channel) => record(s, 'channel', c, { g: c.groupName, c: c.name, n: c.name }),
+  endpoint: (s: Scope, e: OriginEndpoint) =>
+    record(s, 'originEndpoint', e, { g: e.groupName, c: e.channelName, e: e.name, n: e.name }),
+  harvestJob: (s: Scope, j: HarvestJob, retentionMs: number) =>
+    record(s, 'harvestJob', j, { g: j.groupName, c: j.channelName, e: j.endpointName, n: j.name }, {
+      status: j.status,
+      // An active job never expires early (HARVEST.md §7.2); a finished one goes retentionMs after creation.
+      ...(ACTIVE_HARVEST_STATUSES.includes(j.status) ? {} : { expiresMs: j.createdMs + retentionMs }),
+    }),
+};

@@ -1,0 +1,147 @@
+/**
+ * The MetadataStore port over any SqlDriver: every statement the control plane runs is here,
+ * written once in SQL both SQLite and PostgreSQL accept.
+ */
+import type { IdempotencyRecord, ListPage, MetadataOps, MetadataStore, ResourceFilter, ResourceRecord, Scope } from '../../domain/ports.js';
+import type { Row, SqlDriver, SqlExecutor } from './driver.js';
+
+const COLUMNS = 'arn, kind, account_id, region, group_name, channel_name, endpoint_name, name, status, created_ms, expires_ms, doc';
+
+function toRecord<D>(row: Row): ResourceRecord<D> {
+  return {
+    arn: row['arn'] as string,
+    kind: row['kind'] as ResourceRecord['kind'],
+    accountId: row['account_id'] as string,
+    region: row['region'] as string,
+    groupName: row['group_name'] as string,
+    channelName: (row['channel_name'] as string | null) ?? null,
+    endpointName: (row['endpoint_name'] as string | null) ?? null,
+    name: row['name'] as string,
+    status: (row['status'] as string | null) ?? null,
+    createdMs: Number(row['created_ms']),
+    expiresMs: row['expires_ms'] === null || row['expires_ms'] === undefined ? null : Number(row['expires_ms']),
+    doc: JSON.parse(row['doc'] as string) as D,
+  };
+}
+
+function values(r: ResourceRecord): unknown[] {
+  return [r.arn, r.kind, r.accountId, r.region, r.groupName, r.channelName, r.endpointName, r.name, r.status, r.createdMs, r.expiresMs, JSON.stringify(r.doc)];
+}
+
+function where(f: ResourceFilter): { sql: string; params: unknown[] } {
+  const clauses = ['account_id = ?', 'region = ?', 'kind = ?'];
+  const params: unknown[] = [f.scope.accountId, f.scope.region, f.kind];
+  const eq = (col: string, v: string | undefined) => {
+    if (v === undefined) return;
+    clauses.push(`${col} = ?`);
+    params.push(v);
+  };
+  eq('group_name', f.groupName);
+  eq('channel_name', f.channelName);
+  eq('endpoint_name', f.endpointName);
+  eq('name', f.name);
+  if (f.statuses) {
+    clauses.push(`status IN (${f.statuses.map(() => '?').join(', ')})`);
+    params.push(...f.statuses);
+  }
+  if (f.liveAtMs !== undefined) {
+    clauses.push('(expires_ms IS NULL OR expires_ms > ?)');
+    params.push(f.liveAtMs);
+  }
+  return { sql: clauses.join(' AND '), params };
+}
+
+class SqlOps implements MetadataOps {
+  constructor(private readonly ex: SqlExecutor) {}
+
+  async getResource<D>(arn: string): Promise<ResourceRecord<D> | undefined> {
+    const rows = await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE arn = ?`, [arn]);
+    return rows[0] ? toRecord<D>(rows[0]) : undefined;
+  }
+
+  async findResources<D>(filter: ResourceFilter, page?: ListPage): Promise<ResourceRecord<D>[]> {
+    const w = where(filter);
+    let sql = `SELECT ${COLUMNS} FROM resources WHERE ${w.sql}`;
+    const params = [...w.params];
+    const order = page?.order ?? 'name';
+    if (page?.after) {
+      if (order === 'name') {
+        sql += ' AND name > ?';
+        params.push(page.after.name);
+      } else {
+        sql += ' AND (created_ms < ? OR (created_ms = ? AND name > ?))';
+        params.push(page.after.createdMs, page.after.createdMs, page.after.name);
+      }
+    }
+    sql += order === 'name' ? ' ORDER BY name ASC' : ' ORDER BY created_ms DESC, name ASC';
+    if (page) {
+      sql += ' LIMIT ?';
+      params.push(page.limit);
+    }
+    return (await this.ex.all(sql, params)).map((r) => toRecord<D>(r));
+  }
+
+  async countResources(filter: ResourceFilter): Promise<number> {
+    const w = where(filter);
+    const rows = await this.ex.all(`SELECT COUNT(*) AS n FROM resources WHERE ${w.sql}`, w.params);
+    return Number(rows[0]?.['n'] ?? 0);
+  }
+
+  async insertResource(record: ResourceRecord): Promise<void> {
+    await this.ex.run(`INSERT INTO resources (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, values(record));
+  }
+
+  async updateResource(record: ResourceRecord): Promise<void> {
+    const [arn, ...rest] = values(record);
+    await this.ex.run(
+      'UPDATE resources SET kind = ?, account_id = ?, region = ?, group_name = ?, channel_name = ?, endpoint_name = ?, name = ?, status = ?, created_ms = ?, expires_ms = ?, doc = ? WHERE arn = ?',
+      [...rest, arn],
+    );
+  }
+
+  async deleteResource(arn: string): Promise<boolean> {
+    return (await this.ex.run('DELETE FROM resources WHERE arn = ?', [arn])) > 0;
+  }
+
+  async getIdempotency(scope: Scope, operation: string, token: string): Promise<IdempotencyRecord | undefined> {
+    const rows = await this.ex.all(
+      'SELECT request_hash, response, created_ms FROM idempotency_tokens WHERE account_id = ? AND region = ? AND operation = ? AND token = ?',
+      [scope.accountId, scope.region, operation, token],
+    );
+    const row = rows[0];
+    return row ? { requestHash: row['request_hash'] as string, response: row['response'] as string, createdMs: Number(row['created_ms']) } : undefined;
+  }
+
+  async putIdempotency(scope: Scope, operation: string, token: string, record: IdempotencyRecord): Promise<boolean> {
+    const changed = await this.ex.run(
+      'INSERT INTO idempotency_tokens (account_id, region, operation, token, request_hash, response, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      [scope.accountId, scope.region, operation, token, record.requestHash, record.response, record.createdMs],
+    );
+    return changed > 0;
+  }
+}
+
+export class SqlMetadataStore extends SqlOps implements MetadataStore {
+  constructor(private readonly driver: SqlDriver) {
+    super(driver);
+  }
+
+  static async open(driver: SqlDriver): Promise<SqlMetadataStore> {
+    await driver.migrate();
+    return new SqlMetadataStore(driver);
+  }
+
+  transaction<R>(fn: (tx: MetadataOps) => Promise<R>): Promise<R> {
+    return this.driver.transaction((ex) => fn(new SqlOps(ex)));
+  }
+
+  async sweep(nowMs: number, idempotencyTtlMs: number): Promise<number> {
+    const jobs = await this.driver.run('DELETE FROM resources WHERE expires_ms IS NOT NULL AND expires_ms <= ?', [nowMs]);
+    const tokens = await this.driver.run('DELETE FROM idempotency_tokens WHERE created_ms <= ?', [nowMs - idempotencyTtlMs]);
+    return jobs + tokens;
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+}
