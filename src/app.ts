@@ -6,17 +6,24 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { KeyStore, parseCredentialsFile } from './api/auth/credentials.js';
 import { SigV4Verifier, type KeyPair } from './api/auth/sigv4.js';
-import { createHttpServer } from './api/http-server.js';
+import { createRequestListener } from './api/http-server.js';
 import { ApiPipeline } from './api/pipeline.js';
 import { ConfigError, DEFAULT_KEY_PAIR, type Config } from './config/config.js';
-import type { Clock, Ids, MetadataStore } from './domain/ports.js';
+import type { Clock, Ids, MetadataStore, TimelineStore } from './domain/ports.js';
 import { createServices } from './domain/services/index.js';
+import { Dataplane } from './dataplane/dataplane-http.js';
+import { DEFAULT_INGEST_LIMITS, IngestService } from './dataplane/ingest/ingest-service.js';
+import { OriginService } from './dataplane/origin/origin-service.js';
+import { RetentionKeeper } from './dataplane/retention.js';
+import { DiskBlobStore } from './storage/blobs/disk-blob-store.js';
+import type { SqlDriver } from './storage/sql/driver.js';
 import { PostgresDriver } from './storage/sql/postgres-driver.js';
 import { SqlMetadataStore } from './storage/sql/sql-metadata-store.js';
+import { SqlTimelineStore } from './storage/sql/sql-timeline-store.js';
 import { SqliteDriver } from './storage/sql/sqlite-driver.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -56,10 +63,16 @@ function keyPairs(config: Config): { pairs: KeyPair[]; usingDefault: boolean } {
   return { pairs: [DEFAULT_KEY_PAIR], usingDefault: true };
 }
 
-export async function openStore(config: Config): Promise<MetadataStore> {
-  if (config.databaseUrl) return SqlMetadataStore.open(new PostgresDriver(config.databaseUrl));
-  mkdirSync(config.dataDir, { recursive: true });
-  return SqlMetadataStore.open(new SqliteDriver(join(config.dataDir, 'packhouse.db')));
+export async function openStores(config: Config): Promise<{ store: MetadataStore; timeline: TimelineStore }> {
+  let driver: SqlDriver;
+  if (config.databaseUrl) {
+    driver = new PostgresDriver(config.databaseUrl);
+  } else {
+    mkdirSync(config.dataDir, { recursive: true });
+    driver = new SqliteDriver(join(config.dataDir, 'packhouse.db'));
+  }
+  const store = await SqlMetadataStore.open(driver);
+  return { store, timeline: new SqlTimelineStore(driver) };
 }
 
 export async function startApp(config: Config, options: { logger?: Logger; clock?: Clock } = {}): Promise<RunningApp> {
@@ -67,11 +80,15 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   const clock = options.clock ?? systemClock;
   const { pairs, usingDefault } = keyPairs(config);
   const keys = new KeyStore(pairs);
-  const store = await openStore(config);
-  const settings = { publicUrl: config.publicUrl, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS };
-  const services = createServices({ store, clock, ids: randomIds, settings });
-  const pipeline = new ApiPipeline({ services, store, verifier: new SigV4Verifier((id) => keys.lookup(id)), clock, ids: randomIds, logger });
-  const server = createHttpServer(pipeline, logger);
+  const { store, timeline } = await openStores(config);
+  const blobs = new DiskBlobStore(join(config.dataDir, 'media'));
+  // The server listens first so that a default public URL can name the port actually bound (--port 0).
+  const ready: { listener?: RequestListener } = {};
+  const server = createServer((req, res) => {
+    if (ready.listener) ready.listener(req, res);
+    else res.writeHead(503, { 'retry-after': '1' }).end('starting\n');
+  });
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -79,12 +96,21 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  const publicUrl = config.publicUrl ?? url;
+  const settings = { publicUrl, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS };
+  const services = createServices({ store, clock, ids: randomIds, settings });
+  const pipeline = new ApiPipeline({ services, store, verifier: new SigV4Verifier((id) => keys.lookup(id)), clock, ids: randomIds, logger });
+  const retention = new RetentionKeeper({ store, timeline, blobs, clock, logger });
+  const ingest = new IngestService({ store, timeline, blobs, clock, logger, limits: DEFAULT_INGEST_LIMITS, onSegments: (ch) => retention.touch(ch) });
+  const origin = new OriginService({ store, timeline, blobs, clock });
+  const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger);
+  ready.listener = createRequestListener(pipeline, dataplane, logger);
   const sweep = setInterval(() => {
     store.sweep(clock.now().getTime(), DAY_MS).catch((err: unknown) => logger.error({ err }, 'sweep failed'));
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
   logger.info(
-    { url, publicUrl: config.publicUrl, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite', keyPairs: keys.size },
+    { url, publicUrl, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite', keyPairs: keys.size },
     'packhouse listening',
   );
   if (usingDefault) {

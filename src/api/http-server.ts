@@ -3,9 +3,10 @@
  * pipeline; data-plane paths (/in/, /out/) are reserved for ingest and origin. Bodies are read
  * whole (the control plane's are small) with a size limit.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ApiPipeline, HttpResponse } from './pipeline.js';
+import type { Dataplane } from '../dataplane/dataplane-http.js';
 
 const MAX_API_BODY = 1024 * 1024;
 
@@ -38,8 +39,8 @@ function plain(res: ServerResponse, status: number, text: string): void {
   send(res, { status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${text}\n` });
 }
 
-export function createHttpServer(pipeline: ApiPipeline, logger: Logger): Server {
-  const server = createServer((req, res) => {
+export function createRequestListener(pipeline: ApiPipeline, dataplane: Dataplane, logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q >= 0 ? url.slice(0, q) : url;
@@ -49,8 +50,7 @@ export function createHttpServer(pipeline: ApiPipeline, logger: Logger): Server 
       return;
     }
     if (rawPath.startsWith('/in/') || rawPath.startsWith('/out/')) {
-      req.resume();
-      plain(res, 501, 'Live ingest and origin playback are not built yet in this version of Packhouse (see docs/known-differences.md).');
+      dataplane.handle(req, res, rawPath, rawQuery);
       return;
     }
     readBody(req, MAX_API_BODY)
@@ -65,7 +65,5 @@ export function createHttpServer(pipeline: ApiPipeline, logger: Logger): Server 
         if (!res.headersSent) plain(res, 500, 'internal error');
         else res.destroy();
       });
-  });
-  server.keepAliveTimeout = 65_000;
-  return server;
+  };
 }

@@ -46,6 +46,9 @@ const PRECHECKS: Partial<Record<OperationName, (input: Record<string, unknown>) 
   CreateHarvestJob: precheckCreateHarvestJob,
 };
 
+const TWIN_WAIT_STEPS = 10;
+const TWIN_WAIT_MS = 20;
+
 function canonicalJson(value: unknown): string {
   if (value instanceof Date) return JSON.stringify(value.getTime());
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -142,8 +145,15 @@ export class ApiPipeline {
     try {
       response = await execute();
     } catch (err) {
-      const twin = err instanceof ServiceError && err.fields['ConflictExceptionType'] === 'RESOURCE_ALREADY_EXISTS' ? await replay() : undefined;
-      if (twin) return twin;
+      if (err instanceof ServiceError && err.fields['ConflictExceptionType'] === 'RESOURCE_ALREADY_EXISTS') {
+        // A twin request with the same token may have created the resource and not yet stored its
+        // answer (that is a separate write): wait briefly for it, then replay it.
+        for (let i = 0; i < TWIN_WAIT_STEPS; i++) {
+          const twin = await replay();
+          if (twin) return twin;
+          await new Promise((r) => setTimeout(r, TWIN_WAIT_MS));
+        }
+      }
       throw err;
     }
     const stored: StoredResponse = { status: response.status, headers: response.headers, body: response.body };

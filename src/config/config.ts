@@ -17,7 +17,8 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
-  readonly publicUrl: string;
+  /** Base of every URL the API hands out; undefined: http://{host}:{bound port}, known once listening. */
+  readonly publicUrl: string | undefined;
   /** postgres://... to share state between nodes; empty for SQLite in the data directory. */
   readonly databaseUrl: string;
   readonly credentialsFile: string | undefined;
@@ -103,15 +104,16 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const host = raw('host')!;
   if (host !== 'localhost' && isIP(host) === 0) throw new ConfigError(`${name('host')} must be an IP address or localhost; got "${host}"`);
   const port = int('port', 0, 65535);
-  const hostForUrl = isIP(host) === 6 ? `[${host}]` : host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const publicUrl = (raw('publicUrl') ?? `http://${hostForUrl}:${port}`).replace(/\/+$/, '');
-  let parsedUrl: URL;
-  try {
-    parsedUrl = new URL(publicUrl);
-  } catch {
-    throw new ConfigError(`${name('publicUrl')} must be an absolute http(s) URL; got "${publicUrl}"`);
+  const publicUrl = raw('publicUrl')?.replace(/\/+$/, '');
+  if (publicUrl !== undefined) {
+    let parsedUrl: URL;
+    try {
+      parsedUrl = new URL(publicUrl);
+    } catch {
+      throw new ConfigError(`${name('publicUrl')} must be an absolute http(s) URL; got "${publicUrl}"`);
+    }
+    if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') throw new ConfigError(`${name('publicUrl')} must use http or https; got "${publicUrl}"`);
   }
-  if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') throw new ConfigError(`${name('publicUrl')} must use http or https; got "${publicUrl}"`);
 
   const databaseUrl = raw('databaseUrl') ?? '';
   if (databaseUrl !== '' && !/^postgres(ql)?:\/\//.test(databaseUrl)) {

@@ -60,6 +60,11 @@ export interface MetadataOps {
   getResource<D>(arn: string): Promise<ResourceRecord<D> | undefined>;
   findResources<D>(filter: ResourceFilter, page?: ListPage): Promise<ResourceRecord<D>[]>;
   countResources(filter: ResourceFilter): Promise<number>;
+  /**
+   * Finds resources by names alone, in every account and region: the data plane's URLs
+   * (/in/v1/{group}/..., /out/v1/{group}/...) carry no account, as AWS's carry it in the host.
+   */
+  locateResources<D>(kind: ResourceKind, groupName: string, channelName: string, endpointName?: string): Promise<ResourceRecord<D>[]>;
   insertResource(record: ResourceRecord): Promise<void>;
   updateResource(record: ResourceRecord): Promise<void>;
   deleteResource(arn: string): Promise<boolean>;
@@ -85,4 +90,74 @@ export interface Ids {
   uuid(): string;
   /** A fresh opaque entity tag (44-character base64 of 32 random bytes, as AWS's look). */
   etag(): string;
+}
+
+/** Bytes by key: segment files on local disk or in S3-compatible storage. */
+export interface BlobStore {
+  put(key: string, data: Uint8Array): Promise<void>;
+  get(key: string): Promise<Buffer | undefined>;
+  /** Moves a blob to another key (a rename on disk, copy and delete elsewhere). */
+  move(from: string, to: string): Promise<void>;
+  delete(keys: readonly string[]): Promise<void>;
+  /** Keys directly under a prefix ending in "/", in no particular order. */
+  list(prefix: string): Promise<string[]>;
+}
+
+/** One output rendition of a channel (a video, audio or muxed track), learnt from ingest. */
+export interface RenditionRecord {
+  readonly channelArn: string;
+  /** Stable id: the ingest media playlist's name without extension (e.g. "index_0"). */
+  readonly id: string;
+  readonly container: 'ts' | 'fmp4';
+  readonly kind: 'video' | 'audio' | 'muxed';
+  readonly codecs: string;
+  readonly bandwidth: number;
+  readonly width?: number | undefined;
+  readonly height?: number | undefined;
+  readonly frameRate?: number | undefined;
+  readonly sampleRate?: number | undefined;
+  readonly channels?: number | undefined;
+  readonly language?: string | undefined;
+  readonly audioGroup?: string | undefined;
+  readonly timescale: number;
+  /** Blob key of the current init segment (fMP4 only). */
+  readonly initKey?: string | undefined;
+  readonly updatedMs: number;
+}
+
+/** One ingested segment placed on the channel's wall-clock timeline. */
+export interface SegmentRecord {
+  readonly channelArn: string;
+  readonly rendition: string;
+  /** Per-rendition sequence number, increasing by one per segment kept. */
+  readonly seq: number;
+  readonly startMs: number;
+  readonly durationMs: number;
+  /** Media time of the first sample, in the rendition's timescale. */
+  readonly mediaTime: number;
+  readonly mediaDuration: number;
+  readonly key: string;
+  readonly bytes: number;
+  readonly discontinuity: boolean;
+  /** Which ingest endpoint ("1" or "2") it came from. */
+  readonly source: string;
+  readonly initKey?: string | undefined;
+}
+
+export interface TimelineStore {
+  upsertRendition(r: RenditionRecord): Promise<void>;
+  listRenditions(channelArn: string): Promise<RenditionRecord[]>;
+  /**
+   * Appends a segment unless one of the same rendition already starts within `toleranceMs` of it
+   * (the redundant input sent it first). Assigns seq; returns the stored record or undefined.
+   */
+  appendSegment(s: Omit<SegmentRecord, 'seq'>, toleranceMs: number): Promise<SegmentRecord | undefined>;
+  /** Segments of a rendition overlapping [fromMs, toMs), oldest first. */
+  findSegments(channelArn: string, rendition: string, fromMs: number, toMs: number): Promise<SegmentRecord[]>;
+  getSegment(channelArn: string, rendition: string, seq: number): Promise<SegmentRecord | undefined>;
+  latestSegment(channelArn: string, rendition: string): Promise<SegmentRecord | undefined>;
+  /** Removes segments that ended before `beforeMs` and returns them (so their blobs can go). */
+  deleteSegmentsBefore(channelArn: string, beforeMs: number): Promise<SegmentRecord[]>;
+  /** Drops everything of a channel (channel deleted). */
+  deleteChannel(channelArn: string): Promise<SegmentRecord[]>;
 }

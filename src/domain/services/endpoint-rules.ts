@@ -7,13 +7,7 @@ import type { ConfigDoc, ContainerType, InputType, ManifestDoc, OriginEndpointCo
 import { ManifestFilterError, parseManifestFilter } from '../../media/manifest-filter.js';
 
 /** Defaults filled in when a request leaves a member out (documented in docs/known-differences.md). */
-export const SEGMENT_DEFAULTS: ConfigDoc = {
-  SegmentDurationSeconds: 6,
-  SegmentName: 'segment',
-  TsUseAudioRenditionGroup: true,
-  IncludeIframeOnlyStreams: false,
-  TsIncludeDvbSubtitles: false,
-};
+export const SEGMENT_DEFAULTS: ConfigDoc = { SegmentDurationSeconds: 6, SegmentName: 'segment' };
 export const HLS_MANIFEST_DEFAULTS: ConfigDoc = { ManifestWindowSeconds: 60 };
 export const DASH_MANIFEST_DEFAULTS: ConfigDoc = {
   ManifestWindowSeconds: 60,

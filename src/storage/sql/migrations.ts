@@ -3,7 +3,8 @@
  */
 import type { Migration } from './driver.js';
 
-const resources = (bigint: string) => `
+/** Names sort by code point on both databases (PostgreSQL's default collation follows the locale). */
+const resources = (bigint: string, binaryText: string) => `
 CREATE TABLE resources (
   arn TEXT PRIMARY KEY,
   kind TEXT NOT NULL,
@@ -12,7 +13,7 @@ CREATE TABLE resources (
   group_name TEXT NOT NULL,
   channel_name TEXT,
   endpoint_name TEXT,
-  name TEXT NOT NULL,
+  name ${binaryText} NOT NULL,
   status TEXT,
   created_ms ${bigint} NOT NULL,
   expires_ms ${bigint},
@@ -36,7 +37,39 @@ CREATE TABLE idempotency_tokens (
 CREATE INDEX idempotency_tokens_age ON idempotency_tokens (created_ms);
 `;
 
+const timeline = (bigint: string) => `
+CREATE TABLE renditions (
+  channel_arn TEXT NOT NULL,
+  id TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  updated_ms ${bigint} NOT NULL,
+  PRIMARY KEY (channel_arn, id)
+);
+CREATE TABLE segments (
+  channel_arn TEXT NOT NULL,
+  rendition TEXT NOT NULL,
+  seq ${bigint} NOT NULL,
+  start_ms ${bigint} NOT NULL,
+  duration_ms ${bigint} NOT NULL,
+  media_time ${bigint} NOT NULL,
+  media_duration ${bigint} NOT NULL,
+  blob_key TEXT NOT NULL,
+  bytes ${bigint} NOT NULL,
+  discontinuity INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  init_key TEXT,
+  PRIMARY KEY (channel_arn, rendition, seq)
+);
+CREATE INDEX segments_by_time ON segments (channel_arn, rendition, start_ms);
+`;
+
 export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migration[]>> = {
-  sqlite: [{ id: 1, name: 'resources and idempotency tokens', sql: resources('INTEGER') }],
-  postgres: [{ id: 1, name: 'resources and idempotency tokens', sql: resources('BIGINT') }],
+  sqlite: [
+    { id: 1, name: 'resources and idempotency tokens', sql: resources('INTEGER', 'TEXT') },
+    { id: 2, name: 'live timeline', sql: timeline('INTEGER') },
+  ],
+  postgres: [
+    { id: 1, name: 'resources and idempotency tokens', sql: resources('BIGINT', 'TEXT COLLATE "C"') },
+    { id: 2, name: 'live timeline', sql: timeline('BIGINT') },
+  ],
 };

@@ -41,7 +41,8 @@ function where(f: ResourceFilter): { sql: string; params: unknown[] } {
   eq('endpoint_name', f.endpointName);
   eq('name', f.name);
   if (f.statuses) {
-    clauses.push(`status IN (${f.statuses.map(() => '?').join(', ')})`);
+    // An empty list matches nothing (and `IN ()` is not valid SQL everywhere).
+    clauses.push(f.statuses.length ? `status IN (${f.statuses.map(() => '?').join(', ')})` : '1 = 0');
     params.push(...f.statuses);
   }
   if (f.liveAtMs !== undefined) {
@@ -85,6 +86,16 @@ class SqlOps implements MetadataOps {
     const w = where(filter);
     const rows = await this.ex.all(`SELECT COUNT(*) AS n FROM resources WHERE ${w.sql}`, w.params);
     return Number(rows[0]?.['n'] ?? 0);
+  }
+
+  async locateResources<D>(kind: ResourceRecord['kind'], groupName: string, channelName: string, endpointName?: string): Promise<ResourceRecord<D>[]> {
+    const params: unknown[] = [kind, groupName, channelName];
+    let sql = `SELECT ${COLUMNS} FROM resources WHERE kind = ? AND group_name = ? AND channel_name = ?`;
+    if (endpointName !== undefined) {
+      sql += ' AND endpoint_name = ?';
+      params.push(endpointName);
+    }
+    return (await this.ex.all(sql, params)).map((r) => toRecord<D>(r));
   }
 
   async insertResource(record: ResourceRecord): Promise<void> {

@@ -1,0 +1,89 @@
+/**
+ * HTTP binding of the data plane: /in/v1/{group}/{1|2}/{channel}/{file} to ingest and
+ * /out/v1/{group}/{channel}/{endpoint}/{file} to the origin. Errors are a status and a one-line
+ * plain-text reason.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { DataplaneError } from './channel-locator.js';
+import type { IngestService } from './ingest/ingest-service.js';
+import type { OriginService } from './origin/origin-service.js';
+
+class TooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new TooLarge());
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function decode(parts: string[]): string[] {
+  try {
+    return parts.map((p) => decodeURIComponent(p));
+  } catch {
+    throw new DataplaneError(400, 'The path is not valid percent-encoding.');
+  }
+}
+
+export class Dataplane {
+  constructor(
+    private readonly ingest: IngestService,
+    private readonly origin: OriginService,
+    private readonly maxIngestBytes: number,
+    private readonly logger: Logger,
+  ) {}
+
+  handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string): void {
+    const cors: Record<string, string> = { 'access-control-allow-origin': typeof req.headers.origin === 'string' ? req.headers.origin : '*' };
+    const fail = (err: unknown) => {
+      const status = err instanceof DataplaneError ? err.status : err instanceof TooLarge ? 413 : 500;
+      const text =
+        err instanceof DataplaneError ? err.message : err instanceof TooLarge ? `The file is larger than ${this.maxIngestBytes} bytes, the ingest limit.` : 'internal error';
+      if (status >= 500) this.logger.error({ err, path: rawPath }, 'data plane request failed');
+      else this.logger.debug({ path: rawPath, status, reason: text }, 'data plane request refused');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const body = `${text}\n`;
+      res.writeHead(status, { ...cors, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    const run = async () => {
+      const parts = decode(rawPath.split('/').slice(1));
+      if (parts[0] === 'in' && parts[1] === 'v1' && parts.length >= 6) {
+        const [, , groupName, ingestId, channelName, ...file] = parts;
+        const body = req.method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, this.maxIngestBytes);
+        const status = await this.ingest.receive({ method: req.method ?? 'PUT', groupName: groupName!, ingestId: ingestId!, channelName: channelName!, path: file.join('/'), body });
+        res.writeHead(status, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      if (parts[0] === 'out' && parts[1] === 'v1' && parts.length === 6) {
+        req.resume();
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new DataplaneError(405, 'The origin answers GET and HEAD.');
+        const [, , groupName, channelName, endpointName, file] = parts;
+        const r = await this.origin.serve({ groupName: groupName!, channelName: channelName!, endpointName: endpointName!, file: file!, query: new URLSearchParams(rawQuery) });
+        const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
+        res.writeHead(r.status, { ...cors, ...r.headers, 'content-length': body.length });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+      req.resume();
+      throw new DataplaneError(404, 'Data-plane URLs are /in/v1/{group}/{1|2}/{channel}/{file} (ingest) and /out/v1/{group}/{channel}/{endpoint}/{file} (origin).');
+    };
+    run().catch(fail);
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * Live ingest: encoders PUT (or POST) playlists and segments to /in/v1/{group}/{1|2}/{channel}/...
+ * Files are kept as they arrive; whenever a media playlist and the segments it lists are both
+ * present, those segments are read (codecs and media time from the bytes themselves), placed on
+ * the channel's wall-clock timeline and moved to their permanent key. Encoders upload a playlist
+ * and its newest segment concurrently, so either arrival may complete a segment.
+ */
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import type { Logger } from 'pino';
+import type { Channel } from '../../domain/model.js';
+import type { BlobStore, Clock, MetadataStore, RenditionRecord, ResourceRecord, TimelineStore } from '../../domain/ports.js';
+import { isMultivariant, parseMediaPlaylist, parseMultivariantPlaylist, type MediaPlaylist, type MultivariantPlaylist } from '../../media/hls/playlist.js';
+import { DataplaneError, locateChannel } from '../channel-locator.js';
+import { probeSegment, validateSegment, type SegmentProbe } from './segment-probe.js';
+
+const PLAYLIST_RE = /\.m3u8$/i;
+const MEDIA_RE = /\.(ts|m4s|mp4|m4v|m4a|cmfv|cmfa|mp4a)$/i;
+const PATH_RE = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,3}$/;
+
+export interface IngestLimits {
+  /** Largest segment accepted, in bytes. */
+  readonly maxSegmentBytes: number;
+  /** Largest playlist accepted, in bytes. */
+  readonly maxPlaylistBytes: number;
+}
+
+export const DEFAULT_INGEST_LIMITS: IngestLimits = { maxSegmentBytes: 64 * 1024 * 1024, maxPlaylistBytes: 1024 * 1024 };
+
+export interface IngestRequest {
+  readonly method: string;
+  readonly groupName: string;
+  readonly ingestId: string;
+  readonly channelName: string;
+  /** Path below the channel, e.g. "index_0.m3u8" or "video/seg_12.ts". */
+  readonly path: string;
+  readonly body: Buffer;
+}
+
+/** The key prefix of one channel's files: a digest of its ARN (stable, path-safe). */
+export function channelKey(channelArn: string): string {
+  return createHash('sha256').update(channelArn).digest('hex').slice(0, 24);
+}
+
+interface Hints {
+  bandwidth?: number;
+  width?: number;
+  height?: number;
+  frameRate?: number;
+  audioGroup?: string;
+  language?: string;
+}
+
+export class IngestService {
+  /** Serialises reconciliation per channel input in this process (a cheap guard; the timeline dedupes too). */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly deps: {
+      readonly store: MetadataStore;
+      readonly timeline: TimelineStore;
+      readonly blobs: BlobStore;
+      readonly clock: Clock;
+      readonly logger: Logger;
+      readonly limits: IngestLimits;
+      /** Called after segments were added to a channel (retention, waiting LL-HLS readers). */
+      readonly onSegments?: (channel: ResourceRecord<Channel>) => void;
+    },
+  ) {}
+
+  /** Handles one ingest request; throws DataplaneError with a one-line reason on bad input. */
+  async receive(req: IngestRequest): Promise<number> {
+    const method = req.method.toUpperCase();
+    if (req.ingestId !== '1' && req.ingestId !== '2') {
+      throw new DataplaneError(404, `Ingest URLs are /in/v1/{group}/1/{channel}/... or /in/v1/{group}/2/{channel}/...; "${req.ingestId}" is not an ingest endpoint id.`);
+    }
+    if (!PATH_RE.test(req.path) || req.path.split('/').some((p) => p === '..' || p === '.')) {
+      throw new DataplaneError(400, `"${req.path}" is not an ingest file name: use letters, digits, "_", "-" and "." (at most 4 levels).`);
+    }
+    const channel = await locateChannel(this.deps.store, req.groupName, req.channelName);
+    if (method === 'DELETE') return 204;
+    if (method !== 'PUT' && method !== 'POST') throw new DataplaneError(405, `${req.method} is not an ingest method: encoders PUT or POST files (DELETE is accepted and ignored).`);
+    const cid = channelKey(channel.arn);
+    const key = `ingest/${cid}/${req.ingestId}/${req.path}`;
+    if (PLAYLIST_RE.test(req.path)) {
+      if (req.body.length > this.deps.limits.maxPlaylistBytes) throw new DataplaneError(413, `The playlist is ${req.body.length} bytes; the limit is ${this.deps.limits.maxPlaylistBytes}.`);
+      const text = req.body.toString('utf8');
+      try {
+        if (isMultivariant(text)) parseMultivariantPlaylist(text);
+        else parseMediaPlaylist(text);
+      } catch (err) {
+        throw new DataplaneError(400, `${req.path} is not a valid HLS playlist: ${(err as Error).message}`);
+      }
+      await this.deps.blobs.put(key, req.body);
+    } else if (MEDIA_RE.test(req.path)) {
+      if (req.body.length > this.deps.limits.maxSegmentBytes) throw new DataplaneError(413, `${req.path} is ${req.body.length} bytes; the limit is ${this.deps.limits.maxSegmentBytes}.`);
+      if (req.body.length === 0) throw new DataplaneError(400, `${req.path} is empty.`);
+      try {
+        validateSegment(req.path, req.body);
+      } catch (err) {
+        throw new DataplaneError(415, `${req.path} is not readable media: ${(err as Error).message}`);
+      }
+      await this.deps.blobs.put(key, req.body);
+    } else {
+      throw new DataplaneError(415, `${req.path}: Packhouse ingests HLS playlists (.m3u8) and TS or fMP4 segments (.ts, .m4s, .mp4, .cmfv, .cmfa); this file type is not accepted.`);
+    }
+    await this.withLock(`${cid}/${req.ingestId}`, () => this.reconcile(channel, req.ingestId));
+    return 201;
+  }
+
+  private async withLock<R>(name: string, fn: () => Promise<R>): Promise<R> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.locks.set(name, settled);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(name) === settled) this.locks.delete(name);
+    }
+  }
+
+  /** Registers every listed segment whose bytes have arrived, for every media playlist of this input. */
+  private async reconcile(channel: ResourceRecord<Channel>, ingestId: string): Promise<void> {
+    const cid = channelKey(channel.arn);
+    const prefix = `ingest/${cid}/${ingestId}/`;
+    const keys = await this.deps.blobs.list(prefix);
+    const playlists: { key: string; text: string }[] = [];
+    for (const k of keys.filter((k) => PLAYLIST_RE.test(k))) {
+      const bytes = await this.deps.blobs.get(k);
+      if (bytes) playlists.push({ key: k, text: bytes.toString('utf8') });
+    }
+    const hints = new Map<string, Hints>();
+    for (const p of playlists.filter((p) => isMultivariant(p.text))) collectHints(p.key.slice(prefix.length), parseMultivariantPlaylist(p.text), hints);
+    const present = new Set(keys);
+    let added = 0;
+    for (const p of playlists.filter((p) => !isMultivariant(p.text))) {
+      const rel = p.key.slice(prefix.length);
+      const rendition = rel.replace(PLAYLIST_RE, '').replace(/\//g, '_');
+      added += await this.registerFrom(channel, ingestId, prefix, rel, rendition, parseMediaPlaylist(p.text), present, hints.get(rel) ?? {});
+    }
+    if (added > 0) this.deps.onSegments?.(channel);
+  }
+
+  private async registerFrom(
+    channel: ResourceRecord<Channel>,
+    ingestId: string,
+    prefix: string,
+    playlistPath: string,
+    rendition: string,
+    playlist: MediaPlaylist,
+    present: ReadonlySet<string>,
+    hints: Hints,
+  ): Promise<number> {
+    const { blobs, timeline, clock } = this.deps;
+    const now = clock.now().getTime();
+    const dir = posix.dirname(playlistPath);
+    const resolveUri = (uri: string) => posix.normalize(dir === '.' ? uri : `${dir}/${uri}`);
+    // Without EXT-X-PROGRAM-DATE-TIME a segment is placed by arrival: the newest listed segment ends now.
+    const ends: number[] = [];
+    let t = now;
+    for (let i = playlist.segments.length - 1; i >= 0; i--) {
+      ends[i] = t;
+      t -= playlist.segments[i]!.duration * 1000;
+    }
+    let added = 0;
+    for (let i = 0; i < playlist.segments.length; i++) {
+      const entry = playlist.segments[i]!;
+      if (/^[a-z]+:/i.test(entry.uri)) continue;
+      const segPath = resolveUri(entry.uri);
+      const pendingKey = `${prefix}${segPath}`;
+      if (!present.has(pendingKey)) continue;
+      const bytes = await blobs.get(pendingKey);
+      if (!bytes) continue;
+      let initBytes: Buffer | undefined;
+      let initPath: string | undefined;
+      if (entry.map) {
+        initPath = resolveUri(entry.map.uri);
+        initBytes = await blobs.get(`${prefix}${initPath}`);
+        if (!initBytes) continue; // the init segment is still on its way
+      }
+      let probe: SegmentProbe;
+      try {
+        probe = probeSegment(segPath, bytes, initBytes);
+      } catch (err) {
+        this.deps.logger.warn({ channel: channel.arn, segment: segPath, err: (err as Error).message }, 'ingest: unreadable segment dropped');
+        await blobs.delete([pendingKey]);
+        continue;
+      }
+      const cid = channelKey(channel.arn);
+      let initKey: string | undefined;
+      if (initBytes) {
+        initKey = `media/${cid}/${rendition}/init-${createHash('sha1').update(initBytes).digest('hex').slice(0, 16)}.mp4`;
+        if (!(await blobs.get(initKey))) await blobs.put(initKey, initBytes);
+      }
+      const durationMs = Math.round(entry.duration * 1000);
+      const startMs = entry.programDateTime ?? Math.round(ends[i]! - durationMs);
+      const prev = await timeline.latestSegment(channel.arn, rendition);
+      const contiguous = prev !== undefined && Math.abs(prev.mediaTime + prev.mediaDuration - probe.mediaTime) <= probe.timescale / 2;
+      const discontinuity = entry.discontinuity || (prev !== undefined && !contiguous);
+      const ext = posix.extname(segPath) || '.bin';
+      const finalKey = `media/${cid}/${rendition}/${startMs}-${ingestId}${ext}`;
+      try {
+        await blobs.move(pendingKey, finalKey);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // registered by a concurrent request
+        throw err;
+      }
+      const rec = await timeline.appendSegment(
+        {
+          channelArn: channel.arn,
+          rendition,
+          startMs,
+          durationMs,
+          mediaTime: probe.mediaTime,
+          mediaDuration: probe.mediaDuration,
+          key: finalKey,
+          bytes: bytes.length,
+          discontinuity,
+          source: ingestId,
+          initKey,
+        },
+        Math.max(1, Math.floor(durationMs / 2)),
+      );
+      if (!rec) {
+        await blobs.delete([finalKey]); // the other ingest endpoint delivered this segment first
+        continue;
+      }
+      added++;
+      const record: RenditionRecord = {
+        channelArn: channel.arn,
+        id: rendition,
+        container: probe.container,
+        kind: probe.kind,
+        codecs: probe.codecs,
+        bandwidth: hints.bandwidth ?? Math.round((bytes.length * 8) / Math.max(0.001, entry.duration)),
+        width: probe.width ?? hints.width,
+        height: probe.height ?? hints.height,
+        frameRate: hints.frameRate,
+        sampleRate: probe.sampleRate,
+        channels: probe.channels,
+        language: hints.language,
+        audioGroup: hints.audioGroup,
+        timescale: probe.timescale,
+        initKey,
+        updatedMs: now,
+      };
+      await timeline.upsertRendition(record);
+    }
+    return added;
+  }
+}
+
+/** What the encoder's multivariant playlist says about each media playlist. */
+function collectHints(multivariantPath: string, pl: MultivariantPlaylist, out: Map<string, Hints>): void {
+  const dir = posix.dirname(multivariantPath);
+  const rel = (uri: string) => posix.normalize(dir === '.' ? uri : `${dir}/${uri}`);
+  for (const v of pl.variants) {
+    out.set(rel(v.uri), {
+      bandwidth: v.bandwidth,
+      ...(v.resolution ? { width: v.resolution.width, height: v.resolution.height } : {}),
+      ...(v.frameRate !== undefined ? { frameRate: v.frameRate } : {}),
+      ...(v.audio !== undefined ? { audioGroup: v.audio } : {}),
+    });
+  }
+  for (const r of pl.renditions) {
+    if (!r.uri) continue;
+    const existing = out.get(rel(r.uri)) ?? {};
+    out.set(rel(r.uri), { ...existing, audioGroup: r.groupId, ...(r.language !== undefined ? { language: r.language } : {}) });
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Writes HLS multivariant and media playlists (RFC 8216) from the protocol-neutral track and
+ * segment model. Pure: the origin (live and time-shifted) and the harvester (VOD) both use it;
+ * how URIs are named is the caller's choice.
+ */
+import type { OutputSegment, OutputTrack } from '../timeline/model.js';
+
+export interface MultivariantOptions {
+  readonly tracks: readonly OutputTrack[];
+  /** URI of a track's media playlist. */
+  readonly playlistUri: (track: OutputTrack) => string;
+  readonly version: number;
+}
+
+const q = (s: string) => `"${s.replace(/"/g, "'")}"`;
+
+function codecOf(track: OutputTrack, kind: 'video' | 'audio'): string[] {
+  return track.codecs.split(',').filter((c) => (kind === 'audio' ? /^(mp4a|ac-3|ec-3|opus)/.test(c) : !/^(mp4a|ac-3|ec-3|opus)/.test(c)));
+}
+
+/** §4.4.6: one EXT-X-STREAM-INF per video (or muxed) track; audio-only tracks become an audio group. */
+export function writeMultivariant(o: MultivariantOptions): string {
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${o.version}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const audio = o.tracks.filter((t) => t.kind === 'audio');
+  const video = o.tracks.filter((t) => t.kind !== 'audio');
+  const group = 'audio_0';
+  audio.forEach((t, i) => {
+    const attrs = [
+      'TYPE=AUDIO',
+      `GROUP-ID=${q(group)}`,
+      `NAME=${q(t.language ?? t.id)}`,
+      `LANGUAGE=${q(t.language ?? 'und')}`,
+      i === 0 ? 'DEFAULT=YES' : 'DEFAULT=NO',
+      'AUTOSELECT=YES',
+      ...(t.channels !== undefined ? [`CHANNELS=${q(String(t.channels))}`] : []),
+      `URI=${q(o.playlistUri(t))}`,
+    ];
+    lines.push(`#EXT-X-MEDIA:${attrs.join(',')}`);
+  });
+  const audioBandwidth = Math.max(0, ...audio.map((t) => t.bandwidth));
+  const audioCodecs = audio[0] ? codecOf(audio[0], 'audio') : [];
+  const variants = video.length ? video : audio;
+  for (const t of variants) {
+    const withAudio = t.kind === 'video' && audio.length > 0;
+    const codecs = [...t.codecs.split(',').filter(Boolean), ...(withAudio ? audioCodecs : [])];
+    const attrs = [
+      `BANDWIDTH=${t.bandwidth + (withAudio ? audioBandwidth : 0)}`,
+      ...(t.width && t.height ? [`RESOLUTION=${t.width}x${t.height}`] : []),
+      ...(t.frameRate ? [`FRAME-RATE=${t.frameRate.toFixed(3)}`] : []),
+      `CODECS=${q([...new Set(codecs)].join(','))}`,
+      ...(audio.length > 0 && t.kind !== 'muxed' ? [`AUDIO=${q(group)}`] : []),
+    ];
+    lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, o.playlistUri(t));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export interface MediaPlaylistOptions {
+  readonly track: OutputTrack;
+  readonly segments: readonly OutputSegment[];
+  readonly segmentUri: (s: OutputSegment) => string;
+  readonly initUri?: ((s: OutputSegment) => string) | undefined;
+  readonly version: number;
+  /** VOD: closed with EXT-X-ENDLIST and EXT-X-PLAYLIST-TYPE:VOD. */
+  readonly closed: boolean;
+  /** Emit EXT-X-PROGRAM-DATE-TIME every this many seconds (and at every discontinuity); undefined = never. */
+  readonly programDateTimeIntervalSeconds?: number | undefined;
+  readonly discontinuitySequence?: number | undefined;
+  readonly startTag?: { readonly timeOffset: number; readonly precise: boolean } | undefined;
+  /** Extra lines before the segments (e.g. server-control for LL-HLS). */
+  readonly headerExtra?: readonly string[] | undefined;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** §4.4.3 and §4.4.4: the media playlist of one track over the given segments. */
+export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
+  const target = Math.max(1, ...o.segments.map((s) => Math.round(s.durationMs / 1000)));
+  const first = o.segments[0];
+  const lines = [
+    '#EXTM3U',
+    `#EXT-X-VERSION:${o.version}`,
+    `#EXT-X-TARGETDURATION:${target}`,
+    `#EXT-X-MEDIA-SEQUENCE:${first?.seq ?? 0}`,
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${o.discontinuitySequence ?? 0}`,
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+  ];
+  if (o.closed) lines.push('#EXT-X-PLAYLIST-TYPE:VOD');
+  if (o.startTag) lines.push(`#EXT-X-START:TIME-OFFSET=${o.startTag.timeOffset}${o.startTag.precise ? ',PRECISE=YES' : ''}`);
+  if (o.headerExtra) lines.push(...o.headerExtra);
+  let lastInit: string | undefined;
+  let lastPdtMs: number | undefined;
+  o.segments.forEach((s, i) => {
+    if (i > 0 && s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
+    if (o.initUri) {
+      const init = o.initUri(s);
+      if (init !== lastInit) {
+        lines.push(`#EXT-X-MAP:URI=${q(init)}`);
+        lastInit = init;
+      }
+    }
+    const interval = o.programDateTimeIntervalSeconds;
+    if (interval !== undefined && (lastPdtMs === undefined || s.discontinuity || s.startMs - lastPdtMs >= interval * 1000)) {
+      lines.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(s.startMs)}`);
+      lastPdtMs = s.startMs;
+    }
+    lines.push(`#EXTINF:${(s.durationMs / 1000).toFixed(3)},`, o.segmentUri(s));
+  });
+  if (o.closed) lines.push('#EXT-X-ENDLIST');
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,107 @@
+/**
+ * The TimelineStore port over any SqlDriver: renditions and segments of live channels, the rows
+ * the origin reads for every manifest and the harvester for every job.
+ */
+import type { RenditionRecord, SegmentRecord, TimelineStore } from '../../domain/ports.js';
+import type { Row, SqlDriver } from './driver.js';
+
+const SEGMENT_COLUMNS = 'channel_arn, rendition, seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key';
+
+function toSegment(r: Row): SegmentRecord {
+  return {
+    channelArn: r['channel_arn'] as string,
+    rendition: r['rendition'] as string,
+    seq: Number(r['seq']),
+    startMs: Number(r['start_ms']),
+    durationMs: Number(r['duration_ms']),
+    mediaTime: Number(r['media_time']),
+    mediaDuration: Number(r['media_duration']),
+    key: r['blob_key'] as string,
+    bytes: Number(r['bytes']),
+    discontinuity: Number(r['discontinuity']) === 1,
+    source: r['source'] as string,
+    initKey: (r['init_key'] as string | null) ?? undefined,
+  };
+}
+
+export class SqlTimelineStore implements TimelineStore {
+  constructor(private readonly db: SqlDriver) {}
+
+  async upsertRendition(r: RenditionRecord): Promise<void> {
+    await this.db.run(
+      'INSERT INTO renditions (channel_arn, id, doc, updated_ms) VALUES (?, ?, ?, ?) ON CONFLICT (channel_arn, id) DO UPDATE SET doc = excluded.doc, updated_ms = excluded.updated_ms',
+      [r.channelArn, r.id, JSON.stringify(r), r.updatedMs],
+    );
+  }
+
+  async listRenditions(channelArn: string): Promise<RenditionRecord[]> {
+    const rows = await this.db.all('SELECT doc FROM renditions WHERE channel_arn = ? ORDER BY id', [channelArn]);
+    return rows.map((r) => JSON.parse(r['doc'] as string) as RenditionRecord);
+  }
+
+  appendSegment(s: Omit<SegmentRecord, 'seq'>, toleranceMs: number): Promise<SegmentRecord | undefined> {
+    return this.db.transaction(async (ex) => {
+      const clash = await ex.all('SELECT seq FROM segments WHERE channel_arn = ? AND rendition = ? AND start_ms > ? AND start_ms < ? LIMIT 1', [
+        s.channelArn,
+        s.rendition,
+        s.startMs - toleranceMs,
+        s.startMs + toleranceMs,
+      ]);
+      if (clash.length > 0) return undefined;
+      const last = await ex.all('SELECT MAX(seq) AS seq FROM segments WHERE channel_arn = ? AND rendition = ?', [s.channelArn, s.rendition]);
+      const prev = last[0]?.['seq'];
+      const seq = prev === null || prev === undefined ? 1 : Number(prev) + 1;
+      const rec: SegmentRecord = { ...s, seq };
+      await ex.run(`INSERT INTO segments (${SEGMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+        rec.channelArn,
+        rec.rendition,
+        rec.seq,
+        rec.startMs,
+        rec.durationMs,
+        rec.mediaTime,
+        rec.mediaDuration,
+        rec.key,
+        rec.bytes,
+        rec.discontinuity ? 1 : 0,
+        rec.source,
+        rec.initKey ?? null,
+      ]);
+      return rec;
+    });
+  }
+
+  async findSegments(channelArn: string, rendition: string, fromMs: number, toMs: number): Promise<SegmentRecord[]> {
+    const rows = await this.db.all(
+      `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? AND start_ms < ? AND start_ms + duration_ms > ? ORDER BY seq`,
+      [channelArn, rendition, toMs, fromMs],
+    );
+    return rows.map(toSegment);
+  }
+
+  async getSegment(channelArn: string, rendition: string, seq: number): Promise<SegmentRecord | undefined> {
+    const rows = await this.db.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? AND seq = ?`, [channelArn, rendition, seq]);
+    return rows[0] ? toSegment(rows[0]) : undefined;
+  }
+
+  async latestSegment(channelArn: string, rendition: string): Promise<SegmentRecord | undefined> {
+    const rows = await this.db.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? ORDER BY seq DESC LIMIT 1`, [channelArn, rendition]);
+    return rows[0] ? toSegment(rows[0]) : undefined;
+  }
+
+  deleteSegmentsBefore(channelArn: string, beforeMs: number): Promise<SegmentRecord[]> {
+    return this.db.transaction(async (ex) => {
+      const rows = await ex.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND start_ms + duration_ms < ?`, [channelArn, beforeMs]);
+      if (rows.length) await ex.run('DELETE FROM segments WHERE channel_arn = ? AND start_ms + duration_ms < ?', [channelArn, beforeMs]);
+      return rows.map(toSegment);
+    });
+  }
+
+  deleteChannel(channelArn: string): Promise<SegmentRecord[]> {
+    return this.db.transaction(async (ex) => {
+      const rows = await ex.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ?`, [channelArn]);
+      await ex.run('DELETE FROM segments WHERE channel_arn = ?', [channelArn]);
+      await ex.run('DELETE FROM renditions WHERE channel_arn = ?', [channelArn]);
+      return rows.map(toSegment);
+    });
+  }
+}
