@@ -20,6 +20,11 @@ import { DEFAULT_INGEST_LIMITS, IngestService } from './dataplane/ingest/ingest-
 import { OriginService } from './dataplane/origin/origin-service.js';
 import { RetentionKeeper } from './dataplane/retention.js';
 import { DiskBlobStore } from './storage/blobs/disk-blob-store.js';
+import { S3Sink } from './storage/sinks/s3-sink.js';
+import { startBuiltinS3, type BuiltinS3 } from './storage/sinks/builtin-s3.js';
+import { HarvestRunner } from './domain/harvest/harvest-runner.js';
+import { WebhookDispatcher } from './events/webhook-dispatcher.js';
+import type { ObjectSink } from './domain/ports.js';
 import type { SqlDriver } from './storage/sql/driver.js';
 import { PostgresDriver } from './storage/sql/postgres-driver.js';
 import { SqlMetadataStore } from './storage/sql/sql-metadata-store.js';
@@ -37,6 +42,8 @@ export const randomIds: Ids = {
 
 export interface RunningApp {
   readonly url: string;
+  /** URL of the built-in local S3 endpoint, when it runs. */
+  readonly s3Url: string | undefined;
   readonly server: Server;
   readonly store: MetadataStore;
   readonly logger: Logger;
@@ -105,12 +112,45 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   const origin = new OriginService({ store, timeline, blobs, clock });
   const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger);
   ready.listener = createRequestListener(pipeline, dataplane, logger);
+
+  let builtinS3: BuiltinS3 | undefined;
+  let sink: ObjectSink;
+  if (config.s3.mode === 'builtin') {
+    builtinS3 = await startBuiltinS3(join(config.dataDir, 's3'), config.host, config.s3.port);
+    sink = new S3Sink({ endpoint: builtinS3.url, region: 'us-east-1', credentials: builtinS3.credentials, createsBuckets: true });
+    logger.info({ s3Url: builtinS3.url, dataDir: join(config.dataDir, 's3') }, 'built-in local S3 endpoint for harvest output');
+  } else if (config.s3.mode === 'endpoint') {
+    sink = new S3Sink({ endpoint: config.s3.endpoint, region: config.s3.region, credentials: config.s3.credentials, createsBuckets: false });
+  } else {
+    sink = new S3Sink({ region: config.s3.region, credentials: config.s3.credentials, createsBuckets: false });
+  }
+  const runner = new HarvestRunner({
+    store,
+    timeline,
+    blobs,
+    sink,
+    clock,
+    ids: randomIds,
+    logger,
+    settings: {
+      concurrency: config.harvest.concurrency,
+      leaseMs: config.harvest.leaseSeconds * 1000,
+      settleMs: config.harvest.settleSeconds * 1000,
+      pollMs: 500,
+      retentionMs: settings.harvestJobRetentionMs,
+      webhooks: config.harvest.webhooks,
+      writeAttempts: 5,
+    },
+  });
+  runner.start();
+  const dispatcher = new WebhookDispatcher({ store, clock, logger, pollMs: 500, baseBackoffMs: 1000, timeoutMs: 10_000 });
+  dispatcher.start();
   const sweep = setInterval(() => {
     store.sweep(clock.now().getTime(), DAY_MS).catch((err: unknown) => logger.error({ err }, 'sweep failed'));
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
   logger.info(
-    { url, publicUrl, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite', keyPairs: keys.size },
+    { url, publicUrl, s3Url: builtinS3?.url, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite', keyPairs: keys.size },
     'packhouse listening',
   );
   if (usingDefault) {
@@ -118,11 +158,15 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   }
   return {
     url,
+    s3Url: builtinS3?.url,
     server,
     store,
     logger,
     close: async () => {
       clearInterval(sweep);
+      dispatcher.stop();
+      await runner.stop();
+      await builtinS3?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -27,6 +27,26 @@ export interface Config {
   readonly logLevel: string;
   readonly quotas: Quotas;
   readonly harvestJobRetentionDays: number;
+  readonly s3: S3Config;
+  readonly harvest: HarvestConfig;
+}
+
+/** Where harvested assets go: a given S3-compatible endpoint, AWS S3 itself, or the built-in local store. */
+export type S3Config =
+  | { readonly mode: 'endpoint'; readonly endpoint: string; readonly region: string; readonly credentials: Credentials | undefined }
+  | { readonly mode: 'aws'; readonly region: string; readonly credentials: Credentials | undefined }
+  | { readonly mode: 'builtin'; readonly port: number };
+
+interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+export interface HarvestConfig {
+  readonly concurrency: number;
+  readonly leaseSeconds: number;
+  readonly settleSeconds: number;
+  readonly webhooks: readonly string[];
 }
 
 /** The key pair a loopback-only server accepts when none is configured (README: "Credentials"). */
@@ -61,6 +81,15 @@ export const SETTINGS = {
   quotaEndpoints: { flag: 'quota-endpoints-per-channel', env: 'PACKHOUSE_QUOTA_ENDPOINTS_PER_CHANNEL', def: '10', help: 'origin endpoints per channel' },
   quotaManifests: { flag: 'quota-manifests-per-endpoint', env: 'PACKHOUSE_QUOTA_MANIFESTS_PER_ENDPOINT', def: '25', help: 'manifests per origin endpoint' },
   quotaHarvestJobs: { flag: 'quota-active-harvest-jobs', env: 'PACKHOUSE_QUOTA_ACTIVE_HARVEST_JOBS', def: '10', help: 'queued or in-progress harvest jobs per channel group' },
+  s3Endpoint: { flag: 's3-endpoint', env: 'PACKHOUSE_S3_ENDPOINT', help: 'S3-compatible endpoint URL for harvest output, or "aws" for AWS S3 (default: AWS S3 when S3 credentials are set, else a built-in local S3)' },
+  s3Region: { flag: 's3-region', env: 'PACKHOUSE_S3_REGION', def: 'us-east-1', help: 'region of the S3 store' },
+  s3AccessKeyId: { flag: 's3-access-key-id', env: 'PACKHOUSE_S3_ACCESS_KEY_ID', help: 'access key for the S3 store (else the AWS SDK default chain)' },
+  s3SecretAccessKey: { flag: 's3-secret-access-key', env: 'PACKHOUSE_S3_SECRET_ACCESS_KEY', help: 'secret key for the S3 store' },
+  s3Port: { flag: 's3-port', env: 'PACKHOUSE_S3_PORT', def: '4569', help: 'port of the built-in local S3 endpoint (0 picks a free one)' },
+  harvestConcurrency: { flag: 'harvest-concurrency', env: 'PACKHOUSE_HARVEST_CONCURRENCY', def: '2', help: 'harvest jobs one node runs at once' },
+  harvestLease: { flag: 'harvest-lease-seconds', env: 'PACKHOUSE_HARVEST_LEASE_SECONDS', def: '10', help: 'how long a crashed node holds a running job before another takes it over' },
+  harvestSettle: { flag: 'harvest-settle-seconds', env: 'PACKHOUSE_HARVEST_SETTLE_SECONDS', def: '20', help: 'how long after EndTime a job waits for late content' },
+  eventWebhooks: { flag: 'event-webhooks', env: 'PACKHOUSE_EVENT_WEBHOOKS', def: '', help: 'comma-separated URLs that receive harvest-job events (HTTP POST)' },
   harvestRetention: { flag: 'harvest-job-retention-days', env: 'PACKHOUSE_HARVEST_JOB_RETENTION_DAYS', def: '15', help: 'days a harvest job record is kept after creation' },
 } as const satisfies Record<string, Setting>;
 
@@ -140,9 +169,38 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     throw new ConfigError(`${name('logLevel')} must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
   }
 
+  const s3AccessKeyId = raw('s3AccessKeyId');
+  const s3Secret = raw('s3SecretAccessKey');
+  if ((s3AccessKeyId === undefined) !== (s3Secret === undefined)) {
+    throw new ConfigError(`${name('s3AccessKeyId')} and ${name('s3SecretAccessKey')} must be set together`);
+  }
+  const s3Credentials = s3AccessKeyId && s3Secret ? { accessKeyId: s3AccessKeyId, secretAccessKey: s3Secret } : undefined;
+  const s3Endpoint = raw('s3Endpoint');
+  const s3Region = raw('s3Region')!;
+  let s3: S3Config;
+  if (s3Endpoint === 'aws' || (s3Endpoint === undefined && (s3Credentials || env['AWS_ACCESS_KEY_ID'] || env['AWS_PROFILE']))) {
+    s3 = { mode: 'aws', region: s3Region, credentials: s3Credentials };
+  } else if (s3Endpoint !== undefined) {
+    if (!/^https?:\/\/[^/]+/.test(s3Endpoint)) throw new ConfigError(`${name('s3Endpoint')} must be an http(s) URL or "aws"; got "${s3Endpoint}"`);
+    s3 = { mode: 'endpoint', endpoint: s3Endpoint.replace(/\/+$/, ''), region: s3Region, credentials: s3Credentials };
+  } else {
+    s3 = { mode: 'builtin', port: int('s3Port', 0, 65535) };
+  }
+  const webhooks = (raw('eventWebhooks') ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  for (const u of webhooks) {
+    if (!/^https?:\/\/[^/]+/.test(u)) throw new ConfigError(`${name('eventWebhooks')}: "${u}" is not an http(s) URL`);
+  }
+
   return {
     host,
     port,
+    s3,
+    harvest: {
+      concurrency: int('harvestConcurrency', 1, 64),
+      leaseSeconds: int('harvestLease', 2, 3600),
+      settleSeconds: int('harvestSettle', 0, 3600),
+      webhooks,
+    },
     dataDir: resolve(raw('dataDir')!),
     publicUrl,
     databaseUrl,

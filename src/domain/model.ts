@@ -102,4 +102,14 @@ export interface HarvestJob {
   readonly errorMessage?: string | undefined;
   readonly etag: string;
   readonly tags: Tags;
+  /** Which worker runs the job, until when (IN_PROGRESS only); another may take over after. */
+  readonly lease?: { readonly owner: string; readonly untilMs: number } | undefined;
+  readonly progress?: HarvestProgress | undefined;
+}
+
+export interface HarvestProgress {
+  readonly objectsWritten: number;
+  readonly objectsTotal: number;
+  readonly bytesWritten: number;
+  readonly bytesTotal: number;
 }

@@ -65,6 +65,10 @@ export interface MetadataOps {
    * (/in/v1/{group}/..., /out/v1/{group}/...) carry no account, as AWS's carry it in the host.
    */
   locateResources<D>(kind: ResourceKind, groupName: string, channelName: string, endpointName?: string): Promise<ResourceRecord<D>[]>;
+  /** Resources of a kind in the given statuses, in every account and Region, oldest first (background work). */
+  findByStatus<D>(kind: ResourceKind, statuses: readonly string[], limit: number): Promise<ResourceRecord<D>[]>;
+  /** Queues event deliveries (written in the caller's transaction, so a status change and its event commit together). */
+  enqueueEvents(events: readonly OutboxEvent[]): Promise<void>;
   insertResource(record: ResourceRecord): Promise<void>;
   updateResource(record: ResourceRecord): Promise<void>;
   deleteResource(arn: string): Promise<boolean>;
@@ -73,7 +77,19 @@ export interface MetadataOps {
   putIdempotency(scope: Scope, operation: string, token: string, record: IdempotencyRecord): Promise<boolean>;
 }
 
+/** One delivery of one event to one target (a webhook URL), kept until it succeeds. */
+export interface OutboxEvent {
+  readonly id: string;
+  readonly target: string;
+  readonly payload: string;
+  readonly attempts: number;
+  readonly nextMs: number;
+}
+
 export interface MetadataStore extends MetadataOps {
+  dueEvents(nowMs: number, limit: number): Promise<OutboxEvent[]>;
+  markEventDelivered(id: string, target: string, nowMs: number): Promise<void>;
+  markEventFailed(id: string, target: string, attempts: number, nextMs: number, error: string): Promise<void>;
   /** Runs fn atomically: every write commits together or not at all, isolated from other writers. */
   transaction<R>(fn: (tx: MetadataOps) => Promise<R>): Promise<R>;
   /** Removes expired harvest jobs and idempotency records; returns how many rows went. */
@@ -160,4 +176,14 @@ export interface TimelineStore {
   deleteSegmentsBefore(channelArn: string, beforeMs: number): Promise<SegmentRecord[]>;
   /** Drops everything of a channel (channel deleted). */
   deleteChannel(channelArn: string): Promise<SegmentRecord[]>;
+}
+
+/** The destination of harvested assets: any S3-compatible store. */
+export interface ObjectSink {
+  /** Writes one object (large bodies in parts); rejects when the signal aborts. */
+  putObject(bucket: string, key: string, body: Buffer, contentType: string, signal?: AbortSignal): Promise<void>;
+  checkBucket(bucket: string): Promise<'ok' | 'missing' | 'denied'>;
+  createBucket(bucket: string): Promise<void>;
+  /** Whether missing buckets are created on first use (the built-in local store). */
+  readonly createsBuckets: boolean;
 }

@@ -43,7 +43,7 @@ export function tempDir(prefix = 'packhouse-test-'): string {
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'info', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--log-level', 'info', ...(options.args ?? [])], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...(options.env ?? {}) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -55,7 +55,7 @@ function probeFmp4(bytes: Uint8Array, init: Uint8Array): SegmentProbe {
   const tracks = info.tracks.filter((t) => t.kind === 'video' || t.kind === 'audio');
   if (tracks.length === 0) throw new Error('the init segment has no audio or video track');
   const main: TrackInfo = tracks.find((t) => t.kind === 'video') ?? tracks[0]!;
-  const { fragments } = readMediaSegment(bytes, info);
+  const { fragments, earliestTime } = readMediaSegment(bytes, info);
   const own = fragments.filter((f) => f.trackId === main.trackId);
   if (own.length === 0) throw new Error(`the segment has no fragment of track ${main.trackId}`);
   const video = tracks.find((t) => t.kind === 'video');
@@ -65,7 +65,8 @@ function probeFmp4(bytes: Uint8Array, init: Uint8Array): SegmentProbe {
     kind: kindOf(tracks.map((t) => t.kind)),
     codecs: tracks.map((t) => t.codec).join(','),
     timescale: main.timescale,
-    mediaTime: Math.min(...own.map((f) => f.baseMediaDecodeTime)),
+    // Presentation time (decode time plus composition offset), as a TS segment's PTS and DASH's S@t are.
+    mediaTime: earliestTime[main.trackId] ?? Math.min(...own.map((f) => f.baseMediaDecodeTime)),
     mediaDuration: own.reduce((n, f) => n + f.duration, 0),
     width: video?.width,
     height: video?.height,

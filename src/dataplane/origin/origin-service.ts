@@ -10,7 +10,7 @@ import { writeMediaPlaylist, writeMultivariant } from '../../media/hls/writer.js
 import { ManifestFilterError, parseManifestFilter } from '../../media/manifest-filter.js';
 import type { OutputSegment, OutputTrack } from '../../media/timeline/model.js';
 import { DataplaneError, locateChannel, locateEndpoint } from '../channel-locator.js';
-import { matchesFilter } from './rendition-filter.js';
+import { matchesFilter } from '../../media/rendition-filter.js';
 import { resolveWindow, type TimeWindow } from './window.js';
 
 export interface OriginResponse {

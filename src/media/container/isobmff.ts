@@ -81,7 +81,7 @@ export interface MediaSegmentInfo {
   segmentIndexes: SegmentIndex[];
 }
 
-/** What readMediaSegment may use from the init segment: its trex defaults and track kinds. */
+/** What readMediaSegment uses from the init segment: its track ids (checked) and trex defaults. */
 export interface InitContext {
   tracks: readonly TrackInfo[];
   defaults?: readonly TrackDefaults[];
@@ -313,9 +313,18 @@ function readAudioSpecificConfig(b: Bytes, start: number, end: number): AudioCon
   const bits = new BitReader(b.buf, start, end);
   const objectType = bits.u(5);
   const aot = objectType === 31 ? 32 + bits.u(6) : objectType;
-  const index = bits.u(4);
-  const sampleRate = index === 15 ? bits.u(24) : AAC_SAMPLE_RATES[index];
-  const channels = aacChannels(bits.u(4));
+  const rate = (): number | undefined => {
+    const index = bits.u(4);
+    return index === 15 ? bits.u(24) : AAC_SAMPLE_RATES[index];
+  };
+  let sampleRate = rate();
+  let channels = aacChannels(bits.u(4));
+  // Explicit SBR (5) / PS (29) signalling: the output runs at the extension sampling frequency,
+  // and parametric stereo turns a mono core into two channels.
+  if (aot === 5 || aot === 29) {
+    sampleRate = rate();
+    if (aot === 29 && channels === 1) channels = 2;
+  }
   const out: AudioConfig & { objectType: number } = { objectType: aot };
   if (sampleRate !== undefined) out.sampleRate = sampleRate;
   if (channels !== undefined) out.channels = channels;
@@ -672,7 +681,11 @@ export function readMediaSegment(buf: Uint8Array, init?: InitContext): MediaSegm
   let defaults: readonly TrackDefaults[] = init?.defaults ?? [];
   const ownMoov = top.find((x) => x.type === 'moov');
   if (init === undefined && ownMoov !== undefined) defaults = readMoov(b, ownMoov).defaults;
-  const defaultsOf = (trackId: number): TrackDefaults | undefined => defaults.find((d) => d.trackId === trackId);
+  const known = init?.tracks.map((t) => t.trackId);
+  const defaultsOf = (trackId: number): TrackDefaults | undefined => {
+    if (known !== undefined && known.length > 0 && !known.includes(trackId)) throw new MediaParseError(`a traf refers to track ${trackId}, which the init segment does not have`);
+    return defaults.find((d) => d.trackId === trackId);
+  };
 
   const fragments: FragmentInfo[] = [];
   const segmentIndexes: SegmentIndex[] = [];

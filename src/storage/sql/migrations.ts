@@ -63,13 +63,29 @@ CREATE TABLE segments (
 CREATE INDEX segments_by_time ON segments (channel_arn, rendition, start_ms);
 `;
 
+const outbox = (bigint: string) => `
+CREATE TABLE event_outbox (
+  id TEXT NOT NULL,
+  target TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_ms ${bigint} NOT NULL,
+  delivered_ms ${bigint},
+  last_error TEXT,
+  PRIMARY KEY (id, target)
+);
+CREATE INDEX event_outbox_due ON event_outbox (delivered_ms, next_ms);
+`;
+
 export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migration[]>> = {
   sqlite: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('INTEGER', 'TEXT') },
     { id: 2, name: 'live timeline', sql: timeline('INTEGER') },
+    { id: 3, name: 'event outbox', sql: outbox('INTEGER') },
   ],
   postgres: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('BIGINT', 'TEXT COLLATE "C"') },
     { id: 2, name: 'live timeline', sql: timeline('BIGINT') },
+    { id: 3, name: 'event outbox', sql: outbox('BIGINT') },
   ],
 };

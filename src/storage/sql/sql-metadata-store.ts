@@ -2,7 +2,7 @@
  * The MetadataStore port over any SqlDriver: every statement the control plane runs is here,
  * written once in SQL both SQLite and PostgreSQL accept.
  */
-import type { IdempotencyRecord, ListPage, MetadataOps, MetadataStore, ResourceFilter, ResourceRecord, Scope } from '../../domain/ports.js';
+import type { IdempotencyRecord, ListPage, MetadataOps, MetadataStore, OutboxEvent, ResourceFilter, ResourceRecord, Scope } from '../../domain/ports.js';
 import type { Row, SqlDriver, SqlExecutor } from './driver.js';
 
 const COLUMNS = 'arn, kind, account_id, region, group_name, channel_name, endpoint_name, name, status, created_ms, expires_ms, doc';
@@ -98,6 +98,21 @@ class SqlOps implements MetadataOps {
     return (await this.ex.all(sql, params)).map((r) => toRecord<D>(r));
   }
 
+  async findByStatus<D>(kind: ResourceRecord['kind'], statuses: readonly string[], limit: number): Promise<ResourceRecord<D>[]> {
+    if (statuses.length === 0) return [];
+    const rows = await this.ex.all(
+      `SELECT ${COLUMNS} FROM resources WHERE kind = ? AND status IN (${statuses.map(() => '?').join(', ')}) ORDER BY created_ms, arn LIMIT ?`,
+      [kind, ...statuses, limit],
+    );
+    return rows.map((r) => toRecord<D>(r));
+  }
+
+  async enqueueEvents(events: readonly OutboxEvent[]): Promise<void> {
+    for (const e of events) {
+      await this.ex.run('INSERT INTO event_outbox (id, target, payload, attempts, next_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [e.id, e.target, e.payload, e.attempts, e.nextMs]);
+    }
+  }
+
   async insertResource(record: ResourceRecord): Promise<void> {
     await this.ex.run(`INSERT INTO resources (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, values(record));
   }
@@ -150,6 +165,19 @@ export class SqlMetadataStore extends SqlOps implements MetadataStore {
     const jobs = await this.driver.run('DELETE FROM resources WHERE expires_ms IS NOT NULL AND expires_ms <= ?', [nowMs]);
     const tokens = await this.driver.run('DELETE FROM idempotency_tokens WHERE created_ms <= ?', [nowMs - idempotencyTtlMs]);
     return jobs + tokens;
+  }
+
+  async dueEvents(nowMs: number, limit: number): Promise<OutboxEvent[]> {
+    const rows = await this.driver.all('SELECT id, target, payload, attempts, next_ms FROM event_outbox WHERE delivered_ms IS NULL AND next_ms <= ? ORDER BY next_ms LIMIT ?', [nowMs, limit]);
+    return rows.map((r) => ({ id: r['id'] as string, target: r['target'] as string, payload: r['payload'] as string, attempts: Number(r['attempts']), nextMs: Number(r['next_ms']) }));
+  }
+
+  async markEventDelivered(id: string, target: string, nowMs: number): Promise<void> {
+    await this.driver.run('UPDATE event_outbox SET delivered_ms = ?, attempts = attempts + 1 WHERE id = ? AND target = ?', [nowMs, id, target]);
+  }
+
+  async markEventFailed(id: string, target: string, attempts: number, nextMs: number, error: string): Promise<void> {
+    await this.driver.run('UPDATE event_outbox SET attempts = ?, next_ms = ?, last_error = ? WHERE id = ? AND target = ?', [attempts, nextMs, error.slice(0, 500), id, target]);
   }
 
   close(): Promise<void> {

@@ -2,8 +2,8 @@
  * Applies a parsed manifest filter (FilterConfiguration.ManifestFilter or aws.manifestfilter) to
  * output tracks: a track stays when every key that concerns its kind accepts it (DATAPLANE.md §3.1).
  */
-import type { FilterValue, ManifestFilter } from '../../media/manifest-filter.js';
-import type { OutputTrack } from '../../media/timeline/model.js';
+import type { FilterValue, ManifestFilter } from './manifest-filter.js';
+import type { OutputTrack } from './timeline/model.js';
 
 function accepts(values: readonly FilterValue[], actual: number | string | undefined): boolean {
   if (actual === undefined) return true;

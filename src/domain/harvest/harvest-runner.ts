@@ -1,0 +1,314 @@
+/**
+ * Runs harvest jobs: claims a QUEUED job once its window has ended and its content has arrived
+ * (or an IN_PROGRESS job whose worker's lease ran out after a crash), writes the planned objects
+ * to the destination bucket, and ends the job COMPLETED or FAILED with a reason, queueing its
+ * event in the same transaction. Every node may run one; leases keep a job on one worker.
+ */
+import { arns } from '../arn.js';
+import { ACTIVE_HARVEST_STATUSES, type Channel, type HarvestJob, type HarvestProgress, type OriginEndpoint } from '../model.js';
+import type { BlobStore, Clock, Ids, MetadataStore, ObjectSink, ResourceRecord, Scope, TimelineStore } from '../ports.js';
+import { records } from '../services/context.js';
+import { harvestEvents } from './events.js';
+import { NoContentError, planHarvest, type HarvestPlan, type WindowSegment } from './planner.js';
+import { initIdOf } from '../../media/output-naming.js';
+import type { OutputTrack } from '../../media/timeline/model.js';
+
+export interface RunnerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface HarvestRunnerSettings {
+  /** Jobs this worker runs at once. */
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  /** How long after EndTime a job waits for content still on its way before it runs anyway. */
+  readonly settleMs: number;
+  readonly pollMs: number;
+  readonly retentionMs: number;
+  /** Webhook URLs that receive the EventBridge-shaped events. */
+  readonly webhooks: readonly string[];
+  /** Write attempts per object before the job fails. */
+  readonly writeAttempts: number;
+}
+
+export interface HarvestRunnerDeps {
+  readonly store: MetadataStore;
+  readonly timeline: TimelineStore;
+  readonly blobs: BlobStore;
+  readonly sink: ObjectSink;
+  readonly clock: Clock;
+  readonly ids: Ids;
+  readonly logger: RunnerLogger;
+  readonly settings: HarvestRunnerSettings;
+}
+
+class JobStopped extends Error {}
+class JobFailed extends Error {}
+
+const scopeOf = (r: ResourceRecord): Scope => ({ accountId: r.accountId, region: r.region });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class HarvestRunner {
+  readonly owner: string;
+  private readonly running = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private stopped = false;
+
+  constructor(private readonly deps: HarvestRunnerDeps) {
+    this.owner = deps.ids.uuid();
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.deps.settings.pollMs);
+    this.timer.unref();
+  }
+
+  /** Stops claiming; running jobs are abandoned to their lease (another worker resumes them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled(this.running.values());
+  }
+
+  /** One scheduling pass: claims due jobs up to the concurrency limit. */
+  async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      const free = this.deps.settings.concurrency - this.running.size;
+      if (free <= 0) return;
+      const candidates = await this.deps.store.findByStatus<HarvestJob>('harvestJob', ACTIVE_HARVEST_STATUSES, 100);
+      let started = 0;
+      for (const c of candidates) {
+        if (started >= free) break;
+        if (this.running.has(c.arn) || !(await this.isDue(c))) continue;
+        const claimed = await this.claim(c.arn);
+        if (!claimed) continue;
+        started++;
+        const run = this.run(claimed)
+          .catch((err: unknown) => this.deps.logger.error({ err, job: claimed.arn }, 'harvest: unexpected error'))
+          .finally(() => this.running.delete(claimed.arn));
+        this.running.set(claimed.arn, run);
+      }
+    } catch (err) {
+      this.deps.logger.error({ err }, 'harvest: scheduling pass failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private channelArn(r: ResourceRecord<HarvestJob>): string {
+    return arns.channel(scopeOf(r), r.doc.groupName, r.doc.channelName);
+  }
+
+  /** QUEUED: the window ended and the content up to EndTime arrived (or settleMs passed). IN_PROGRESS: lease expired. */
+  private async isDue(r: ResourceRecord<HarvestJob>): Promise<boolean> {
+    const now = this.deps.clock.now().getTime();
+    const job = r.doc;
+    if (job.status === 'IN_PROGRESS') return (job.lease?.untilMs ?? 0) < now;
+    if (now < job.endMs) return false;
+    if (now >= job.endMs + this.deps.settings.settleMs) return true;
+    const renditions = await this.deps.timeline.listRenditions(this.channelArn(r));
+    if (renditions.length === 0) return false;
+    for (const rendition of renditions) {
+      const last = await this.deps.timeline.latestSegment(this.channelArn(r), rendition.id);
+      if (!last || last.startMs + last.durationMs < job.endMs) return false;
+    }
+    return true;
+  }
+
+  private async claim(arn: string): Promise<ResourceRecord<HarvestJob> | undefined> {
+    const { store, clock, ids, settings } = this.deps;
+    return store.transaction(async (tx) => {
+      const r = await tx.getResource<HarvestJob>(arn);
+      const now = clock.now().getTime();
+      if (!r) return undefined;
+      const job = r.doc;
+      const takeover = job.status === 'IN_PROGRESS' && (job.lease?.untilMs ?? 0) < now;
+      if (job.status !== 'QUEUED' && !takeover) return undefined;
+      const next: HarvestJob = {
+        ...job,
+        status: 'IN_PROGRESS',
+        lease: { owner: this.owner, untilMs: now + settings.leaseMs },
+        ...(takeover ? {} : { modifiedMs: now, etag: ids.etag() }),
+      };
+      const rec = records.harvestJob(scopeOf(r), next, settings.retentionMs);
+      await tx.updateResource(rec);
+      return rec;
+    });
+  }
+
+  /** Renews the lease; says whether the job is still this worker's to run (not cancelled, not taken over). */
+  private async heartbeat(arn: string, progress?: HarvestProgress): Promise<boolean> {
+    const { store, clock, settings } = this.deps;
+    return store.transaction(async (tx) => {
+      const r = await tx.getResource<HarvestJob>(arn);
+      if (!r || r.doc.status !== 'IN_PROGRESS' || r.doc.lease?.owner !== this.owner) return false;
+      const next: HarvestJob = { ...r.doc, lease: { owner: this.owner, untilMs: clock.now().getTime() + settings.leaseMs }, ...(progress ? { progress } : {}) };
+      await tx.updateResource(records.harvestJob(scopeOf(r), next, settings.retentionMs));
+      return true;
+    });
+  }
+
+  private async finish(arn: string, outcome: { status: 'COMPLETED' } | { status: 'FAILED'; message: string }, progress?: HarvestProgress): Promise<void> {
+    const { store, clock, ids, settings } = this.deps;
+    await store.transaction(async (tx) => {
+      const r = await tx.getResource<HarvestJob>(arn);
+      if (!r || r.doc.status !== 'IN_PROGRESS' || r.doc.lease?.owner !== this.owner) return;
+      const now = clock.now().getTime();
+      const { lease: _lease, ...rest } = r.doc;
+      const next: HarvestJob = {
+        ...rest,
+        status: outcome.status,
+        ...(outcome.status === 'FAILED' ? { errorMessage: outcome.message } : {}),
+        ...(progress ? { progress } : {}),
+        modifiedMs: now,
+        etag: ids.etag(),
+      };
+      await tx.updateResource(records.harvestJob(scopeOf(r), next, settings.retentionMs));
+      await tx.enqueueEvents(harvestEvents(next, scopeOf(r), now, settings.webhooks, ids.uuid()));
+    });
+    this.deps.logger.info({ job: arn, status: outcome.status, ...(outcome.status === 'FAILED' ? { reason: outcome.message } : {}) }, 'harvest job finished');
+  }
+
+  private async run(r: ResourceRecord<HarvestJob>): Promise<void> {
+    const { logger, settings } = this.deps;
+    const arn = r.arn;
+    const abort = new AbortController();
+    let alive = true;
+    let progress: HarvestProgress = { objectsWritten: 0, objectsTotal: 0, bytesWritten: 0, bytesTotal: 0 };
+    const beat = setInterval(() => {
+      this.heartbeat(arn, progress).then(
+        (ok) => {
+          if (!ok && alive) {
+            alive = false;
+            abort.abort();
+          }
+        },
+        (err: unknown) => logger.warn({ err, job: arn }, 'harvest: heartbeat failed'),
+      );
+    }, Math.max(200, Math.floor(settings.leaseMs / 4)));
+    try {
+      const plan = await this.plan(r);
+      progress = { ...progress, objectsTotal: plan.media.length + plan.manifests.length, bytesTotal: plan.media.reduce((n, o) => n + o.bytes, 0) };
+      logger.info({ job: arn, segments: plan.segmentCount, objects: progress.objectsTotal }, 'harvest job started');
+      await this.prepareBucket(r.doc.bucket);
+      let lastLog = 0;
+      for (const o of [...plan.media, ...plan.manifests]) {
+        if (!alive) throw new JobStopped();
+        const body = o.text !== undefined ? Buffer.from(o.text) : await this.deps.blobs.get(o.blobKey!);
+        if (!body) throw new JobFailed(`A segment of the window (${o.key.split('/').pop()}) was removed from Packhouse before it could be copied: the window slid out of the startover window. Harvest a more recent window.`);
+        await this.write(r.doc.bucket, o.key, body, o.contentType, abort.signal);
+        progress = { ...progress, objectsWritten: progress.objectsWritten + 1, bytesWritten: progress.bytesWritten + body.length };
+        const now = Date.now();
+        if (now - lastLog > 2000) {
+          lastLog = now;
+          logger.info({ job: arn, ...progress }, 'harvest progress');
+        }
+      }
+      alive = false;
+      await this.finish(arn, { status: 'COMPLETED' }, progress);
+    } catch (err) {
+      if (err instanceof JobStopped || abort.signal.aborted) {
+        logger.info({ job: arn }, 'harvest job stopped (cancelled or taken over)');
+        return;
+      }
+      const message = err instanceof NoContentError || err instanceof JobFailed ? err.message : `The harvest failed: ${(err as Error).message}`;
+      if (!(err instanceof NoContentError || err instanceof JobFailed)) logger.error({ err, job: arn }, 'harvest: job failed');
+      await this.finish(arn, { status: 'FAILED', message }, progress);
+    } finally {
+      alive = false;
+      clearInterval(beat);
+    }
+  }
+
+  private async prepareBucket(bucket: string): Promise<void> {
+    const { sink } = this.deps;
+    let state: 'ok' | 'missing' | 'denied';
+    try {
+      state = await sink.checkBucket(bucket);
+    } catch (err) {
+      throw new JobFailed(`The destination S3 store could not be reached to check bucket ${bucket}: ${(err as Error).message}. Check --s3-endpoint and the S3 credentials.`);
+    }
+    if (state === 'missing' && sink.createsBuckets) {
+      await sink.createBucket(bucket);
+      return;
+    }
+    if (state === 'missing') throw new JobFailed(`The destination bucket ${bucket} does not exist. Create it (in the same Region) and run a new harvest job.`);
+    if (state === 'denied') throw new JobFailed(`Packhouse is not allowed to write to bucket ${bucket} (access denied). Grant s3:PutObject to Packhouse's S3 credentials and run a new harvest job.`);
+  }
+
+  /** One object, retried with exponential backoff; a cancelled job stops at once. */
+  private async write(bucket: string, key: string, body: Buffer, contentType: string, signal: AbortSignal): Promise<void> {
+    const attempts = this.deps.settings.writeAttempts;
+    for (let i = 1; ; i++) {
+      if (signal.aborted) throw new JobStopped();
+      try {
+        await this.deps.sink.putObject(bucket, key, body, contentType, signal);
+        return;
+      } catch (err) {
+        if (signal.aborted) throw new JobStopped();
+        if (i >= attempts) throw new JobFailed(`Writing s3://${bucket}/${key} failed ${attempts} times (last error: ${(err as Error).message}). Check that the S3 store is reachable and writable, then run a new harvest job.`);
+        await sleep(Math.min(8000, 250 * 2 ** (i - 1)));
+      }
+    }
+  }
+
+  private async plan(r: ResourceRecord<HarvestJob>): Promise<HarvestPlan> {
+    const { store, timeline, clock } = this.deps;
+    const job = r.doc;
+    const scope = scopeOf(r);
+    const endpointRec = await store.getResource<OriginEndpoint>(arns.endpoint(scope, job.groupName, job.channelName, job.endpointName));
+    if (!endpointRec) throw new JobFailed(`The origin endpoint ${job.endpointName} was deleted before the harvest job could run.`);
+    const channelRec = await store.getResource<Channel>(arns.channel(scope, job.groupName, job.channelName));
+    if (!channelRec) throw new JobFailed(`The channel ${job.channelName} was deleted before the harvest job could run.`);
+    const endpoint = endpointRec.doc;
+    const resetMs = Math.max(channelRec.doc.resetMs ?? 0, endpoint.resetMs ?? 0);
+    if (resetMs > job.startMs) {
+      throw new JobFailed(`The ${channelRec.doc.resetMs === resetMs ? 'channel' : 'origin endpoint'} was reset at ${new Date(resetMs).toISOString()}, after the harvest window began; the earlier content was dropped.`);
+    }
+    const startover = endpoint.startoverWindowSeconds ?? 0;
+    if (job.startMs < clock.now().getTime() - startover * 1000) {
+      throw new JobFailed(`The harvest window starts before the endpoint's startover window (${startover} s) by the time the job ran, so its start is no longer held. Harvest a more recent window, or raise StartoverWindowSeconds.`);
+    }
+    const container = endpoint.containerType === 'TS' ? 'ts' : 'fmp4';
+    const renditions = (await timeline.listRenditions(channelRec.arn)).filter((x) => x.container === container);
+    const tracks: OutputTrack[] = renditions.map((x) => ({
+      id: x.id,
+      kind: x.kind,
+      container: x.container,
+      codecs: x.codecs,
+      bandwidth: x.bandwidth,
+      width: x.width,
+      height: x.height,
+      frameRate: x.frameRate,
+      sampleRate: x.sampleRate,
+      channels: x.channels,
+      language: x.language,
+      timescale: x.timescale,
+    }));
+    const segments = new Map<string, WindowSegment[]>();
+    for (const t of tracks) {
+      const segs = await timeline.findSegments(channelRec.arn, t.id, job.startMs, job.endMs);
+      segments.set(
+        t.id,
+        segs.map((s) => ({
+          seq: s.seq,
+          startMs: s.startMs,
+          durationMs: s.durationMs,
+          mediaTime: s.mediaTime,
+          mediaDuration: s.mediaDuration,
+          discontinuity: s.discontinuity,
+          initId: initIdOf(s.initKey),
+          blobKey: s.key,
+          bytes: s.bytes,
+          initKey: s.initKey,
+        })),
+      );
+    }
+    return planHarvest(job, endpoint, tracks, segments);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The harvest planner: from a job, its endpoint's configuration and the timeline's tracks and
+ * segments in the window, the exact list of objects to write — segments and init segments first
+ * (each once, however many manifests share it), then media playlists, multivariant playlists and
+ * MPDs, so a reader never finds a manifest naming a missing file. Pure.
+ */
+import { writeMpd } from '../../media/dash/mpd-writer.js';
+import { writeMediaPlaylist, writeMultivariant } from '../../media/hls/writer.js';
+import { parseManifestFilter } from '../../media/manifest-filter.js';
+import { initIdOf, outputNames } from '../../media/output-naming.js';
+import { matchesFilter } from '../../media/rendition-filter.js';
+import type { OutputSegment, OutputTrack } from '../../media/timeline/model.js';
+import type { ConfigDoc, HarvestJob, ManifestDoc, OriginEndpoint } from '../model.js';
+
+export interface WindowSegment extends OutputSegment {
+  /** Where the bytes are (blob key) and how many. */
+  readonly blobKey: string;
+  readonly bytes: number;
+  readonly initKey?: string | undefined;
+}
+
+export interface PlannedObject {
+  readonly key: string;
+  readonly contentType: string;
+  readonly bytes: number;
+  readonly blobKey?: string;
+  readonly text?: string;
+}
+
+export interface HarvestPlan {
+  readonly media: readonly PlannedObject[];
+  readonly manifests: readonly PlannedObject[];
+  readonly segmentCount: number;
+}
+
+export class NoContentError extends Error {
+  constructor() {
+    super('There was no content available for the specified time window.');
+  }
+}
+
+function text(v: unknown, fallback: string): string {
+  return typeof v === 'string' ? v : fallback;
+}
+
+export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: readonly OutputTrack[], segments: ReadonlyMap<string, readonly WindowSegment[]>): HarvestPlan {
+  const prefix = job.destinationPath.replace(/\/+$/, '');
+  const at = (name: string) => `${prefix}/${name}`;
+  const segName = text(endpoint.segment['SegmentName'], 'segment');
+  const present = tracks.filter((t) => (segments.get(t.id)?.length ?? 0) > 0);
+  if (present.length === 0) throw new NoContentError();
+
+  const media = new Map<string, PlannedObject>();
+  const manifests: PlannedObject[] = [];
+  const used = (list: readonly OutputTrack[]) => {
+    for (const t of list) {
+      const ct = t.container === 'ts' ? 'video/mp2t' : t.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
+      for (const s of segments.get(t.id) ?? []) {
+        const key = at(outputNames.segment(segName, t.id, s.seq, t.container));
+        if (!media.has(key)) media.set(key, { key, contentType: ct, bytes: s.bytes, blobKey: s.blobKey });
+        if (s.initKey) {
+          const initKey = at(outputNames.init(segName, t.id, initIdOf(s.initKey)));
+          if (!media.has(initKey)) media.set(initKey, { key: initKey, contentType: ct === 'audio/mp4' ? 'audio/mp4' : 'video/mp4', bytes: 0, blobKey: s.initKey });
+        }
+      }
+    }
+  };
+  const selected = (doc: ManifestDoc): OutputTrack[] => {
+    const filter = (doc.FilterConfiguration)?.['ManifestFilter'];
+    return typeof filter === 'string' ? present.filter((t) => matchesFilter(t, parseManifestFilter(filter))) : [...present];
+  };
+  const hlsLike: { doc: ManifestDoc; suffix: string }[] = [
+    ...endpoint.hlsManifests.filter((m) => job.manifests.hls.includes(m.ManifestName)).map((doc) => ({ doc, suffix: '' })),
+    ...endpoint.lowLatencyHlsManifests.filter((m) => job.manifests.lowLatencyHls.includes(m.ManifestName)).map((doc) => ({ doc, suffix: '' })),
+  ];
+  const version = endpoint.containerType === 'TS' ? 3 : 6;
+  const multivariants: PlannedObject[] = [];
+  for (const { doc } of hlsLike) {
+    const list = selected(doc);
+    used(list);
+    const child = doc.ChildManifestName ?? doc.ManifestName;
+    for (const t of list) {
+      const body = writeMediaPlaylist({
+        track: t,
+        segments: segments.get(t.id)!,
+        segmentUri: (s) => outputNames.segment(segName, t.id, s.seq, t.container),
+        initUri: t.container === 'ts' ? undefined : (s) => outputNames.init(segName, t.id, s.initId),
+        version,
+        closed: true,
+        programDateTimeIntervalSeconds: typeof doc['ProgramDateTimeIntervalSeconds'] === 'number' ? doc['ProgramDateTimeIntervalSeconds'] : 1,
+      });
+      manifests.push({ key: at(outputNames.childPlaylist(child, t.id)), contentType: 'application/vnd.apple.mpegurl', bytes: Buffer.byteLength(body), text: body });
+    }
+    const mv = writeMultivariant({ tracks: list, playlistUri: (t) => outputNames.childPlaylist(child, t.id), version });
+    multivariants.push({ key: at(`${doc.ManifestName}.m3u8`), contentType: 'application/vnd.apple.mpegurl', bytes: Buffer.byteLength(mv), text: mv });
+  }
+  for (const doc of endpoint.dashManifests.filter((m) => job.manifests.dash.includes(m.ManifestName))) {
+    const list = selected(doc);
+    used(list);
+    const body = writeMpd({
+      tracks: list,
+      segments,
+      closed: true,
+      nowMs: job.endMs,
+      mediaTemplate: outputNames.dashMediaTemplate(segName),
+      initialization: (t, id) => outputNames.init(segName, t.id, id),
+      minUpdatePeriodSeconds: 2,
+      minBufferTimeSeconds: Number(doc['MinBufferTimeSeconds'] ?? 30),
+      suggestedPresentationDelaySeconds: 0,
+    });
+    multivariants.push({ key: at(`${doc.ManifestName}.mpd`), contentType: 'application/dash+xml', bytes: Buffer.byteLength(body), text: body });
+  }
+  const mediaList = [...media.values()];
+  return { media: mediaList, manifests: [...manifests, ...multivariants], segmentCount: mediaList.filter((o) => !/_init-[^/]*\.mp4$/.test(o.key)).length };
+}

@@ -1,0 +1,69 @@
+/**
+ * ObjectSink over any S3-compatible store (AWS S3, MinIO, the built-in s3rver): path-style
+ * addressing when an endpoint is given, multipart uploads for large objects.
+ */
+import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { ObjectSink } from '../../domain/ports.js';
+
+const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
+const PART_SIZE = 8 * 1024 * 1024;
+
+export interface S3SinkOptions {
+  readonly endpoint?: string | undefined;
+  readonly region: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  readonly createsBuckets: boolean;
+}
+
+export class S3Sink implements ObjectSink {
+  private readonly client: S3Client;
+  readonly createsBuckets: boolean;
+
+  constructor(o: S3SinkOptions) {
+    const config: S3ClientConfig = { region: o.region, maxAttempts: 3 };
+    if (o.endpoint) {
+      config.endpoint = o.endpoint;
+      config.forcePathStyle = true;
+    }
+    if (o.credentials) config.credentials = { accessKeyId: o.credentials.accessKeyId, secretAccessKey: o.credentials.secretAccessKey };
+    this.client = new S3Client(config);
+    this.createsBuckets = o.createsBuckets;
+  }
+
+  async putObject(bucket: string, key: string, body: Buffer, contentType: string, signal?: AbortSignal): Promise<void> {
+    if (body.length >= MULTIPART_THRESHOLD) {
+      const upload = new Upload({ client: this.client, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType }, partSize: PART_SIZE, queueSize: 2 });
+      const abort = () => void upload.abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      try {
+        await upload.done();
+      } finally {
+        signal?.removeEventListener('abort', abort);
+      }
+      return;
+    }
+    await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), signal ? { abortSignal: signal } : {});
+  }
+
+  async checkBucket(bucket: string): Promise<'ok' | 'missing' | 'denied'> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      return 'ok';
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return 'missing';
+      if (status === 403) return 'denied';
+      throw err;
+    }
+  }
+
+  async createBucket(bucket: string): Promise<void> {
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
+    }
+  }
+}
