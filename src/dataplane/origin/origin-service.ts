@@ -10,6 +10,7 @@ import { writeMediaPlaylist, writeMultivariant } from '../../media/hls/writer.js
 import { ManifestFilterError, parseManifestFilter } from '../../media/manifest-filter.js';
 import type { OutputSegment, OutputTrack } from '../../media/timeline/model.js';
 import { DataplaneError, locateChannel, locateEndpoint } from '../channel-locator.js';
+import { initIdOf, outputNames } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
 import { resolveWindow, type TimeWindow } from './window.js';
 
@@ -34,10 +35,6 @@ const SEGMENT_MAX_AGE = 1_209_600;
 /** A stored configuration string, or the fallback when absent. */
 const text = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
 
-function initId(key: string | undefined): string | undefined {
-  const m = key ? /init-([0-9a-f]+)\.mp4$/.exec(key) : null;
-  return m ? m[1] : undefined;
-}
 
 function toTrack(r: RenditionRecord): OutputTrack {
   return {
@@ -64,7 +61,7 @@ function toSegment(s: SegmentRecord): OutputSegment {
     mediaTime: s.mediaTime,
     mediaDuration: s.mediaDuration,
     discontinuity: s.discontinuity,
-    initId: initId(s.initKey),
+    initId: initIdOf(s.initKey),
   };
 }
 
@@ -176,8 +173,8 @@ export class OriginService {
         segments,
         closed: window.closed,
         nowMs: now,
-        mediaTemplate: `${segName}_$RepresentationID$_$Number$.mp4`,
-        initialization: (t, id) => `${segName}_${t.id}_init-${id ?? '0'}.mp4`,
+        mediaTemplate: outputNames.dashMediaTemplate(segName),
+        initialization: (t, id) => outputNames.init(segName, t.id, id),
         minUpdatePeriodSeconds: Number(dash['MinUpdatePeriodSeconds'] ?? 2),
         minBufferTimeSeconds: Number(dash['MinBufferTimeSeconds'] ?? 30),
         suggestedPresentationDelaySeconds: Number(dash['SuggestedPresentationDelaySeconds'] ?? 10),
@@ -191,7 +188,7 @@ export class OriginService {
     const version = endpoint.containerType === 'TS' ? 3 : 6;
     const childName = doc.ChildManifestName ?? doc.ManifestName;
     if (child === undefined) {
-      const body = writeMultivariant({ tracks: tracks.filter((t) => (segments.get(t.id)?.length ?? 0) > 0), playlistUri: (t) => `${childName}_${t.id}.m3u8${qs}`, version });
+      const body = writeMultivariant({ tracks: tracks.filter((t) => (segments.get(t.id)?.length ?? 0) > 0), playlistUri: (t) => `${outputNames.childPlaylist(childName, t.id)}${qs}`, version });
       return { status: 200, headers: { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': cache }, body };
     }
     const track = tracks.find((t) => t.id === child)!;
@@ -199,12 +196,11 @@ export class OriginService {
     if (segs.length === 0) throw new DataplaneError(404, `Rendition ${child} has no segment in this window.`);
     const pdt = doc['ProgramDateTimeIntervalSeconds'];
     const startTag = doc['StartTag'] as ConfigDoc | undefined;
-    const ext = endpoint.containerType === 'TS' ? 'ts' : 'mp4';
     const body = writeMediaPlaylist({
       track,
       segments: segs,
-      segmentUri: (s) => `${segName}_${child}_${s.seq}.${ext}`,
-      initUri: endpoint.containerType === 'TS' ? undefined : (s) => `${segName}_${child}_init-${s.initId ?? '0'}.mp4`,
+      segmentUri: (s) => outputNames.segment(segName, child, s.seq, track.container),
+      initUri: endpoint.containerType === 'TS' ? undefined : (s) => outputNames.init(segName, child, s.initId),
       version,
       closed: window.closed,
       programDateTimeIntervalSeconds: typeof pdt === 'number' ? pdt : kind === 'llhls' ? 1 : undefined,
