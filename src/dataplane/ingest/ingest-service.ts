@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Channel } from '../../domain/model.js';
 import type { BlobStore, Clock, MetadataStore, RenditionRecord, ResourceRecord, TimelineStore } from '../../domain/ports.js';
 import { isMultivariant, parseMediaPlaylist, parseMultivariantPlaylist, type MediaPlaylist, type MultivariantPlaylist } from '../../media/hls/playlist.js';
+import { MAX_SEGMENT_MS } from '../../domain/timeline-limits.js';
 import { DataplaneError, locateChannel } from '../channel-locator.js';
 import { probeSegment, validateSegment, type SegmentProbe } from './segment-probe.js';
 
@@ -87,7 +88,9 @@ export class IngestService {
       const text = req.body.toString('utf8');
       try {
         if (isMultivariant(text)) parseMultivariantPlaylist(text);
-        else parseMediaPlaylist(text);
+        else if (parseMediaPlaylist(text).segments.some((seg) => seg.duration * 1000 > MAX_SEGMENT_MS)) {
+          throw new Error(`a segment is longer than ${MAX_SEGMENT_MS / 1000} s, the longest Packhouse accepts`);
+        }
       } catch (err) {
         throw new DataplaneError(400, `${req.path} is not a valid HLS playlist: ${(err as Error).message}`);
       }

@@ -10,7 +10,7 @@ import { parseManifestFilter } from '../../media/manifest-filter.js';
 import { initIdOf, outputNames } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
 import type { OutputSegment, OutputTrack } from '../../media/timeline/model.js';
-import type { ConfigDoc, HarvestJob, ManifestDoc, OriginEndpoint } from '../model.js';
+import type { HarvestJob, ManifestDoc, OriginEndpoint } from '../model.js';
 
 export interface WindowSegment extends OutputSegment {
   /** Where the bytes are (blob key) and how many. */

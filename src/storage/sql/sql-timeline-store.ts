@@ -3,7 +3,9 @@
  * the origin reads for every manifest and the harvester for every job.
  */
 import type { RenditionRecord, SegmentRecord, TimelineStore } from '../../domain/ports.js';
+import { MAX_SEGMENT_MS } from '../../domain/timeline-limits.js';
 import type { Row, SqlDriver } from './driver.js';
+
 
 const SEGMENT_COLUMNS = 'channel_arn, rendition, seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key';
 
@@ -72,8 +74,9 @@ export class SqlTimelineStore implements TimelineStore {
 
   async findSegments(channelArn: string, rendition: string, fromMs: number, toMs: number): Promise<SegmentRecord[]> {
     const rows = await this.db.all(
-      `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? AND start_ms < ? AND start_ms + duration_ms > ? ORDER BY seq`,
-      [channelArn, rendition, toMs, fromMs],
+      `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? AND start_ms < ? AND start_ms > ? AND start_ms + duration_ms > ? ORDER BY seq`,
+      // The lower bound on start_ms keeps the index range tight (no segment is longer than MAX_SEGMENT_MS).
+      [channelArn, rendition, toMs, fromMs - MAX_SEGMENT_MS, fromMs],
     );
     return rows.map(toSegment);
   }

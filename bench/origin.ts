@@ -1,0 +1,141 @@
+/**
+ * Origin benchmark: manifest rendering for an endpoint whose channel holds a 24-hour startover
+ * window of 2-second segments (3 renditions, 43,200 segments each), against serving a segment file
+ * of the same size from the same server in the same run. Prints requests per second and p99 latency
+ * of each, and their ratio.
+ *
+ *   npm run build && node dist/bench/origin.js [--seconds 3] [--concurrency 8]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'node:http';
+import pino from 'pino';
+import { CreateChannelCommand, CreateChannelGroupCommand, CreateOriginEndpointCommand, MediaPackageV2Client } from '@aws-sdk/client-mediapackagev2';
+import { startApp } from '../src/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { arns } from '../src/domain/arn.js';
+import { channelKey } from '../src/dataplane/ingest/ingest-service.js';
+import { DiskBlobStore } from '../src/storage/blobs/disk-blob-store.js';
+import { SqliteDriver } from '../src/storage/sql/sqlite-driver.js';
+import { SqlTimelineStore } from '../src/storage/sql/sql-timeline-store.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const SECONDS = opt('--seconds', 3);
+const CONCURRENCY = opt('--concurrency', 8);
+const SEGMENTS = 43_200;
+const SEG_MS = 2000;
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+function get(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent }, (res) => {
+      let n = 0;
+      res.on('data', (c: Buffer) => (n += c.length));
+      res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function measure(url: string): Promise<{ rps: number; p99: number; bytes: number }> {
+  const lat: number[] = [];
+  let bytes = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      bytes = await get(url);
+      lat.push(performance.now() - t0);
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return { rps: lat.length / elapsed, p99: lat[Math.floor(lat.length * 0.99)] ?? 0, bytes };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'packhouse-bench-origin-'));
+  const config = loadConfig(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--log-level', 'silent'], {});
+  const app = await startApp(config, { logger: pino({ level: 'silent' }) });
+  const client = new MediaPackageV2Client({ endpoint: app.url, region: 'us-east-1', credentials: { accessKeyId: 'packhouse', secretAccessKey: 'packhouse' } });
+  await client.send(new CreateChannelGroupCommand({ ChannelGroupName: 'bench' }));
+  await client.send(new CreateChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'ch' }));
+  await client.send(
+    new CreateOriginEndpointCommand({
+      ChannelGroupName: 'bench',
+      ChannelName: 'ch',
+      OriginEndpointName: 'ep',
+      ContainerType: 'CMAF',
+      StartoverWindowSeconds: 86_400,
+      HlsManifests: [{ ManifestName: 'index' }],
+      DashManifests: [{ ManifestName: 'dash' }],
+    }),
+  );
+
+  // A second connection to the same database fills the timeline with a day of segments directly.
+  const channelArn = arns.channel({ accountId: '000000000000', region: 'us-east-1' }, 'bench', 'ch');
+  const driver = new SqliteDriver(join(dataDir, 'packhouse.db'));
+  const timeline = new SqlTimelineStore(driver);
+  const blobs = new DiskBlobStore(join(dataDir, 'media'));
+  const now = Date.now();
+  const first = now - SEGMENTS * SEG_MS;
+  const cid = channelKey(channelArn);
+  const renditions = [
+    { id: 'video_hi', kind: 'video' as const, codecs: 'avc1.64001f', bandwidth: 3_000_000, width: 1280, height: 720, timescale: 90_000 },
+    { id: 'video_lo', kind: 'video' as const, codecs: 'avc1.64001e', bandwidth: 800_000, width: 640, height: 360, timescale: 90_000 },
+    { id: 'audio', kind: 'audio' as const, codecs: 'mp4a.40.2', bandwidth: 128_000, sampleRate: 48_000, channels: 2, timescale: 48_000 },
+  ];
+  const t0 = performance.now();
+  for (const r of renditions) {
+    const initKey = `media/${cid}/${r.id}/init-0000000000000000.mp4`;
+    await timeline.upsertRendition({ channelArn, container: 'fmp4', initKey, updatedMs: now, ...r });
+    await driver.transaction(async (ex) => {
+      for (let i = 0; i < SEGMENTS; i++) {
+        await ex.run(
+          'INSERT INTO segments (channel_arn, rendition, seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [channelArn, r.id, i + 1, first + i * SEG_MS, SEG_MS, i * 2 * r.timescale, 2 * r.timescale, `media/${cid}/${r.id}/${i}.mp4`, 500_000, 0, '1', initKey],
+        );
+      }
+    });
+  }
+  console.log(`timeline filled: ${renditions.length} x ${SEGMENTS} segments in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const base = `${app.url}/out/v1/bench/ch/ep`;
+  const cases = [
+    ['multivariant (live)', `${base}/index.m3u8`],
+    ['media playlist (live, 60 s)', `${base}/index_video_hi.m3u8`],
+    ['DASH MPD (live, 60 s)', `${base}/dash.mpd`],
+    ['media playlist (1 hour time-shift)', `${base}/index_video_hi.m3u8?start=${Math.round((now - 7_200_000) / 1000)}&end=${Math.round((now - 3_600_000) / 1000)}`],
+    ['media playlist (whole 24 h)', `${base}/index_video_hi.m3u8?start=${Math.round(first / 1000) + 1}&end=${Math.round(now / 1000) - 1}`],
+  ] as const;
+  console.log(`origin benchmark: ${SECONDS} s per cell, concurrency ${CONCURRENCY}, node ${process.version}`);
+  console.log('request                              bytes    req/s  p99 ms | same-size file req/s  p99 ms | ratio req/s  ratio p99');
+  let n = 0;
+  for (const [name, url] of cases) {
+    const size = await get(url);
+    // The baseline: a segment file of exactly the manifest's size, served by the same origin.
+    const seq = SEGMENTS - 100 - n++;
+    await blobs.put(`media/${cid}/video_lo/${seq - 1}.mp4`, Buffer.alloc(size, 0x61));
+    const fileUrl = `${base}/segment_video_lo_${seq}.mp4`;
+    const r = await measure(url);
+    const b = await measure(fileUrl);
+    console.log(
+      `${name.padEnd(36)} ${String(size).padStart(7)} ${r.rps.toFixed(0).padStart(8)} ${r.p99.toFixed(2).padStart(7)} | ${b.rps.toFixed(0).padStart(20)} ${b.p99.toFixed(2).padStart(7)} | ${(r.rps / b.rps).toFixed(2).padStart(11)} ${(r.p99 / b.p99).toFixed(2).padStart(10)}`,
+    );
+  }
+  agent.destroy();
+  await driver.close();
+  await app.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+await main();
