@@ -140,6 +140,7 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
       retentionMs: settings.harvestJobRetentionMs,
       webhooks: config.harvest.webhooks,
       writeAttempts: 5,
+      writeParallelism: 4,
     },
   });
   runner.start();

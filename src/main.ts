@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, settingsHelp } from './config/config.js';
 import { startApp } from './app.js';
+import { jobsCommand } from './jobs-command.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -13,7 +14,9 @@ function version(): string {
 const USAGE = `Usage: packhouse <command> [options]
 
 Commands:
-  serve      run the Packhouse server (control plane API)
+  serve      run the Packhouse server (control plane, ingest, origin, harvester)
+  jobs       list harvest jobs and their progress from the server's database
+             (same --data-dir / --database-url as the server; --follow to keep watching)
   help       show this help
   version    print the version
 
@@ -48,6 +51,15 @@ export async function main(args: string[]): Promise<void> {
       case 'serve':
         await serve(rest);
         return;
+      case 'jobs': {
+        const follow = rest.includes('--follow');
+        const config = loadConfig(
+          rest.filter((a) => a !== '--follow'),
+          process.env,
+        );
+        await jobsCommand(config, follow, process.stdout);
+        return;
+      }
       case 'version':
       case '--version':
         process.stdout.write(`${version()}\n`);

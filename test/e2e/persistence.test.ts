@@ -94,7 +94,7 @@ describe('persistence across restarts (SQLite)', () => {
         HarvestJobName: 'persist-job',
         Description: 'a harvest',
         HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }] },
-        ScheduleConfiguration: { StartTime: new Date(now - 600_000), EndTime: new Date(now - 60_000) },
+        ScheduleConfiguration: { StartTime: new Date(now - 600_000), EndTime: new Date(now + 600_000) }, // ends later: stays QUEUED
         Destination: { S3Destination: { BucketName: 'bucket', DestinationPath: 'harvests/persist' } },
         Tags: { kind: 'harvest' },
       }),

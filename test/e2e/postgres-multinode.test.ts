@@ -220,7 +220,7 @@ describe('two nodes over one PostgreSQL database', () => {
             OriginEndpointName: 'ts',
             HarvestJobName: `job-${i}`,
             HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }] },
-            ScheduleConfiguration: { StartTime: new Date(now - 600_000), EndTime: new Date(now - 60_000) },
+            ScheduleConfiguration: { StartTime: new Date(now - 600_000), EndTime: new Date(now + 600_000) }, // ends later: stays QUEUED
             Destination: { S3Destination: { BucketName: 'bucket', DestinationPath: `jobs/${i}` } },
           }),
         ),

@@ -9,7 +9,7 @@ import { ACTIVE_HARVEST_STATUSES, type Channel, type HarvestJob, type HarvestPro
 import type { BlobStore, Clock, Ids, MetadataStore, ObjectSink, ResourceRecord, Scope, TimelineStore } from '../ports.js';
 import { records } from '../services/context.js';
 import { harvestEvents } from './events.js';
-import { NoContentError, planHarvest, type HarvestPlan, type WindowSegment } from './planner.js';
+import { NoContentError, planHarvest, type HarvestPlan, type PlannedObject, type WindowSegment } from './planner.js';
 import { initIdOf } from '../../media/output-naming.js';
 import type { OutputTrack } from '../../media/timeline/model.js';
 
@@ -31,6 +31,8 @@ export interface HarvestRunnerSettings {
   readonly webhooks: readonly string[];
   /** Write attempts per object before the job fails. */
   readonly writeAttempts: number;
+  /** Objects written at once within one job. */
+  readonly writeParallelism: number;
 }
 
 export interface HarvestRunnerDeps {
@@ -46,6 +48,24 @@ export interface HarvestRunnerDeps {
 
 class JobStopped extends Error {}
 class JobFailed extends Error {}
+
+/** Runs fn over items with at most `width` at once; the first failure stops new starts and is thrown. */
+async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const lane = async () => {
+    while (failed === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, lane));
+  if (failed !== undefined) throw failed;
+}
 
 const scopeOf = (r: ResourceRecord): Scope => ({ accountId: r.accountId, region: r.region });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -197,7 +217,7 @@ export class HarvestRunner {
       logger.info({ job: arn, segments: plan.segmentCount, objects: progress.objectsTotal }, 'harvest job started');
       await this.prepareBucket(r.doc.bucket);
       let lastLog = 0;
-      for (const o of [...plan.media, ...plan.manifests]) {
+      const copy = async (o: PlannedObject) => {
         if (!alive) throw new JobStopped();
         const body = o.text !== undefined ? Buffer.from(o.text) : await this.deps.blobs.get(o.blobKey!);
         if (!body) throw new JobFailed(`A segment of the window (${o.key.split('/').pop()}) was removed from Packhouse before it could be copied: the window slid out of the startover window. Harvest a more recent window.`);
@@ -208,7 +228,10 @@ export class HarvestRunner {
           lastLog = now;
           logger.info({ job: arn, ...progress }, 'harvest progress');
         }
-      }
+      };
+      // Segments go up several at a time; manifests only once every segment is in place.
+      await inParallel(plan.media, settings.writeParallelism, copy);
+      await inParallel(plan.manifests, 1, copy);
       alive = false;
       await this.finish(arn, { status: 'COMPLETED' }, progress);
     } catch (err) {

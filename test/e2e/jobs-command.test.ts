@@ -1,0 +1,39 @@
+/**
+ * `packhouse jobs` reads harvest jobs and their state from the server's database while the server
+ * runs: a job with no content ends FAILED with its reason; a job whose window ends later is QUEUED.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { CreateChannelCommand, CreateChannelGroupCommand, CreateHarvestJobCommand, CreateOriginEndpointCommand, GetHarvestJobCommand } from '@aws-sdk/client-mediapackagev2';
+import { BIN, ROOT, startServer } from '../support/server.js';
+
+test('packhouse jobs lists every harvest job with its status, window, destination and reason', async () => {
+  const server = await startServer({ args: ['--harvest-settle-seconds', '1'] });
+  try {
+    const c = server.client();
+    await c.send(new CreateChannelGroupCommand({ ChannelGroupName: 'g' }));
+    await c.send(new CreateChannelCommand({ ChannelGroupName: 'g', ChannelName: 'c' }));
+    await c.send(new CreateOriginEndpointCommand({ ChannelGroupName: 'g', ChannelName: 'c', OriginEndpointName: 'e', ContainerType: 'CMAF', StartoverWindowSeconds: 600, HlsManifests: [{ ManifestName: 'index' }] }));
+    const now = Date.now();
+    const base = { ChannelGroupName: 'g', ChannelName: 'c', OriginEndpointName: 'e', HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }] } };
+    await c.send(new CreateHarvestJobCommand({ ...base, HarvestJobName: 'empty', ScheduleConfiguration: { StartTime: new Date(now - 60_000), EndTime: new Date(now - 30_000) }, Destination: { S3Destination: { BucketName: 'vod', DestinationPath: 'a/' } } }));
+    await c.send(new CreateHarvestJobCommand({ ...base, HarvestJobName: 'later', ScheduleConfiguration: { StartTime: new Date(now - 60_000), EndTime: new Date(now + 300_000) }, Destination: { S3Destination: { BucketName: 'vod', DestinationPath: 'b/' } } }));
+    for (let i = 0; i < 50; i++) {
+      const j = await c.send(new GetHarvestJobCommand({ ...base, HarvestJobName: 'empty' }));
+      if (j.Status === 'FAILED') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const run = spawnSync(process.execPath, [BIN, 'jobs', '--data-dir', server.dataDir], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const lines = run.stdout.trim().split('\n');
+    assert.equal(lines.length, 2, run.stdout);
+    const empty = lines.find((l) => l.includes('g/c/e/empty'));
+    const later = lines.find((l) => l.includes('g/c/e/later'));
+    assert.match(empty ?? '', /^FAILED .*s3:\/\/vod\/a\/ .*There was no content available for the specified time window\./);
+    assert.match(later ?? '', /^QUEUED .*s3:\/\/vod\/b\//);
+    assert.ok(later?.includes(new Date(now - 60_000).toISOString()), later);
+  } finally {
+    await server.stop();
+  }
+});
