@@ -37,6 +37,30 @@ const SEGMENT_BYTES = opt('--segment-kb', 40) * 1024;
 const SEG_MS = 2000;
 const PARALLEL = 4;
 
+/** Polls a URL back to back until stopped; returns the latencies in ms. */
+function probeLatency(url: string): { stop: () => Promise<number[]> } {
+  const lat: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
+      lat.push(performance.now() - t0);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return lat;
+    },
+  };
+}
+
+const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] ?? 0;
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'packhouse-bench-harvest-'));
   const config = loadConfig(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--log-level', 'silent', '--harvest-settle-seconds', '0'], {});
@@ -108,6 +132,14 @@ async function main(): Promise<void> {
   );
   const baseS = (performance.now() - t0) / 1000;
 
+  // The origin's playlist latency, idle, then while the harvest runs.
+  // (A one-minute time-shifted window: filling the timeline takes longer than the live window lasts.)
+  const liveUrl = `${app.url}/out/v1/bench/ch/ep/index_video_1080.m3u8?start=${Math.round(windowStart / 1000) + 600}&end=${Math.round(windowStart / 1000) + 660}`;
+  const idleProbe = probeLatency(liveUrl);
+  await new Promise((r) => setTimeout(r, 3000));
+  const idle = await idleProbe.stop();
+  const busyProbe = probeLatency(liveUrl);
+
   t0 = performance.now();
   await mp.send(
     new CreateHarvestJobCommand({
@@ -129,6 +161,7 @@ async function main(): Promise<void> {
     error = job.ErrorMessage;
   }
   const harvestS = (performance.now() - t0) / 1000;
+  const busy = await busyProbe.stop();
   if (status !== 'COMPLETED') throw new Error(`harvest ended ${status}: ${error}`);
   const segs = baselineKeys.length;
   const mb = (segs * SEGMENT_BYTES) / 1e6;
@@ -136,6 +169,9 @@ async function main(): Promise<void> {
   console.log(`plain copy (baseline) ${String(segs).padStart(8)} ${mb.toFixed(0).padStart(5)} ${baseS.toFixed(2).padStart(10)} ${(segs / baseS).toFixed(0).padStart(12)} ${(mb / baseS).toFixed(1).padStart(6)}`);
   console.log(`harvest job           ${String(segs).padStart(8)} ${mb.toFixed(0).padStart(5)} ${harvestS.toFixed(2).padStart(10)} ${(segs / harvestS).toFixed(0).padStart(12)} ${(mb / harvestS).toFixed(1).padStart(6)}`);
   console.log(`ratio harvest / plain copy throughput: ${(baseS / harvestS).toFixed(2)}; CreateHarvestJob (EndTime passed) to COMPLETED: ${harvestS.toFixed(2)} s`);
+  console.log(
+    `origin playlist p99: idle ${p99(idle).toFixed(2)} ms (${idle.length} requests), during the harvest ${p99(busy).toFixed(2)} ms (${busy.length} requests); ratio ${(p99(busy) / p99(idle)).toFixed(2)}`,
+  );
   await driver.close();
   await app.close();
   rmSync(dataDir, { recursive: true, force: true });

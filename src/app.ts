@@ -104,7 +104,7 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
   const publicUrl = config.publicUrl ?? url;
-  const settings = { publicUrl, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS };
+  const settings = { publicUrl, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS, eventWebhooks: config.harvest.webhooks };
   const services = createServices({ store, clock, ids: randomIds, settings });
   const pipeline = new ApiPipeline({ services, store, verifier: new SigV4Verifier((id) => keys.lookup(id)), clock, ids: randomIds, logger });
   const retention = new RetentionKeeper({ store, timeline, blobs, clock, logger });

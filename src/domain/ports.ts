@@ -164,10 +164,10 @@ export interface TimelineStore {
   upsertRendition(r: RenditionRecord): Promise<void>;
   listRenditions(channelArn: string): Promise<RenditionRecord[]>;
   /**
-   * Appends a segment unless one of the same rendition already starts within `toleranceMs` of it
-   * (the redundant input sent it first). Assigns seq; returns the stored record or undefined.
+   * Appends a segment unless a segment of the same rendition already covers its midpoint (the
+   * redundant input delivered it first). Assigns seq; returns the stored record or undefined.
    */
-  appendSegment(s: Omit<SegmentRecord, 'seq'>, toleranceMs: number): Promise<SegmentRecord | undefined>;
+  appendSegment(s: Omit<SegmentRecord, 'seq'>): Promise<SegmentRecord | undefined>;
   /** Segments of a rendition overlapping [fromMs, toMs), oldest first. */
   findSegments(channelArn: string, rendition: string, fromMs: number, toMs: number): Promise<SegmentRecord[]>;
   getSegment(channelArn: string, rendition: string, seq: number): Promise<SegmentRecord | undefined>;

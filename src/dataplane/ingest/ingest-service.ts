@@ -5,7 +5,7 @@
  * the channel's wall-clock timeline and moved to their permanent key. Encoders upload a playlist
  * and its newest segment concurrently, so either arrival may complete a segment.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Logger } from 'pino';
 import type { Channel } from '../../domain/model.js';
@@ -173,6 +173,18 @@ export class IngestService {
       const segPath = resolveUri(entry.uri);
       const pendingKey = `${prefix}${segPath}`;
       if (!present.has(pendingKey)) continue;
+      const durationMs = Math.round(entry.duration * 1000);
+      const startMs = entry.programDateTime ?? Math.round(ends[i]! - durationMs);
+      // A segment already on the timeline that covers this one's midpoint is the same media.
+      const mid = startMs + Math.floor(durationMs / 2);
+      const twin = (await timeline.findSegments(channel.arn, rendition, mid, mid + 1))[0];
+      if (twin) {
+        // Already on the timeline. From the other input it is the redundant copy: drop it. From this
+        // input, the file is a newer upload under a reused name (an encoder restarted and numbers
+        // from 0 again) listed by a stale playlist: keep it until the playlist that names it arrives.
+        if (twin.source !== ingestId) await blobs.delete([pendingKey]);
+        continue;
+      }
       const bytes = await blobs.get(pendingKey);
       if (!bytes) continue;
       let initBytes: Buffer | undefined;
@@ -196,13 +208,12 @@ export class IngestService {
         initKey = `media/${cid}/${rendition}/init-${createHash('sha1').update(initBytes).digest('hex').slice(0, 16)}.mp4`;
         if (!(await blobs.get(initKey))) await blobs.put(initKey, initBytes);
       }
-      const durationMs = Math.round(entry.duration * 1000);
-      const startMs = entry.programDateTime ?? Math.round(ends[i]! - durationMs);
       const prev = await timeline.latestSegment(channel.arn, rendition);
       const contiguous = prev !== undefined && Math.abs(prev.mediaTime + prev.mediaDuration - probe.mediaTime) <= probe.timescale / 2;
       const discontinuity = entry.discontinuity || (prev !== undefined && !contiguous);
       const ext = posix.extname(segPath) || '.bin';
-      const finalKey = `media/${cid}/${rendition}/${startMs}-${ingestId}${ext}`;
+      // Unique per upload, so that registering a segment can never overwrite another's bytes.
+      const finalKey = `media/${cid}/${rendition}/${startMs}-${ingestId}-${randomBytes(4).toString('hex')}${ext}`;
       try {
         await blobs.move(pendingKey, finalKey);
       } catch (err) {
@@ -223,7 +234,6 @@ export class IngestService {
           source: ingestId,
           initKey,
         },
-        Math.max(1, Math.floor(durationMs / 2)),
       );
       if (!rec) {
         await blobs.delete([finalKey]); // the other ingest endpoint delivered this segment first

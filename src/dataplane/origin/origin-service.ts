@@ -127,8 +127,9 @@ export class OriginService {
     query: URLSearchParams,
   ): Promise<OriginResponse> {
     const now = this.deps.clock.now().getTime();
+    const channelNowMs = await this.channelNow(channel, renditions);
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
-    const window = resolveWindow({ channel, endpoint, manifest: doc, query, nowMs: now });
+    const window = resolveWindow({ channel, endpoint, manifest: doc, query, nowMs: now, channelNowMs });
     let tracks = renditions.map(toTrack);
     const filterText = (doc.FilterConfiguration)?.['ManifestFilter'] ?? query.get('aws.manifestfilter') ?? undefined;
     if (typeof filterText === 'string' && child === undefined) {
@@ -217,6 +218,20 @@ export class OriginService {
       },
       body,
     };
+  }
+
+  /**
+   * The channel's clock (DATAPLANE.md §1.2.8): "now" is the end of the newest input segment, which
+   * carries the encoder's program date-time, so an encoder whose clock is off still gets a live
+   * window; with no content yet it is the server's clock.
+   */
+  private async channelNow(channel: Channel, renditions: readonly RenditionRecord[]): Promise<number> {
+    let newest: number | undefined;
+    for (const r of renditions) {
+      const last = await this.deps.timeline.latestSegment(channel.arn, r.id);
+      if (last) newest = Math.max(newest ?? 0, last.startMs + last.durationMs);
+    }
+    return newest ?? this.deps.clock.now().getTime();
   }
 
   /** Segments of a track in the window, hiding content from before a reset. */

@@ -44,7 +44,12 @@ function settings(query: URLSearchParams): Map<string, string> {
 
 const toMs = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : new Date(v as string | number).getTime());
 
-export function resolveWindow(o: { channel: Channel; endpoint: OriginEndpoint; manifest: ManifestDoc; query: URLSearchParams; nowMs: number }): TimeWindow {
+/**
+ * `nowMs` is the server's clock; `channelNowMs` the channel's (the end of its newest segment,
+ * DATAPLANE.md §1.2.8). The live window ends at the channel's clock, so an encoder whose clock is
+ * off still has a live window; an explicit window is closed once its end has passed on either.
+ */
+export function resolveWindow(o: { channel: Channel; endpoint: OriginEndpoint; manifest: ManifestDoc; query: URLSearchParams; nowMs: number; channelNowMs: number }): TimeWindow {
   const filter = (o.manifest.FilterConfiguration ?? {});
   const q = settings(o.query);
   for (const [k, fk] of [['start', 'Start'], ['end', 'End'], ['time_delay', 'TimeDelaySeconds']] as const) {
@@ -54,8 +59,9 @@ export function resolveWindow(o: { channel: Channel; endpoint: OriginEndpoint; m
   const manifestWindow = Number(q.get('manifest_window_seconds') ?? o.manifest['ManifestWindowSeconds'] ?? 60);
   const delay = Number(q.get('time_delay') ?? filter['TimeDelaySeconds'] ?? 0);
   if (!Number.isFinite(delay) || delay < 0) throw new DataplaneError(400, 'time_delay must be a number of seconds, 0 or more.');
-  const liveEdge = o.nowMs - delay * 1000;
-  const held = o.nowMs - Math.max(startover, manifestWindow) * 1000;
+  const liveEdge = o.channelNowMs - delay * 1000;
+  const latest = Math.max(o.nowMs, o.channelNowMs);
+  const held = Math.min(o.nowMs, o.channelNowMs) - Math.max(startover, manifestWindow) * 1000;
   const notBeforeMs = Math.max(o.channel.resetMs ?? 0, o.endpoint.resetMs ?? 0, toMs(filter['ClipStartTime']) ?? 0);
   const start = q.has('start') ? parseTime('start', q.get('start')!) : toMs(filter['Start']);
   const end = q.has('end') ? parseTime('end', q.get('end')!) : toMs(filter['End']);
@@ -65,12 +71,14 @@ export function resolveWindow(o: { channel: Channel; endpoint: OriginEndpoint; m
   if (startover <= 0 && q.has('start')) {
     throw new DataplaneError(400, `Origin endpoint ${o.endpoint.name} has no startover window (StartoverWindowSeconds), so start/end time-shifting is not available on it.`);
   }
+  const edge = latest - delay * 1000;
   const from = start ?? held;
-  const to = end ?? liveEdge;
+  const to = end ?? edge;
   if (to <= from) throw new DataplaneError(400, 'The end of the requested window is not after its start.');
-  if (from > liveEdge) throw new DataplaneError(404, `The requested start (${new Date(from).toISOString()}) is in the future.`);
-  if (to < o.nowMs - startover * 1000) {
-    throw new DataplaneError(404, `The requested window ends before the startover window of ${startover} s begins (${new Date(o.nowMs - startover * 1000).toISOString()}); that content is no longer held.`);
+  if (from > edge) throw new DataplaneError(404, `The requested start (${new Date(from).toISOString()}) is in the future.`);
+  const oldest = Math.min(o.nowMs, o.channelNowMs) - startover * 1000;
+  if (to < oldest) {
+    throw new DataplaneError(404, `The requested window ends before the startover window of ${startover} s begins (${new Date(oldest).toISOString()}); that content is no longer held.`);
   }
-  return { fromMs: from, toMs: Math.min(to, liveEdge), notBeforeMs: Math.max(notBeforeMs, o.nowMs - startover * 1000), closed: to <= liveEdge, explicit: true };
+  return { fromMs: from, toMs: Math.min(to, edge), notBeforeMs: Math.max(notBeforeMs, oldest), closed: to <= edge, explicit: true };
 }

@@ -29,6 +29,8 @@ export interface ServiceSettings {
   readonly quotas: Quotas;
   /** How long harvest-job records are kept after creation (HARVEST.md §7: 15 days). */
   readonly harvestJobRetentionMs: number;
+  /** Where harvest-job events go (also for jobs failed by a deletion). */
+  readonly eventWebhooks: readonly string[];
 }
 
 export interface ServiceContext {

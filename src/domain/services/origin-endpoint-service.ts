@@ -5,7 +5,8 @@
 import { ConflictError, NotFoundError, QuotaExceededError, ValidationError } from '../errors.js';
 import { ACTIVE_HARVEST_STATUSES, type ConfigDoc, type HarvestJob, type ManifestDoc, type OriginEndpoint, type OriginEndpointConfig, type Tags } from '../model.js';
 import { arns } from '../arn.js';
-import type { MetadataOps, Scope } from '../ports.js';
+import type { Ids, MetadataOps, Scope } from '../ports.js';
+import { harvestEvents } from '../harvest/events.js';
 import { records, requireChannel, requireEndpoint, requireGroup, type ServiceContext } from './context.js';
 import { checkEtag } from './etag.js';
 import { normalizeEndpointConfig } from './endpoint-rules.js';
@@ -96,7 +97,12 @@ export class OriginEndpointService {
     await store.transaction(async (tx) => {
       const arn = arns.endpoint(scope, g, c, e);
       if (!(await tx.getResource(arn))) return;
-      await failActiveJobs(tx, scope, { groupName: g, channelName: c, endpointName: e }, `The origin endpoint ${e} was deleted before the harvest job could finish.`, clock.now().getTime(), ids.etag.bind(ids), settings.harvestJobRetentionMs);
+      await failActiveJobs(tx, scope, { groupName: g, channelName: c, endpointName: e }, `The origin endpoint ${e} was deleted before the harvest job could finish.`, {
+        nowMs: clock.now().getTime(),
+        ids,
+        retentionMs: settings.harvestJobRetentionMs,
+        webhooks: settings.eventWebhooks,
+      });
       await tx.deleteResource(arn);
     });
   }
@@ -150,20 +156,23 @@ export class OriginEndpointService {
   }
 }
 
-/** Moves the active harvest jobs of an endpoint (or channel) to FAILED with the given reason. */
+/**
+ * Moves the active harvest jobs of an endpoint (or channel) to FAILED with the given reason, and
+ * queues their FAILED events in the same transaction (HARVEST.md §10.2).
+ */
 export async function failActiveJobs(
   tx: MetadataOps,
   scope: Scope,
   where: { groupName: string; channelName: string; endpointName?: string },
   message: string,
-  nowMs: number,
-  etag: () => string,
-  retentionMs: number,
+  o: { nowMs: number; ids: Ids; retentionMs: number; webhooks: readonly string[] },
 ): Promise<number> {
   const jobs = await tx.findResources<HarvestJob>({ kind: 'harvestJob', scope, ...where, statuses: ACTIVE_HARVEST_STATUSES });
   for (const rec of jobs) {
-    const failed: HarvestJob = { ...rec.doc, status: 'FAILED', errorMessage: message, modifiedMs: nowMs, etag: etag() };
-    await tx.updateResource(records.harvestJob(scope, failed, retentionMs));
+    const { lease: _lease, ...job } = rec.doc;
+    const failed: HarvestJob = { ...job, status: 'FAILED', errorMessage: message, modifiedMs: o.nowMs, etag: o.ids.etag() };
+    await tx.updateResource(records.harvestJob(scope, failed, o.retentionMs));
+    await tx.enqueueEvents(harvestEvents(failed, scope, o.nowMs, o.webhooks, o.ids.uuid()));
   }
   return jobs.length;
 }

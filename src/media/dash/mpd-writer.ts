@@ -82,7 +82,8 @@ export function writeMpd(o: MpdOptions): string {
     for (const t of tracks) {
       const segs = o.segments.get(t.id)!;
       const first = segs[0]!;
-      const pto = o.closed ? first.mediaTime : Math.max(0, Math.round(first.mediaTime - (first.startMs / 1000 - anchor) * t.timescale));
+      // Every track is placed on one wall-clock axis: its first segment sits at its own start time.
+      const pto = Math.max(0, Math.round(first.mediaTime - (first.startMs / 1000 - anchor) * t.timescale));
       const dims = t.width && t.height ? ` width="${t.width}" height="${t.height}"` : '';
       const fr = t.frameRate ? ` frameRate="${Math.round(t.frameRate * 1000)}/1000"` : '';
       const sr = t.sampleRate ? ` audioSamplingRate="${t.sampleRate}"` : '';

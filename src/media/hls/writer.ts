@@ -92,6 +92,7 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
   if (o.headerExtra) lines.push(...o.headerExtra);
   let lastInit: string | undefined;
   let lastPdtMs: number | undefined;
+  let expectedMs: number | undefined;
   o.segments.forEach((s, i) => {
     if (i > 0 && s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
     if (o.initUri) {
@@ -102,10 +103,14 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
       }
     }
     const interval = o.programDateTimeIntervalSeconds;
-    if (interval !== undefined && (lastPdtMs === undefined || s.discontinuity || s.startMs - lastPdtMs >= interval * 1000)) {
+    // §4.3.2.6: a client carries the date forward by EXTINF, so a segment that does not start where
+    // that puts it (a switch of input, a gap) gets its own tag whatever the interval.
+    const drifted = expectedMs !== undefined && Math.abs(s.startMs - expectedMs) > 1;
+    if (interval !== undefined && (lastPdtMs === undefined || s.discontinuity || drifted || s.startMs - lastPdtMs >= interval * 1000)) {
       lines.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(s.startMs)}`);
       lastPdtMs = s.startMs;
     }
+    expectedMs = s.startMs + Number((s.durationMs / 1000).toFixed(3)) * 1000;
     lines.push(`#EXTINF:${(s.durationMs / 1000).toFixed(3)},`, o.segmentUri(s));
   });
   if (o.closed) lines.push('#EXT-X-ENDLIST');

@@ -41,13 +41,15 @@ export class SqlTimelineStore implements TimelineStore {
     return rows.map((r) => JSON.parse(r['doc'] as string) as RenditionRecord);
   }
 
-  appendSegment(s: Omit<SegmentRecord, 'seq'>, toleranceMs: number): Promise<SegmentRecord | undefined> {
+  appendSegment(s: Omit<SegmentRecord, 'seq'>): Promise<SegmentRecord | undefined> {
     return this.db.transaction(async (ex) => {
-      const clash = await ex.all('SELECT seq FROM segments WHERE channel_arn = ? AND rendition = ? AND start_ms > ? AND start_ms < ? LIMIT 1', [
+      const mid = s.startMs + Math.floor(s.durationMs / 2);
+      const clash = await ex.all('SELECT seq FROM segments WHERE channel_arn = ? AND rendition = ? AND start_ms <= ? AND start_ms > ? AND start_ms + duration_ms > ? LIMIT 1', [
         s.channelArn,
         s.rendition,
-        s.startMs - toleranceMs,
-        s.startMs + toleranceMs,
+        mid,
+        mid - MAX_SEGMENT_MS,
+        mid,
       ]);
       if (clash.length > 0) return undefined;
       const last = await ex.all('SELECT MAX(seq) AS seq FROM segments WHERE channel_arn = ? AND rendition = ?', [s.channelArn, s.rendition]);

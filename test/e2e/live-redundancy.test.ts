@@ -1,0 +1,339 @@
+/**
+ * Live robustness end to end, with ffmpeg encoders against real Packhouse processes:
+ *
+ * - redundant ingest: two encoders on ingest endpoints 1 and 2 of one channel; encoder 1 is
+ *   SIGKILLed mid-stream and the output must continue from encoder 2 without a hole;
+ * - a Packhouse restart (SIGTERM, same data dir, same port and --public-url) between two
+ *   encoder sessions: the time-shift window over both halves returns all of it;
+ * - an encoder restarted with the same file names (ffmpeg numbers segments from 0 in every
+ *   session, as MediaLive counts from 00001): the second session must not disturb the first;
+ * - ResetChannelState (raw SigV4 request): only content ingested after the reset is served.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateChannelGroupCommand, GetChannelCommand } from '@aws-sdk/client-mediapackagev2';
+import { startServer, tempDir, type TestServer } from '../support/server.js';
+import {
+  cmafEndpoint,
+  createLiveChannel,
+  decodedDuration,
+  errorLines,
+  expectEncoderSuccess,
+  freePort,
+  get,
+  readMedia,
+  resetChannel,
+  segmentTimes,
+  startEncoder,
+  startTeeProxy,
+  tsEndpoint,
+  waitFor,
+  waitPastAnnounced,
+  type CapturedRequest,
+  type MediaPlaylistText,
+  type TeeProxy,
+} from '../support/live.js';
+
+const SEG = 2;
+
+/** Waits until the wall clock is past the end of a playlist's last segment (plus margin), so that a start/end window ending there is closed. */
+async function waitPastEnd(p: MediaPlaylistText, marginMs = 300): Promise<number> {
+  const times = segmentTimes(p);
+  const endMs = times.at(-1)! + p.segments.at(-1)!.duration * 1000;
+  const end = Math.ceil(endMs / 1000);
+  await waitFor('the window end to pass', async () => (Date.now() > end * 1000 + marginMs ? true : undefined), 10_000, 100);
+  return end;
+}
+
+/** Gaps (s) between the end of each segment and the start of the next, from PDT and EXTINF. */
+function holes(p: MediaPlaylistText): { after: string; seconds: number }[] {
+  const t = segmentTimes(p);
+  return p.segments.slice(1).map((s, i) => ({ after: p.segments[i]!.uri, seconds: (t[i + 1]! - (t[i]! + p.segments[i]!.duration * 1000)) / 1000 }));
+}
+
+async function fetchMedia(url: string): Promise<MediaPlaylistText> {
+  const res = await get(url);
+  assert.equal(res.status, 200, `${url}: ${res.text}`);
+  return readMedia(res.text);
+}
+
+// Two tests at a time (the restart test has its own server): each encoder is light (~0.1 core),
+// and the file stays well under a minute.
+describe('live redundancy, restarts and reset', { concurrency: 2 }, () => {
+  let server: TestServer;
+  const G = 'live-r';
+
+  before(async () => {
+    server = await startServer();
+    await server.client().send(new CreateChannelGroupCommand({ ChannelGroupName: G }));
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  test('two encoders on ingest 1 and 2; encoder 1 SIGKILLed after ~6 s: the live playlist never shows a hole, encoder 2 carries on', async () => {
+    const C = 'redundant';
+    await createLiveChannel(server.client(), G, C, [tsEndpoint('ts', 600)], { createGroup: false });
+    const out = `${server.url}/out/v1/${G}/${C}/ts`;
+    // Encoder 2 starts 200 ms before encoder 1 (its PDTs are 200 ms earlier, as with two encoder
+    // clocks that do not quite agree), but its files reach Packhouse 500 ms after it sent them (as with
+    // MediaLive's send delay on pipeline 1): encoder 1 is the active input until it dies.
+    const tees: TeeProxy[] = [await startTeeProxy(server.url), await startTeeProxy(server.url, { delayMs: 500 })];
+    try {
+      const enc2 = startEncoder({ baseUrl: tees[1]!.url, group: G, channel: C, ingest: 2, segmentType: 'mpegts', seconds: 12 });
+      await sleep(200);
+      const started = Date.now();
+      const enc1 = startEncoder({ baseUrl: tees[0]!.url, group: G, channel: C, ingest: 1, segmentType: 'mpegts', seconds: 12 });
+      // Poll the live video playlist during the whole run.
+      const snapshots: MediaPlaylistText[] = [];
+      let polling = true;
+      const poller = (async () => {
+        while (polling) {
+          const res = await get(`${out}/index_index_0.m3u8`);
+          if (res.status === 200) snapshots.push(readMedia(res.text));
+          await sleep(400);
+        }
+      })();
+      await sleep(Math.max(0, started + 6_500 - Date.now()));
+      const killedAt = Date.now();
+      const r1 = await enc1.kill('SIGKILL');
+      assert.equal(r1.signal, 'SIGKILL', `encoder 1 was still running when killed: ${r1.stderr}`);
+      await expectEncoderSuccess(enc2, 'encoder 2');
+      await Promise.all(tees.map((t) => t.settled()));
+      await waitPastAnnounced(tees);
+      polling = false;
+      await poller;
+
+      const final = {
+        video: await fetchMedia(`${out}/index_index_0.m3u8`),
+        audio: await fetchMedia(`${out}/index_index_2.m3u8`),
+      };
+      snapshots.push(final.video);
+      assert.ok(snapshots.length >= 15, `${snapshots.length} snapshots`);
+      // Every snapshot: contiguous numbering, no hole or overlap of half a segment or more.
+      const seen = new Map<number, { uri: string; start: number }>();
+      for (const [n, p] of snapshots.entries()) {
+        const where = `snapshot ${n}:\n${p.lines.join('\n')}`;
+        p.segments.forEach((s, i) => assert.equal(s.uri, `segment_index_0_${p.mediaSequence + i}.ts`, where));
+        for (const h of holes(p)) assert.ok(Math.abs(h.seconds) < SEG / 2, `a ${h.seconds.toFixed(3)} s hole after ${h.after} in ${where}`);
+        // A sequence number keeps its meaning from one snapshot to the next.
+        const times = segmentTimes(p);
+        p.segments.forEach((s, i) => {
+          const before = seen.get(s.seq);
+          if (before) assert.deepEqual({ uri: s.uri, start: times[i] }, before, `seq ${s.seq} changed in ${where}`);
+          else seen.set(s.seq, { uri: s.uri, start: times[i]! });
+        });
+      }
+      for (const [name, p] of Object.entries(final)) {
+        for (const h of holes(p)) assert.ok(Math.abs(h.seconds) < SEG / 2, `${name}: a ${h.seconds.toFixed(3)} s hole after ${h.after}\n${p.lines.join('\n')}`);
+        const total = p.segments.reduce((n, s) => n + s.duration, 0);
+        assert.ok(Math.abs(total - 12) <= SEG, `${name}: ${total} s listed for a 12 s stream\n${p.lines.join('\n')}`);
+        assert.equal(p.tags('EXT-X-DISCONTINUITY').length, 0, `${name}: the two encoders share one media timeline:\n${p.lines.join('\n')}`);
+      }
+      // Content from after the kill is there (encoder 2 took over) ...
+      const times = segmentTimes(final.video);
+      const lastEnd = times.at(-1)! + final.video.segments.at(-1)!.duration * 1000;
+      assert.ok(lastEnd > killedAt + 3_000, `the stream goes on after the kill: last segment ends ${new Date(lastEnd).toISOString()}, kill at ${new Date(killedAt).toISOString()}`);
+      // ... and each listed segment is, byte for byte, the same-position file of one of the encoders;
+      // where both sent the same bytes, the nearer PDT says which.
+      const sent = tees.map((t) => t.files(/^index_0_\d+\.ts$/));
+      const pdts = tees.map((t) => {
+        const m = new Map<string, number>();
+        for (const p of t.files(/^index_0\.m3u8$/)) for (const s of readMedia(p.body.toString('utf8')).segments) if (s.pdtMs !== undefined) m.set(s.uri, s.pdtMs);
+        return m;
+      });
+      assert.equal(final.video.segments.length, sent[1]!.length, 'one listed segment per segment of the surviving encoder');
+      const sources: number[] = [];
+      for (const [i, s] of final.video.segments.entries()) {
+        const res = await get(`${out}/${s.uri}`);
+        assert.equal(res.status, 200, `${s.uri}: ${res.text}`);
+        const candidates = [0, 1].filter((k) => sent[k]![i]?.body.equals(res.body) && pdts[k]!.has(sent[k]![i].file));
+        const describe = [0, 1].map((k) => {
+          const f = sent[k]![i];
+          return f ? `encoder ${k + 1}: ${f.file} ${f.body.length} bytes${f.body.equals(res.body) ? ' (same bytes)' : ''}, PDT ${pdts[k]!.get(f.file)}` : `encoder ${k + 1}: none`;
+        });
+        assert.ok(candidates.length > 0, `${s.uri} (${res.body.length} bytes, PDT ${times[i]}) is segment ${i} of encoder 1 or 2: ${describe.join('; ')}\n${final.video.lines.join('\n')}`);
+        const distance = (k: number) => Math.abs(pdts[k]!.get(sent[k]![i]!.file)! - times[i]!);
+        sources.push(candidates.reduce((a, b) => (distance(b) < distance(a) ? b : a)) + 1);
+      }
+      // Encoder 1 was the active input for every segment it announced (in a playlist it got out
+      // before the kill), encoder 2 for all the rest.
+      const switchAt = pdts[0]!.size;
+      assert.ok(switchAt > 0 && switchAt < sources.length, `encoder 1 announced ${switchAt} of ${sources.length} segments`);
+      assert.deepEqual(sources, sources.map((_, i) => (i < switchAt ? 1 : 2)), 'the encoder each segment came from');
+      // The output decodes.
+      const end = await waitPastEnd(final.video);
+      const { result } = await decodedDuration(`${out}/index.m3u8?start=${final.video.segments[0]!.pdtMs! / 1000 - 1}&end=${end}`, [], ['-map', '0']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(errorLines(result.stderr), []);
+      // Output timing is the input's (DATAPLANE 1.2.8): every segment's start as a player computes it
+      // (last PDT tag plus EXTINF since) is the PDT its encoder gave it — also right after the switch,
+      // where encoder 2's clock is 200 ms behind encoder 1's.
+      const misdated = final.video.segments
+        .map((s, i) => ({ uri: s.uri, implied: times[i]!, input: pdts[sources[i]! - 1]!.get(sent[sources[i]! - 1]![i]!.file)! }))
+        .filter((x) => x.implied !== x.input)
+        .map((x) => `${x.uri}: implied ${new Date(x.implied).toISOString()}, input PDT ${new Date(x.input).toISOString()}`);
+      assert.deepEqual(misdated, [], `segment times as the playlist states them:\n${final.video.lines.join('\n')}`);
+    } finally {
+      await Promise.all(tees.map((t) => t.close()));
+    }
+  });
+
+  test('Packhouse restarted (SIGTERM, same data dir, port and --public-url) between two encoder sessions: the window over both halves has everything', async () => {
+    const C = 'restart';
+    const port = await freePort();
+    const dataDir = tempDir();
+    const args = ['--port', String(port), '--public-url', `http://127.0.0.1:${port}`];
+    let srv = await startServer({ dataDir, args, keepData: true });
+    const tee = await startTeeProxy(srv.url);
+    try {
+      await createLiveChannel(srv.client(), G, C, [cmafEndpoint('cmaf', 600)]);
+      const ingestBefore = (await srv.client().send(new GetChannelCommand({ ChannelGroupName: G, ChannelName: C }))).IngestEndpoints;
+      const out = () => `${srv.url}/out/v1/${G}/${C}/cmaf`;
+      // Session A, session-unique file names (epoch numbering).
+      await expectEncoderSuccess(startEncoder({ baseUrl: tee.url, group: G, channel: C, ingest: 1, segmentType: 'fmp4', seconds: 6, uniqueNames: true }), 'encoder A');
+      await tee.settled();
+      await waitPastAnnounced([tee]);
+      const firstHalf = await fetchMedia(`${out()}/index_index_0.m3u8`);
+      assert.equal(firstHalf.segments.length, tee.files(/^index_0_\d+\.m4s$/).length);
+      const split = tee.requests.length;
+
+      await srv.stop();
+      assert.equal(srv.process.exitCode, 0, `graceful exit on SIGTERM (signal ${srv.process.signalCode})`);
+      srv = await startServer({ dataDir, args, keepData: true });
+      assert.equal(srv.url, `http://127.0.0.1:${port}`);
+      const ingestAfter = (await srv.client().send(new GetChannelCommand({ ChannelGroupName: G, ChannelName: C }))).IngestEndpoints;
+      assert.deepEqual(ingestAfter, ingestBefore, 'same ingest URLs after the restart');
+      // What was there before the restart is still served.
+      const afterRestart = await fetchMedia(`${out()}/index_index_0.m3u8`);
+      assert.deepEqual(afterRestart.lines, firstHalf.lines);
+
+      // Session B.
+      await expectEncoderSuccess(startEncoder({ baseUrl: tee.url, group: G, channel: C, ingest: 1, segmentType: 'fmp4', seconds: 6, uniqueNames: true, look: 'b' }), 'encoder B');
+      await tee.settled();
+      await waitPastAnnounced([tee]);
+      assert.deepEqual(tee.requests.filter((r) => r.status !== 201).map((r) => `${r.file} → ${r.status}`), []);
+
+      const liveNow = await fetchMedia(`${out()}/index_index_0.m3u8`);
+      const end = await waitPastEnd(liveNow);
+      const q = `start=${firstHalf.segments[0]!.pdtMs! / 1000 - 1}&end=${end}`;
+      for (const r of ['index_0', 'index_1', 'index_2']) {
+        const p = await fetchMedia(`${out()}/index_${r}.m3u8?${q}`);
+        const where = `${r}:\n${p.lines.join('\n')}`;
+        assert.equal(p.endList, true, where);
+        const re = new RegExp(`^${r}_\\d+\\.m4s$`);
+        const sent = tee.files(re);
+        const sentA = tee.requests.slice(0, split).filter((x) => re.test(x.file)).length;
+        assert.equal(p.segments.length, sent.length, `every segment of both sessions (${sentA} + ${sent.length - sentA}): ${where}`);
+        // One discontinuity, where session B starts (its media time starts again from 0), with a PDT.
+        assert.equal(p.tags('EXT-X-DISCONTINUITY').length, 1, where);
+        assert.equal(p.segments.findIndex((s) => s.discontinuity), sentA, where);
+        assert.notEqual(p.segments[sentA]!.pdtMs, undefined, where);
+        for (const [i, s] of p.segments.entries()) {
+          const res = await get(`${out()}/${s.uri}`);
+          assert.equal(res.status, 200, `${s.uri}: ${res.text}`);
+          assert.ok(res.body.equals(sent[i]!.body), `${s.uri} = ${sent[i]!.file}`);
+        }
+      }
+      const { result } = await decodedDuration(`${out()}/index.m3u8?${q}`, [], ['-map', '0']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(errorLines(result.stderr), []);
+    } finally {
+      await tee.close();
+      await srv.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('an encoder restarted with the same file names (ffmpeg numbers from 0 again): the first session stays intact, the second is complete', async () => {
+    const C = 'samenames';
+    await createLiveChannel(server.client(), G, C, [cmafEndpoint('cmaf', 600)], { createGroup: false });
+    const out = `${server.url}/out/v1/${G}/${C}/cmaf`;
+    const tee = await startTeeProxy(server.url);
+    try {
+      await expectEncoderSuccess(startEncoder({ baseUrl: tee.url, group: G, channel: C, ingest: 1, segmentType: 'fmp4', seconds: 4 }), 'encoder A');
+      await tee.settled();
+      const split = tee.requests.length;
+      await sleep(500);
+      await expectEncoderSuccess(startEncoder({ baseUrl: tee.url, group: G, channel: C, ingest: 1, segmentType: 'fmp4', seconds: 4, look: 'b' }), 'encoder B');
+      await tee.settled();
+      await waitPastAnnounced([tee]);
+      const sessions = (r: string): [CapturedRequest[], CapturedRequest[]] => {
+        const re = new RegExp(`^${r}_\\d+\\.m4s$`);
+        return [tee.requests.slice(0, split).filter((x) => re.test(x.file)), tee.requests.slice(split).filter((x) => re.test(x.file))];
+      };
+      for (const r of ['index_0', 'index_2']) {
+        const [a, b] = sessions(r);
+        assert.deepEqual(a.map((x) => x.file), b.map((x) => x.file), 'both sessions used the same file names');
+        const p = await fetchMedia(`${out}/index_${r}.m3u8`);
+        const where = `${r}:\n${p.lines.join('\n')}`;
+        const statuses: string[] = [];
+        const bodies: Buffer[] = [];
+        for (const s of p.segments) {
+          const res = await get(`${out}/${s.uri}`);
+          statuses.push(`${s.uri} ${res.status}`);
+          bodies.push(res.body);
+        }
+        assert.deepEqual(statuses, p.segments.map((s) => `${s.uri} 200`), `every listed segment is served: ${where}`);
+        const expected = [...a, ...b];
+        assert.equal(p.segments.length, expected.length, `${a.length} + ${b.length} segments listed: ${where}`);
+        bodies.forEach((body, i) => assert.ok(body.equals(expected[i]!.body), `${p.segments[i]!.uri} is ${i < a.length ? 'session A' : 'session B'}'s ${expected[i]!.file}`));
+        assert.equal(p.tags('EXT-X-DISCONTINUITY').length, 1, where);
+        assert.equal(p.segments[a.length]?.discontinuity, true, where);
+      }
+    } finally {
+      await tee.close();
+    }
+  });
+
+  test('ResetChannelState (raw SigV4): nothing from before the reset is served; the live playlist lists only what came after', async () => {
+    const C = 'reset';
+    await createLiveChannel(server.client(), G, C, [tsEndpoint('ts', 600)], { createGroup: false });
+    const out = `${server.url}/out/v1/${G}/${C}/ts`;
+    const tee = await startTeeProxy(server.url);
+    try {
+      await expectEncoderSuccess(startEncoder({ baseUrl: tee.url, group: G, channel: C, ingest: 1, segmentType: 'mpegts', seconds: 4, uniqueNames: true }), 'encoder A');
+      await tee.settled();
+      await waitPastAnnounced([tee]);
+      const old = await fetchMedia(`${out}/index_index_0.m3u8`);
+      assert.ok(old.segments.length >= 2, old.lines.join('\n'));
+      const split = tee.requests.length;
+
+      const reset = await resetChannel(server.url, G, C);
+      assert.equal(reset.status, 200, reset.text);
+      const resetAt = (JSON.parse(reset.text) as { ResetAt: number }).ResetAt;
+      assert.equal(typeof resetAt, 'number');
+      assert.ok(Math.abs(resetAt * 1000 - Date.now()) < 5_000, `ResetAt ${resetAt}`);
+
+      // Until new content arrives: 404 for manifests, old segments, and a window over the old content.
+      for (const file of ['index.m3u8', 'index_index_0.m3u8', old.segments[0]!.uri]) {
+        const res = await get(`${out}/${file}`);
+        assert.equal(res.status, 404, `${file} after the reset: ${res.status} ${res.text}`);
+        assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      }
+      const oldWindow = await get(`${out}/index_index_0.m3u8?start=${old.segments[0]!.pdtMs! / 1000 - 1}&end=${Math.floor(resetAt) - 1}`);
+      assert.equal(oldWindow.status, 404, `a window over the pre-reset content: ${oldWindow.text}`);
+
+      await expectEncoderSuccess(startEncoder({ baseUrl: tee.url, group: G, channel: C, ingest: 1, segmentType: 'mpegts', seconds: 6, uniqueNames: true, look: 'b' }), 'encoder B');
+      await tee.settled();
+      await waitPastAnnounced([tee]);
+      const fresh = tee.requests.slice(split).filter((x) => /^index_0_\d+\.ts$/.test(x.file));
+      const p = await fetchMedia(`${out}/index_index_0.m3u8`);
+      const where = p.lines.join('\n');
+      assert.equal(p.segments.length, fresh.length, `only the ${fresh.length} segments sent after the reset: ${where}`);
+      assert.ok(segmentTimes(p).every((t) => t >= resetAt * 1000), `every PDT is after ResetAt ${resetAt}: ${where}`);
+      assert.ok(p.mediaSequence > old.segments.at(-1)!.seq, 'media sequence numbers keep increasing across the reset');
+      for (const [i, s] of p.segments.entries()) {
+        const res = await get(`${out}/${s.uri}`);
+        assert.equal(res.status, 200, `${s.uri}: ${res.text}`);
+        assert.ok(res.body.equals(fresh[i]!.body), `${s.uri} = ${fresh[i]!.file}`);
+      }
+      assert.equal((await get(`${out}/index.m3u8`)).status, 200);
+    } finally {
+      await tee.close();
+    }
+  });
+});
