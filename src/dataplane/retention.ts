@@ -44,7 +44,15 @@ export class RetentionKeeper {
     const { store, timeline, blobs, clock } = this.deps;
     const endpoints = await store.locateResources<OriginEndpoint>('originEndpoint', channel.groupName, channel.name);
     const keep = retentionSeconds(endpoints.map((e) => e.doc));
-    const before = Math.max(clock.now().getTime() - keep * 1000, channel.doc.resetMs ?? 0);
+    // The channel's clock is the end of its newest segment (DATAPLANE.md §1.2.8): an encoder whose
+    // clock runs behind must not see its fresh content removed as old by the server's clock.
+    let newest: number | undefined;
+    for (const r of await timeline.listRenditions(channel.arn)) {
+      const last = await timeline.latestSegment(channel.arn, r.id);
+      if (last) newest = Math.max(newest ?? 0, last.startMs + last.durationMs);
+    }
+    const now = Math.min(clock.now().getTime(), newest ?? Number.POSITIVE_INFINITY);
+    const before = Math.max(now - keep * 1000, channel.doc.resetMs ?? 0);
     const gone = await timeline.deleteSegmentsBefore(channel.arn, before);
     if (gone.length) await blobs.delete(gone.map((s) => s.key));
     return gone.length;

@@ -9,6 +9,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../support/server.js';
 import {
+  closedWindowEnd,
   cmafEndpoint,
   createLiveChannel,
   decodedDuration,
@@ -201,11 +202,8 @@ describe('live MPEG-TS ingest → TS endpoint (HLS)', () => {
   });
 
   test('ffprobe of the origin (closed window over the whole stream): HLS, 2 video variants + AAC, ~12 s', async () => {
-    const p0 = live.get('index_0')!;
-    const start = p0.segments[0]!.pdtMs! / 1000 - 1;
-    const lastEnd = segmentTimes(p0).at(-1)! + p0.segments.at(-1)!.duration * 1000;
-    const end = Math.ceil(lastEnd / 1000) + 1;
-    await waitFor('the window end to pass', async () => (Date.now() / 1000 > end + 0.2 ? true : undefined), 5_000, 100);
+    const start = live.get('index_0')!.segments[0]!.pdtMs! / 1000 - 1;
+    const end = await closedWindowEnd([tee]);
     const url = `${tsOut}/index.m3u8?start=${start}&end=${end}`;
     const p = await ffprobe(url);
     assert.equal(p.format.format_name, 'hls');

@@ -108,8 +108,10 @@ process.once('exit', () => {
   for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-export function runProcess(cmd: string, args: readonly string[], options: { timeoutMs?: number } = {}): RunningProcess {
-  const child = spawn(cmd, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function runProcess(cmd: string, args: readonly string[], options: { timeoutMs?: number; stdin?: boolean } = {}): RunningProcess {
+  const child = spawn(cmd, [...args], { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  // A consumer killed while we still write to it: the write fails with EPIPE, which is expected.
+  child.stdin?.on('error', () => undefined);
   running.add(child);
   let stdout = '';
   let stderr = '';
@@ -149,7 +151,7 @@ export interface EncoderOptions {
   readonly segmentType: 'fmp4' | 'mpegts';
   /** Length of the encode in seconds. */
   readonly seconds: number;
-  /** HLS segment duration in seconds (GOP = 2 × 25 fps × hlsTime / 2). Default 2. */
+  /** HLS segment duration in seconds (the GOP is 25 fps × hlsTime frames). Default 2. */
   readonly hlsTime?: number;
   /** Real-time pacing (-re); default true. */
   readonly realtime?: boolean;
@@ -162,6 +164,11 @@ export interface EncoderOptions {
    * between encoder sessions; default false: ffmpeg numbers from 0 in every session.
    */
   readonly uniqueNames?: boolean;
+  /**
+   * 'lavfi' (default): the encoder makes its own test picture and tone. 'stdin': it encodes a NUT
+   * stream written to its stdin (see startSharedSource), as redundant encoders fed by one source.
+   */
+  readonly input?: 'lavfi' | 'stdin';
 }
 
 export const VIDEO_SIZES = [
@@ -180,23 +187,13 @@ export function encoderArgs(o: EncoderOptions): string[] {
   const gop = Math.round(FPS * hlsTime);
   const base = `${o.baseUrl}/in/v1/${o.group}/${o.ingest}/${o.channel}`;
   const ext = o.segmentType === 'fmp4' ? 'm4s' : 'ts';
-  const re = o.realtime === false ? [] : ['-re'];
   return [
     '-hide_banner',
     '-nostdin',
     '-nostats',
     '-v',
     'error',
-    ...re,
-    '-f',
-    'lavfi',
-    '-i',
-    `${o.look === 'b' ? 'testsrc' : 'testsrc2'}=size=${VIDEO_SIZES[0].width}x${VIDEO_SIZES[0].height}:rate=${FPS}`,
-    ...re,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=${o.look === 'b' ? 880 : 440}:sample_rate=48000`,
+    ...(o.input === 'stdin' ? ['-f', 'nut', '-i', 'pipe:0'] : lavfiInputs(o.look, o.realtime !== false)),
     '-t',
     String(o.seconds),
     '-map',
@@ -204,7 +201,7 @@ export function encoderArgs(o: EncoderOptions): string[] {
     '-map',
     '0:v',
     '-map',
-    '1:a',
+    `${o.input === 'stdin' ? 0 : 1}:a`,
     '-c:v',
     'libx264',
     '-preset',
@@ -253,9 +250,59 @@ export function encoderArgs(o: EncoderOptions): string[] {
   ];
 }
 
+/** The lavfi test picture (320x180, 25 fps) and tone inputs, each read in real time when `realtime`. */
+function lavfiInputs(look: 'a' | 'b' | undefined, realtime: boolean): string[] {
+  const re = realtime ? ['-re'] : [];
+  return [
+    ...re,
+    '-f',
+    'lavfi',
+    '-i',
+    `${look === 'b' ? 'testsrc' : 'testsrc2'}=size=${VIDEO_SIZES[0].width}x${VIDEO_SIZES[0].height}:rate=${FPS}`,
+    ...re,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=${look === 'b' ? 880 : 440}:sample_rate=48000`,
+  ];
+}
+
 /** Starts ffmpeg as a live encoder; killed with SIGKILL after seconds + 30 s at the latest. */
 export function startEncoder(o: EncoderOptions): RunningProcess {
-  return runProcess('ffmpeg', encoderArgs(o), { timeoutMs: (o.seconds + 30) * 1000 });
+  return runProcess('ffmpeg', encoderArgs(o), { timeoutMs: (o.seconds + 30) * 1000, stdin: o.input === 'stdin' });
+}
+
+/**
+ * One live source for several encoders started with input 'stdin': ffmpeg makes the test picture
+ * and tone in real time (-re) as uncompressed NUT, and every chunk is written to each encoder's
+ * stdin, `delayMs` later for that encoder. Encoders fed this way see the same frames at the same
+ * moment (up to the delay), so their media timestamps match and their PDTs differ only by the
+ * delay and scheduling — which two ffmpeg processes started side by side do not guarantee (their
+ * start-up, and so their PDT origin, can differ by a second on a loaded machine).
+ */
+export function startSharedSource(seconds: number, targets: readonly { encoder: RunningProcess; delayMs?: number }[]): RunningProcess {
+  const src = runProcess(
+    'ffmpeg',
+    ['-hide_banner', '-nostdin', '-nostats', '-v', 'error', ...lavfiInputs('a', true), '-t', String(seconds), '-map', '0:v', '-map', '1:a', '-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le', '-f', 'nut', 'pipe:1'],
+    { timeoutMs: (seconds + 30) * 1000 },
+  );
+  const out = src.child.stdout!;
+  out.removeAllListeners('data'); // the bytes go to the encoders, not into a string
+  const write = (t: { encoder: RunningProcess }, chunk: Buffer | null) => {
+    const stdin = t.encoder.child.stdin;
+    if (!stdin || stdin.destroyed || stdin.writableEnded) return;
+    if (chunk) stdin.write(chunk);
+    else stdin.end();
+  };
+  const deliver = (chunk: Buffer | null) => {
+    for (const t of targets) {
+      if (t.delayMs) setTimeout(() => write(t, chunk), t.delayMs);
+      else write(t, chunk);
+    }
+  };
+  out.on('data', (c: Buffer) => deliver(c));
+  out.on('end', () => deliver(null));
+  return src;
 }
 
 /** Waits for an encoder to finish and throws (with its stderr) unless it exited 0. */
@@ -502,22 +549,37 @@ export async function startTeeProxy(targetUrl: string, options: { serial?: boole
   };
 }
 
-/**
- * Waits until the wall clock is past the end (PDT + EXTINF) of every segment the encoder announced
- * in the playlists it sent: Packhouse lists a live segment only once its end is not in the future.
- */
-export async function waitPastAnnounced(tees: readonly TeeProxy[], marginMs = 200): Promise<void> {
+/** The latest end (PDT + EXTINF, epoch ms) of any segment announced in the playlists the encoders sent. */
+export function announcedEnd(tees: readonly TeeProxy[]): number {
   let end = 0;
   for (const t of tees) {
     for (const p of t.files(/\.m3u8$/)) {
       const text = p.body.toString('utf8');
       if (!text.includes('#EXTINF')) continue;
-      const m = readMedia(text);
-      for (const s of m.segments) if (s.pdtMs !== undefined) end = Math.max(end, s.pdtMs + s.duration * 1000);
+      for (const s of readMedia(text).segments) if (s.pdtMs !== undefined) end = Math.max(end, s.pdtMs + s.duration * 1000);
     }
   }
-  const wait = end + marginMs - Date.now();
+  return end;
+}
+
+/**
+ * Waits until the wall clock is past the end of every segment the encoders announced: Packhouse
+ * lists a live segment only once its end is not in the future.
+ */
+export async function waitPastAnnounced(tees: readonly TeeProxy[], marginMs = 200): Promise<void> {
+  const wait = announcedEnd(tees) + marginMs - Date.now();
   if (wait > 0) await sleep(wait);
+}
+
+/**
+ * An `end` for a start/end window (whole epoch seconds) after every segment the encoders
+ * announced, waiting until it has passed so that the window is closed.
+ */
+export async function closedWindowEnd(tees: readonly TeeProxy[], marginMs = 200): Promise<number> {
+  const end = Math.ceil(announcedEnd(tees) / 1000);
+  const wait = end * 1000 + marginMs - Date.now();
+  if (wait > 0) await sleep(wait);
+  return end;
 }
 
 // ---------------------------------------------------------------------------------------------

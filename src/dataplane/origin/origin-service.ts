@@ -1,7 +1,9 @@
 /**
  * The origin: answers GET/HEAD /out/v1/{group}/{channel}/{endpoint}/{file} with the endpoint's
  * HLS multivariant and media playlists, DASH MPDs, and the segments they name, live or over a
- * `start`/`end` window of the startover window. Segments are passed through byte for byte.
+ * `start`/`end` window of the startover window. Segments are passed through byte for byte; the
+ * media playlists of LL-HLS manifests list output segments of N input segments each, every input
+ * segment a part (ll-hls.ts), with blocking playlist reload and blocking preload-hinted parts.
  */
 import type { Channel, ConfigDoc, ManifestDoc, OriginEndpoint } from '../../domain/model.js';
 import type { BlobStore, Clock, MetadataStore, RenditionRecord, SegmentRecord, TimelineStore } from '../../domain/ports.js';
@@ -13,6 +15,8 @@ import { DataplaneError, locateChannel, locateEndpoint } from '../channel-locato
 import { initIdOf, outputNames } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
 import { resolveWindow, type TimeWindow } from './window.js';
+import { firstSeqOf, groupIndexOf, groupOf, groupSegments, groupSize, typicalDurationMs, type LlGroup } from './ll-hls.js';
+import type { PartialSegment } from '../../media/hls/writer.js';
 
 export interface OriginResponse {
   readonly status: number;
@@ -29,6 +33,35 @@ export interface OriginRequest {
 }
 
 type ManifestKind = 'hls' | 'llhls' | 'dash';
+
+/** Where an LL-HLS media playlist ends: what blocking reload (RFC 8216bis §6.2.5.2) compares against. */
+interface LlEdge {
+  /** Media sequence number of the last complete segment (−1 without one). */
+  readonly lastCompleteMsn: number;
+  /** The last segment listed (complete or only as parts) and the index of its last part. */
+  readonly lastMsn: number;
+  readonly lastPart: number;
+  /** Output target duration in seconds (the blocking bound is three times it). */
+  readonly targetSeconds: number;
+}
+
+type ManifestResponse = OriginResponse & { readonly llEdge?: LlEdge };
+
+/** How often a blocked request looks at the timeline again. */
+const BLOCK_POLL_MS = 100;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `_HLS_msn` / `_HLS_part` of a request (RFC 8216bis §6.2.5.2); 400 when malformed. */
+function blockingParams(query: URLSearchParams): { msn: number; part?: number } | undefined {
+  const msn = query.getAll('_HLS_msn');
+  const part = query.getAll('_HLS_part');
+  if (msn.length === 0 && part.length === 0) return undefined;
+  if (msn.length !== 1 || part.length > 1 || !/^\d{1,15}$/.test(msn[0]!) || (part.length === 1 && !/^\d{1,15}$/.test(part[0]!))) {
+    throw new DataplaneError(400, '_HLS_msn must appear once as a whole number, and _HLS_part (optional, with _HLS_msn) likewise.');
+  }
+  return { msn: Number(msn[0]), ...(part.length === 1 ? { part: Number(part[0]) } : {}) };
+}
 
 const SEGMENT_MAX_AGE = 1_209_600;
 
@@ -94,9 +127,43 @@ export class OriginService {
     const file = req.file;
     const manifest = this.findManifest(endpoint, file);
     if (manifest) {
-      return this.manifest(channel, endpoint, manifest.kind, manifest.doc, manifest.child, renditions, req.query);
+      const blocking = blockingParams(req.query);
+      const llMedia = manifest.kind === 'llhls' && manifest.child !== undefined;
+      if (blocking && !llMedia) {
+        throw new DataplaneError(400, '_HLS_msn and _HLS_part are accepted only on the media playlists of a low-latency HLS manifest.');
+      }
+      const build = () => this.manifest(channel, endpoint, manifest.kind, manifest.doc, manifest.child, renditions, req.query);
+      let res = await build();
+      if (blocking && res.llEdge) res = await this.blockFor(blocking, res, build);
+      const { llEdge: _edge, ...plain } = res;
+      return plain;
     }
     return this.segment(channel, endpoint, segName, renditions, file);
+  }
+
+  /**
+   * Blocking playlist reload (RFC 8216bis §6.2.5.2): holds the request until the playlist holds
+   * segment `msn` (complete), or part `part` of it, or anything later; polls the timeline every
+   * 100 ms. A request more than two segments beyond the last one listed is answered 400 at once
+   * (the RFC's "SHOULD immediately return Bad Request"); one not satisfied within three target
+   * durations gets 503, as the RFC advises.
+   */
+  private async blockFor(want: { msn: number; part?: number }, first: ManifestResponse, build: () => Promise<ManifestResponse>): Promise<ManifestResponse> {
+    const done = (e: LlEdge) =>
+      e.lastCompleteMsn >= want.msn || (want.part !== undefined && (e.lastMsn > want.msn || (e.lastMsn === want.msn && e.lastPart >= want.part)));
+    let res = first;
+    const edge0 = first.llEdge!;
+    if (done(edge0)) return res;
+    if (want.msn > edge0.lastMsn + 2) {
+      throw new DataplaneError(400, `_HLS_msn=${want.msn} is more than two segments beyond the last one in the playlist (${edge0.lastMsn}).`);
+    }
+    const until = Date.now() + 3 * edge0.targetSeconds * 1000;
+    while (Date.now() < until) {
+      await sleep(Math.min(BLOCK_POLL_MS, Math.max(1, until - Date.now())));
+      res = await build();
+      if (res.llEdge && done(res.llEdge)) return res;
+    }
+    throw new DataplaneError(503, `Segment ${want.msn}${want.part !== undefined ? ` part ${want.part}` : ''} did not become available within three target durations (${3 * edge0.targetSeconds} s).`);
   }
 
   private findManifest(e: OriginEndpoint, file: string): { kind: ManifestKind; doc: ManifestDoc; child?: string } | undefined {
@@ -125,7 +192,7 @@ export class OriginService {
     child: string | undefined,
     renditions: readonly RenditionRecord[],
     query: URLSearchParams,
-  ): Promise<OriginResponse> {
+  ): Promise<ManifestResponse> {
     const now = this.deps.clock.now().getTime();
     const channelNowMs = await this.channelNow(channel, renditions);
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
@@ -144,9 +211,11 @@ export class OriginService {
       if (tracks.length === 0) throw new DataplaneError(400, 'The manifest filter leaves no rendition to serve.');
     }
     const segments = new Map<string, OutputSegment[]>();
+    const records = new Map<string, SegmentRecord[]>();
     for (const t of tracks) {
       if (child !== undefined && t.id !== child) continue;
       const segs = await this.segmentsIn(channel, t.id, window);
+      records.set(t.id, segs);
       segments.set(t.id, segs.map(toSegment));
     }
     if (child !== undefined && !tracks.some((t) => t.id === child)) throw new DataplaneError(404, `No rendition ${child} on this endpoint.`);
@@ -177,7 +246,7 @@ export class OriginService {
         mediaTemplate: outputNames.dashMediaTemplate(segName),
         initialization: (t, id) => outputNames.init(segName, t.id, id),
         minUpdatePeriodSeconds: Number(dash['MinUpdatePeriodSeconds'] ?? 2),
-        minBufferTimeSeconds: Number(dash['MinBufferTimeSeconds'] ?? 30),
+        minBufferTimeSeconds: Number(dash['MinBufferTimeSeconds'] ?? 5),
         suggestedPresentationDelaySeconds: Number(dash['SuggestedPresentationDelaySeconds'] ?? 10),
         utcTiming:
           typeof mode === 'string' && schemes[mode]
@@ -197,6 +266,20 @@ export class OriginService {
     if (segs.length === 0) throw new DataplaneError(404, `Rendition ${child} has no segment in this window.`);
     const pdt = doc['ProgramDateTimeIntervalSeconds'];
     const startTag = doc['StartTag'] as ConfigDoc | undefined;
+    if (kind === 'llhls') {
+      return this.llMediaPlaylist({
+        endpoint,
+        track,
+        records: records.get(child) ?? [],
+        segName,
+        segDurS,
+        version,
+        closed: window.closed,
+        cache,
+        programDateTimeIntervalSeconds: typeof pdt === 'number' ? pdt : 1,
+        startTag: startTag ? { timeOffset: Number(startTag['TimeOffset']), precise: startTag['Precise'] === true } : undefined,
+      });
+    }
     const body = writeMediaPlaylist({
       track,
       segments: segs,
@@ -204,7 +287,7 @@ export class OriginService {
       initUri: endpoint.containerType === 'TS' ? undefined : (s) => outputNames.init(segName, child, s.initId),
       version,
       closed: window.closed,
-      programDateTimeIntervalSeconds: typeof pdt === 'number' ? pdt : kind === 'llhls' ? 1 : undefined,
+      programDateTimeIntervalSeconds: typeof pdt === 'number' ? pdt : undefined,
       startTag: startTag ? { timeOffset: Number(startTag['TimeOffset']), precise: startTag['Precise'] === true } : undefined,
     });
     const last = segs[segs.length - 1]!;
@@ -217,6 +300,79 @@ export class OriginService {
         'x-mediapackage-manifest-last-updated': String(last.startMs + last.durationMs),
       },
       body,
+    };
+  }
+
+  /**
+   * An LL-HLS media playlist (DATAPLANE.md §2.4): output segments of N input segments (ll-hls.ts),
+   * each input segment one part; parts are listed for the segments of the last three target
+   * durations, the segment being built is listed as parts only, and a preload hint names the next
+   * part. A closed (time-shifted, ended) window lists the grouped segments without parts.
+   */
+  private llMediaPlaylist(o: {
+    endpoint: OriginEndpoint;
+    track: OutputTrack;
+    records: readonly SegmentRecord[];
+    segName: string;
+    segDurS: number;
+    version: number;
+    closed: boolean;
+    cache: string;
+    programDateTimeIntervalSeconds: number;
+    startTag: { timeOffset: number; precise: boolean } | undefined;
+  }): ManifestResponse {
+    const { track, segName } = o;
+    const typical = typicalDurationMs(o.records);
+    const n = groupSize(o.segDurS, typical);
+    const groups = groupSegments(o.records, n);
+    const listed = o.closed ? groups.filter((g) => g.complete) : groups;
+    if (listed.length === 0) throw new DataplaneError(404, `Rendition ${track.id} has no segment in this window.`);
+    const last = listed[listed.length - 1]!;
+    const complete = last.complete ? listed : listed.slice(0, -1);
+    const tail = last.complete ? undefined : last;
+    const out = groupOutput(listed);
+    const targetSeconds = Math.max(1, Math.round((n * (typical ?? 1000)) / 1000));
+    const lastPiece = last.pieces[last.pieces.length - 1]!;
+    const endMs = lastPiece.startMs + lastPiece.durationMs;
+    const partsOf = (g: LlGroup): PartialSegment[] =>
+      g.pieces.map((p) => ({ durationMs: p.durationMs, uri: outputNames.llPart(segName, track.id, g.k, n, p.seq - firstSeqOf(g.k, n), track.container), independent: true }));
+    const recent = new Set(complete.filter((g) => endMs - (out.get(g.k)!.startMs + out.get(g.k)!.durationMs) <= 3 * targetSeconds * 1000).map((g) => g.k));
+    const partGroups = [...complete.filter((g) => recent.has(g.k)), ...(tail ? [tail] : [])];
+    const partTargetMs = Math.max(typical ?? 1000, ...partGroups.flatMap((g) => g.pieces.map((p) => p.durationMs)));
+    const nextSeq = lastPiece.seq + 1;
+    const nextK = groupIndexOf(nextSeq, n);
+    const body = writeMediaPlaylist({
+      track,
+      segments: complete.map((g) => out.get(g.k)!),
+      segmentUri: (s) => outputNames.llSegment(segName, track.id, s.seq, n, track.container),
+      initUri: o.endpoint.containerType === 'TS' ? undefined : (s) => outputNames.init(segName, track.id, s.initId),
+      version: o.version,
+      closed: o.closed,
+      programDateTimeIntervalSeconds: o.programDateTimeIntervalSeconds,
+      startTag: o.startTag,
+      minTargetDuration: targetSeconds,
+      lowLatency: o.closed
+        ? undefined
+        : {
+            partTargetSeconds: partTargetMs / 1000,
+            parts: (s) => (recent.has(s.seq) ? partsOf(complete.find((g) => g.k === s.seq)!) : undefined),
+            tail: tail ? { segment: out.get(tail.k)!, parts: partsOf(tail) } : undefined,
+            preloadHintUri: outputNames.llPart(segName, track.id, nextK, n, nextSeq - firstSeqOf(nextK, n), track.container),
+          },
+    });
+    const lastPart = lastPiece.seq - firstSeqOf(last.k, n);
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'application/vnd.apple.mpegurl',
+        'cache-control': o.cache,
+        'x-mediapackage-manifest-last-sequence': String(last.k),
+        'x-mediapackage-manifest-last-updated': String(endMs),
+        ...(o.closed ? {} : { 'x-amzn-mediapackage-manifest-last-part': String(lastPart) }),
+      },
+      body,
+      // A closed (ended, time-shifted) playlist never grows: a blocking request gets it at once.
+      ...(o.closed ? {} : { llEdge: { lastCompleteMsn: complete.length ? complete[complete.length - 1]!.k : -1, lastMsn: last.k, lastPart, targetSeconds } }),
     };
   }
 
@@ -240,6 +396,26 @@ export class OriginService {
     return segs.filter((s) => s.startMs >= w.notBeforeMs && (w.explicit ? true : s.startMs + s.durationMs <= w.toMs + 1));
   }
 
+  /**
+   * An input segment by seq; one that is the next or the one after the newest of its rendition
+   * (what an EXT-X-PRELOAD-HINT names) is waited for, polling every 100 ms for at most three
+   * times the endpoint's segment duration (RFC 8216bis §6.2.6: the server holds a preload-hinted
+   * part request until the part is ready).
+   */
+  private async awaitSegment(channel: Channel, endpoint: OriginEndpoint, rendition: string, seq: number): Promise<SegmentRecord | undefined> {
+    const seg = await this.deps.timeline.getSegment(channel.arn, rendition, seq);
+    if (seg) return seg;
+    const latest = await this.deps.timeline.latestSegment(channel.arn, rendition);
+    if (!latest || seq <= latest.seq || seq > latest.seq + 2) return undefined;
+    const until = Date.now() + 3 * Number(endpoint.segment['SegmentDurationSeconds'] ?? 6) * 1000;
+    while (Date.now() < until) {
+      await sleep(BLOCK_POLL_MS);
+      const got = await this.deps.timeline.getSegment(channel.arn, rendition, seq);
+      if (got) return got;
+    }
+    return undefined;
+  }
+
   private async segment(channel: Channel, endpoint: OriginEndpoint, segName: string, renditions: readonly RenditionRecord[], file: string): Promise<OriginResponse> {
     const prefix = `${segName}_`;
     const notFound = () => new DataplaneError(404, `${file} is not a manifest or segment of origin endpoint ${endpoint.name}.`);
@@ -247,6 +423,43 @@ export class OriginService {
     const rest = file.slice(prefix.length);
     const init = /^(.+)_init-([0-9a-f]+)\.mp4$/.exec(rest);
     const media = /^(.+)_(\d+)\.(ts|mp4)$/.exec(rest);
+    const llPart = /^(.+)_(\d+)\.ll(\d+)\.(\d+)\.(ts|mp4)$/.exec(rest);
+    const llSeg = /^(.+)_(\d+)\.ll(\d+)\.(ts|mp4)$/.exec(rest);
+    if (llPart || llSeg) {
+      const m = (llPart ?? llSeg)!;
+      const rendition = renditions.find((r) => r.id === m[1]);
+      const k = Number(m[2]);
+      const n = Number(m[3]);
+      const ext = (llPart ? m[5] : m[4]) === 'ts' ? 'ts' : 'fmp4';
+      if (!rendition || ext !== rendition.container || k < 1 || n < 1 || n > 1000 || !Number.isSafeInteger(k * n + n)) throw notFound();
+      const resetMs = Math.max(channel.resetMs ?? 0, endpoint.resetMs ?? 0);
+      const type = rendition.container === 'ts' ? 'video/mp2t' : rendition.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
+      const ok = (body: Buffer) => ({ status: 200, headers: { 'content-type': type, 'cache-control': `max-age=${SEGMENT_MAX_AGE}` }, body });
+      if (llPart) {
+        const i = Number(m[4]);
+        if (i >= n) throw notFound();
+        const seq = firstSeqOf(k, n) + i;
+        const seg = await this.awaitSegment(channel, endpoint, rendition.id, seq);
+        if (!seg || seg.startMs < resetMs) throw notFound();
+        const bytes = await this.deps.blobs.get(seg.key);
+        if (!bytes) throw notFound();
+        return ok(bytes);
+      }
+      const found: SegmentRecord[] = [];
+      for (let seq = firstSeqOf(k, n); seq < firstSeqOf(k, n) + n; seq++) {
+        const seg = await this.deps.timeline.getSegment(channel.arn, rendition.id, seq);
+        if (seg && seg.startMs >= resetMs) found.push(seg);
+      }
+      const group = groupOf(k, n, found);
+      if (!group?.complete) throw notFound();
+      const bytes: Buffer[] = [];
+      for (const p of group.pieces) {
+        const b = await this.deps.blobs.get(p.key);
+        if (!b) throw notFound();
+        bytes.push(b);
+      }
+      return ok(Buffer.concat(bytes));
+    }
     if (init) {
       const rendition = renditions.find((r) => r.id === init[1]);
       if (!rendition) throw notFound();
@@ -268,6 +481,24 @@ export class OriginService {
     }
     throw notFound();
   }
+}
+
+/** Output segments of LL-HLS groups, by output sequence number. */
+function groupOutput(groups: readonly LlGroup[]): Map<number, OutputSegment> {
+  const out = new Map<number, OutputSegment>();
+  for (const g of groups) {
+    const first = g.pieces[0]!;
+    out.set(g.k, {
+      seq: g.k,
+      startMs: first.startMs,
+      durationMs: g.pieces.reduce((t, p) => t + p.durationMs, 0),
+      mediaTime: first.mediaTime,
+      mediaDuration: g.pieces.reduce((t, p) => t + p.mediaDuration, 0),
+      discontinuity: first.discontinuity,
+      initId: initIdOf(first.initKey),
+    });
+  }
+  return out;
 }
 
 /** DATAPLANE.md §3.2.6: the request's time-shift parameters travel on to child playlists. */

@@ -105,7 +105,7 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
       mediaTemplate: outputNames.dashMediaTemplate(segName),
       initialization: (t, id) => outputNames.init(segName, t.id, id),
       minUpdatePeriodSeconds: 2,
-      minBufferTimeSeconds: Number(doc['MinBufferTimeSeconds'] ?? 30),
+      minBufferTimeSeconds: Number(doc['MinBufferTimeSeconds'] ?? 5),
       suggestedPresentationDelaySeconds: 0,
     });
     multivariants.push({ key: at(`${doc.ManifestName}.mpd`), contentType: 'application/dash+xml', bytes: Buffer.byteLength(body), text: body });

@@ -12,7 +12,7 @@ export const HLS_MANIFEST_DEFAULTS: ConfigDoc = { ManifestWindowSeconds: 60 };
 export const DASH_MANIFEST_DEFAULTS: ConfigDoc = {
   ManifestWindowSeconds: 60,
   MinUpdatePeriodSeconds: 2,
-  MinBufferTimeSeconds: 30,
+  MinBufferTimeSeconds: 5,
   SuggestedPresentationDelaySeconds: 10,
   SegmentTemplateFormat: 'NUMBER_WITH_TIMELINE',
 };

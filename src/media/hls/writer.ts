@@ -69,6 +69,33 @@ export interface MediaPlaylistOptions {
   readonly startTag?: { readonly timeOffset: number; readonly precise: boolean } | undefined;
   /** Extra lines before the segments (e.g. server-control for LL-HLS). */
   readonly headerExtra?: readonly string[] | undefined;
+  /** EXT-X-TARGETDURATION is at least this (LL-HLS: the output segment duration, also while only parts exist). */
+  readonly minTargetDuration?: number | undefined;
+  /** LL-HLS (RFC 8216bis §4.4.4.9, §4.4.5.2, §4.4.5.3, §4.4.3.7, §4.4.3.8): parts, preload hint, server control. */
+  readonly lowLatency?: LowLatencyOptions | undefined;
+}
+
+export interface PartialSegment {
+  readonly durationMs: number;
+  readonly uri: string;
+  readonly independent: boolean;
+}
+
+export interface LowLatencyOptions {
+  /** PART-TARGET in seconds; PART-HOLD-BACK is three times it. */
+  readonly partTargetSeconds: number;
+  /** The parts of a listed (complete) segment, or undefined to list none for it (older segments). */
+  readonly parts: (s: OutputSegment) => readonly PartialSegment[] | undefined;
+  /** The segment still being built: listed only as its parts, after the last complete segment. */
+  readonly tail?: { readonly segment: OutputSegment; readonly parts: readonly PartialSegment[] } | undefined;
+  /** URI of the next part expected (EXT-X-PRELOAD-HINT). */
+  readonly preloadHintUri?: string | undefined;
+}
+
+const secs = (ms: number) => (ms / 1000).toFixed(3);
+
+function partLine(p: PartialSegment): string {
+  return `#EXT-X-PART:DURATION=${secs(p.durationMs)},URI=${q(p.uri)}${p.independent ? ',INDEPENDENT=YES' : ''}`;
 }
 
 function iso(ms: number): string {
@@ -77,8 +104,9 @@ function iso(ms: number): string {
 
 /** §4.4.3 and §4.4.4: the media playlist of one track over the given segments. */
 export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
-  const target = Math.max(1, ...o.segments.map((s) => Math.round(s.durationMs / 1000)));
-  const first = o.segments[0];
+  const ll = o.lowLatency;
+  const target = Math.max(1, o.minTargetDuration ?? 1, ...o.segments.map((s) => Math.round(s.durationMs / 1000)));
+  const first = o.segments[0] ?? ll?.tail?.segment;
   const lines = [
     '#EXTM3U',
     `#EXT-X-VERSION:${o.version}`,
@@ -89,11 +117,16 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
   ];
   if (o.closed) lines.push('#EXT-X-PLAYLIST-TYPE:VOD');
   if (o.startTag) lines.push(`#EXT-X-START:TIME-OFFSET=${o.startTag.timeOffset}${o.startTag.precise ? ',PRECISE=YES' : ''}`);
+  if (ll) {
+    lines.push(`#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${(3 * ll.partTargetSeconds).toFixed(3)}`);
+    lines.push(`#EXT-X-PART-INF:PART-TARGET=${ll.partTargetSeconds.toFixed(3)}`);
+  }
   if (o.headerExtra) lines.push(...o.headerExtra);
   let lastInit: string | undefined;
   let lastPdtMs: number | undefined;
   let expectedMs: number | undefined;
-  o.segments.forEach((s, i) => {
+  const all = ll?.tail ? [...o.segments, ll.tail.segment] : o.segments;
+  all.forEach((s, i) => {
     if (i > 0 && s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
     if (o.initUri) {
       const init = o.initUri(s);
@@ -110,9 +143,16 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
       lines.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(s.startMs)}`);
       lastPdtMs = s.startMs;
     }
+    if (ll && i === o.segments.length) {
+      // The segment being built: its parts only (RFC 8216bis §4.4.4.9).
+      lines.push(...ll.tail!.parts.map(partLine));
+      return;
+    }
+    if (ll) lines.push(...(ll.parts(s) ?? []).map(partLine));
     expectedMs = s.startMs + Number((s.durationMs / 1000).toFixed(3)) * 1000;
     lines.push(`#EXTINF:${(s.durationMs / 1000).toFixed(3)},`, o.segmentUri(s));
   });
+  if (ll?.preloadHintUri && !o.closed) lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI=${q(ll.preloadHintUri)}`);
   if (o.closed) lines.push('#EXT-X-ENDLIST');
   return `${lines.join('\n')}\n`;
 }
