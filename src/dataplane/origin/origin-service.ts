@@ -11,6 +11,7 @@ import { writeMpd } from '../../media/dash/mpd-writer.js';
 import { writeMediaPlaylist, writeMultivariant } from '../../media/hls/writer.js';
 import { ManifestFilterError, parseManifestFilter } from '../../media/manifest-filter.js';
 import type { OutputSegment, OutputTrack } from '../../media/timeline/model.js';
+import { outputSegment, outputTrack } from '../../domain/output-model.js';
 import { DataplaneError, locateChannel, locateEndpoint } from '../channel-locator.js';
 import { initIdOf, outputNames } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
@@ -68,35 +69,6 @@ const SEGMENT_MAX_AGE = 1_209_600;
 /** A stored configuration string, or the fallback when absent. */
 const text = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
 
-
-function toTrack(r: RenditionRecord): OutputTrack {
-  return {
-    id: r.id,
-    kind: r.kind,
-    container: r.container,
-    codecs: r.codecs,
-    bandwidth: r.bandwidth,
-    width: r.width,
-    height: r.height,
-    frameRate: r.frameRate,
-    sampleRate: r.sampleRate,
-    channels: r.channels,
-    language: r.language,
-    timescale: r.timescale,
-  };
-}
-
-function toSegment(s: SegmentRecord): OutputSegment {
-  return {
-    seq: s.seq,
-    startMs: s.startMs,
-    durationMs: s.durationMs,
-    mediaTime: s.mediaTime,
-    mediaDuration: s.mediaDuration,
-    discontinuity: s.discontinuity,
-    initId: initIdOf(s.initKey),
-  };
-}
 
 export class OriginService {
   constructor(
@@ -197,7 +169,7 @@ export class OriginService {
     const channelNowMs = await this.channelNow(channel, renditions);
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     const window = resolveWindow({ channel, endpoint, manifest: doc, query, nowMs: now, channelNowMs });
-    let tracks = renditions.map(toTrack);
+    let tracks = renditions.map(outputTrack);
     const filterText = (doc.FilterConfiguration)?.['ManifestFilter'] ?? query.get('aws.manifestfilter') ?? undefined;
     if (typeof filterText === 'string' && child === undefined) {
       let filter;
@@ -216,7 +188,7 @@ export class OriginService {
       if (child !== undefined && t.id !== child) continue;
       const segs = await this.segmentsIn(channel, t.id, window);
       records.set(t.id, segs);
-      segments.set(t.id, segs.map(toSegment));
+      segments.set(t.id, segs.map(outputSegment));
     }
     if (child !== undefined && !tracks.some((t) => t.id === child)) throw new DataplaneError(404, `No rendition ${child} on this endpoint.`);
     const haveAny = [...segments.values()].some((s) => s.length > 0);

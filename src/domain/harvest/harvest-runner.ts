@@ -10,8 +10,8 @@ import type { BlobStore, Clock, Ids, MetadataStore, ObjectSink, ResourceRecord, 
 import { records } from '../services/context.js';
 import { harvestEvents } from './events.js';
 import { NoContentError, planHarvest, type HarvestPlan, type PlannedObject, type WindowSegment } from './planner.js';
-import { initIdOf } from '../../media/output-naming.js';
 import type { OutputTrack } from '../../media/timeline/model.js';
+import { outputSegment, outputTrack } from '../output-model.js';
 
 export interface RunnerLogger {
   info(obj: object, msg: string): void;
@@ -299,37 +299,13 @@ export class HarvestRunner {
     }
     const container = endpoint.containerType === 'TS' ? 'ts' : 'fmp4';
     const renditions = (await timeline.listRenditions(channelRec.arn)).filter((x) => x.container === container);
-    const tracks: OutputTrack[] = renditions.map((x) => ({
-      id: x.id,
-      kind: x.kind,
-      container: x.container,
-      codecs: x.codecs,
-      bandwidth: x.bandwidth,
-      width: x.width,
-      height: x.height,
-      frameRate: x.frameRate,
-      sampleRate: x.sampleRate,
-      channels: x.channels,
-      language: x.language,
-      timescale: x.timescale,
-    }));
+    const tracks: OutputTrack[] = renditions.map(outputTrack);
     const segments = new Map<string, WindowSegment[]>();
     for (const t of tracks) {
       const segs = await timeline.findSegments(channelRec.arn, t.id, job.startMs, job.endMs);
       segments.set(
         t.id,
-        segs.map((s) => ({
-          seq: s.seq,
-          startMs: s.startMs,
-          durationMs: s.durationMs,
-          mediaTime: s.mediaTime,
-          mediaDuration: s.mediaDuration,
-          discontinuity: s.discontinuity,
-          initId: initIdOf(s.initKey),
-          blobKey: s.key,
-          bytes: s.bytes,
-          initKey: s.initKey,
-        })),
+        segs.map((s) => ({ ...outputSegment(s), blobKey: s.key, bytes: s.bytes, initKey: s.initKey })),
       );
     }
     return planHarvest(job, endpoint, tracks, segments);
