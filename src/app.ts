@@ -106,11 +106,12 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   const publicUrl = config.publicUrl ?? url;
   const settings = { publicUrl, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS, eventWebhooks: config.harvest.webhooks };
   const services = createServices({ store, clock, ids: randomIds, settings });
-  const pipeline = new ApiPipeline({ services, store, verifier: new SigV4Verifier((id) => keys.lookup(id)), clock, ids: randomIds, logger });
+  const verifier = new SigV4Verifier((id) => keys.lookup(id));
+  const pipeline = new ApiPipeline({ services, store, verifier, clock, ids: randomIds, logger });
   const retention = new RetentionKeeper({ store, timeline, blobs, clock, logger });
   const ingest = new IngestService({ store, timeline, blobs, clock, logger, limits: DEFAULT_INGEST_LIMITS, onSegments: (ch) => retention.touch(ch) });
   const origin = new OriginService({ store, timeline, blobs, clock });
-  const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger);
+  const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger, verifier, clock);
   ready.listener = createRequestListener(pipeline, dataplane, logger);
 
   let builtinS3: BuiltinS3 | undefined;

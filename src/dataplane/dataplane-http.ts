@@ -5,6 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { SigV4Verifier } from '../api/auth/sigv4.js';
+import type { Clock } from '../domain/ports.js';
 import { DataplaneError } from './channel-locator.js';
 import type { IngestService } from './ingest/ingest-service.js';
 import type { OriginService } from './origin/origin-service.js';
@@ -43,6 +45,9 @@ export class Dataplane {
     private readonly origin: OriginService,
     private readonly maxIngestBytes: number,
     private readonly logger: Logger,
+    /** Checks SigV4 on ingest to channels that have a resource policy. */
+    private readonly verifier: SigV4Verifier,
+    private readonly clock: Clock,
   ) {}
 
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string): void {
@@ -66,7 +71,9 @@ export class Dataplane {
       if (parts[0] === 'in' && parts[1] === 'v1' && parts.length >= 6) {
         const [, , groupName, ingestId, channelName, ...file] = parts;
         const body = req.method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, this.maxIngestBytes);
-        const status = await this.ingest.receive({ method: req.method ?? 'PUT', groupName: groupName!, ingestId: ingestId!, channelName: channelName!, path: file.join('/'), body });
+        const method = req.method ?? 'PUT';
+        const authenticate = () => this.verifier.verify({ method, rawPath, rawQuery, headers: req.headers, body }, this.clock.now());
+        const status = await this.ingest.receive({ method, groupName: groupName!, ingestId: ingestId!, channelName: channelName!, path: file.join('/'), body, authenticate });
         res.writeHead(status, { 'content-length': 0 });
         res.end();
         return;

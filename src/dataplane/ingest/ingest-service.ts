@@ -12,6 +12,7 @@ import type { Channel } from '../../domain/model.js';
 import type { BlobStore, Clock, MetadataStore, RenditionRecord, ResourceRecord, TimelineStore } from '../../domain/ports.js';
 import { isMultivariant, parseMediaPlaylist, parseMultivariantPlaylist, type MediaPlaylist, type MultivariantPlaylist } from '../../media/hls/playlist.js';
 import { MAX_SEGMENT_MS } from '../../domain/timeline-limits.js';
+import { evaluatePolicy } from '../../domain/policy-evaluation.js';
 import { DataplaneError, locateChannel } from '../channel-locator.js';
 import { probeSegment, validateSegment, type SegmentProbe } from './segment-probe.js';
 
@@ -36,6 +37,8 @@ export interface IngestRequest {
   /** Path below the channel, e.g. "index_0.m3u8" or "video/seg_12.ts". */
   readonly path: string;
   readonly body: Buffer;
+  /** Verifies the request's SigV4 signature and names the signer's account; throws when it cannot. */
+  readonly authenticate?: () => { readonly accountId: string };
 }
 
 /** The key prefix of one channel's files: a digest of its ARN (stable, path-safe). */
@@ -79,6 +82,7 @@ export class IngestService {
       throw new DataplaneError(400, `"${req.path}" is not an ingest file name: use letters, digits, "_", "-" and "." (at most 4 levels).`);
     }
     const channel = await locateChannel(this.deps.store, req.groupName, req.channelName);
+    if (channel.doc.policy !== undefined) this.authorize(channel, req);
     if (method === 'DELETE') return 204;
     if (method !== 'PUT' && method !== 'POST') throw new DataplaneError(405, `${req.method} is not an ingest method: encoders PUT or POST files (DELETE is accepted and ignored).`);
     const cid = channelKey(channel.arn);
@@ -109,6 +113,30 @@ export class IngestService {
     }
     await this.withLock(`${cid}/${req.ingestId}`, () => this.reconcile(channel, req.ingestId));
     return 201;
+  }
+
+  /**
+   * A channel with a resource policy only takes input the policy allows: the request must be
+   * SigV4-signed by a key whose account the policy grants mediapackagev2:PutObject on the channel.
+   */
+  private authorize(channel: ResourceRecord<Channel>, req: IngestRequest): void {
+    let accountId: string;
+    try {
+      if (!req.authenticate) throw new Error('no signature could be checked');
+      accountId = req.authenticate().accountId;
+    } catch (err) {
+      throw new DataplaneError(
+        403,
+        `Channel ${channel.name} has a resource policy, so ingest must be signed with AWS Signature Version 4 (service mediapackagev2) by a key the policy allows (${(err as Error).message}).`,
+      );
+    }
+    const decision = evaluatePolicy(channel.doc.policy!, { accountId, action: 'mediapackagev2:PutObject', resourceArn: channel.arn });
+    if (decision !== 'allow') {
+      throw new DataplaneError(
+        403,
+        `The resource policy of channel ${channel.name} does not allow account ${accountId} mediapackagev2:PutObject on ${channel.arn}${decision === 'deny' ? ' (an explicit Deny applies)' : ''}.`,
+      );
+    }
   }
 
   private async withLock<R>(name: string, fn: () => Promise<R>): Promise<R> {
