@@ -170,7 +170,17 @@ export class OriginService {
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     const window = resolveWindow({ channel, endpoint, manifest: doc, query, nowMs: now, channelNowMs });
     let tracks = renditions.map(outputTrack);
-    const filterText = (doc.FilterConfiguration)?.['ManifestFilter'] ?? query.get('aws.manifestfilter') ?? undefined;
+    const staticFilter = doc.FilterConfiguration?.['ManifestFilter'];
+    const queryFilter = query.get('aws.manifestfilter') ?? undefined;
+    // DATAPLANE.md §3.1.3 and §3.1.5: filters apply to multivariant playlists and MPDs only, and a
+    // manifest with its own ManifestFilter does not take another from the query.
+    if (queryFilter !== undefined && child !== undefined) {
+      throw new DataplaneError(400, 'aws.manifestfilter applies to multivariant playlists and DASH manifests, not to media playlists.');
+    }
+    if (queryFilter !== undefined && staticFilter !== undefined) {
+      throw new DataplaneError(404, 'This manifest has its own ManifestFilter (FilterConfiguration), so aws.manifestfilter cannot be applied to it.');
+    }
+    const filterText = staticFilter ?? queryFilter;
     if (typeof filterText === 'string' && child === undefined) {
       let filter;
       try {
