@@ -32,6 +32,7 @@ import {
   type MediaPackageV2Client,
 } from '@aws-sdk/client-mediapackagev2';
 import { LOCAL_KEYS, startServer, tempDir, type TestServer } from '../support/server.js';
+import { conflict, expectError, notFound, quotaExceeded, validation } from '../support/errors.js';
 
 const GROUP_NOT_FOUND =
   "MediaPackage can't process your request because we can't find your channel group. Verify your channel group name or add a channel group and then try again";
@@ -41,39 +42,6 @@ const GROUP_IN_USE =
   'The channel group you tried to delete has channels attached to it. If you want to delete this channel group, you must first delete the channels attached to it';
 const ETAG_RE = /^[A-Za-z0-9+/]{43}=$/;
 
-interface ExpectedError {
-  readonly status: number;
-  readonly name: string;
-  readonly fields?: Readonly<Record<string, string>>;
-  readonly message?: string;
-}
-
-/** Awaits a call that must fail and checks status, error name, modelled type fields and message. */
-async function expectError(call: Promise<unknown>, expected: ExpectedError): Promise<void> {
-  let result: unknown;
-  try {
-    result = await call;
-  } catch (err) {
-    const e = err as Error & { $metadata?: { httpStatusCode?: number } } & Record<string, unknown>;
-    const info = `${e.name}: ${e.message}`;
-    assert.equal(e.$metadata?.httpStatusCode, expected.status, `HTTP status (${info})`);
-    assert.equal(e.name, expected.name, `error name (${info})`);
-    for (const [k, v] of Object.entries(expected.fields ?? {})) assert.equal(e[k], v, `${k} (${info})`);
-    if (expected.message !== undefined) assert.equal(e.message, expected.message);
-    return;
-  }
-  assert.fail(`expected ${expected.name} (${expected.status}), but the call succeeded: ${JSON.stringify(result)}`);
-}
-
-const validation = (type: string): ExpectedError => ({ status: 400, name: 'ValidationException', fields: { ValidationExceptionType: type } });
-const conflict = (type: string): ExpectedError => ({ status: 409, name: 'ConflictException', fields: { ConflictExceptionType: type } });
-const notFound = (type: string, message?: string): ExpectedError => ({
-  status: 404,
-  name: 'ResourceNotFoundException',
-  fields: { ResourceTypeNotFound: type },
-  ...(message !== undefined ? { message } : {}),
-});
-const quotaExceeded: ExpectedError = { status: 402, name: 'ServiceQuotaExceededException' };
 
 /** A timestamp the server set during [t0, t1] (both read from this machine's clock). */
 function assertRecent(d: Date | undefined, t0: number, t1: number, what: string): void {

@@ -42,6 +42,7 @@ import {
   type SpekeKeyProvider,
 } from '@aws-sdk/client-mediapackagev2';
 import { LOCAL_KEYS, ROOT, startServer, type TestServer } from '../support/server.js';
+import { conflict, expectError, notFound, validation } from '../support/errors.js';
 import { resolveSpecDir } from '../../scripts/codegen.js';
 
 const ETAG_RE = /^[A-Za-z0-9+/]{43}=$/;
@@ -52,32 +53,6 @@ const MANIFEST_LISTS = ['HlsManifests', 'LowLatencyHlsManifests', 'DashManifests
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-interface ExpectedError {
-  readonly status: number;
-  readonly name: string;
-  readonly fields?: Readonly<Record<string, string>>;
-  readonly message?: string;
-}
-
-async function expectError(call: Promise<unknown>, expected: ExpectedError): Promise<void> {
-  let result: unknown;
-  try {
-    result = await call;
-  } catch (err) {
-    const e = err as Error & { $metadata?: { httpStatusCode?: number } } & Record<string, unknown>;
-    const info = `${e.name}: ${e.message}`;
-    assert.equal(e.$metadata?.httpStatusCode, expected.status, `HTTP status (${info})`);
-    assert.equal(e.name, expected.name, `error name (${info})`);
-    for (const [k, v] of Object.entries(expected.fields ?? {})) assert.equal(e[k], v, `${k} (${info})`);
-    if (expected.message !== undefined) assert.equal(e.message, expected.message);
-    return;
-  }
-  assert.fail(`expected ${expected.name} (${expected.status}), but the call succeeded: ${JSON.stringify(result)}`);
-}
-
-const validation = (type: string): ExpectedError => ({ status: 400, name: 'ValidationException', fields: { ValidationExceptionType: type } });
-const conflict = (type: string): ExpectedError => ({ status: 409, name: 'ConflictException', fields: { ConflictExceptionType: type } });
-const notFound = (type: string): ExpectedError => ({ status: 404, name: 'ResourceNotFoundException', fields: { ResourceTypeNotFound: type } });
 const invalidArn = validation('INVALID_ARN');
 const invalidPolicy = validation('INVALID_POLICY');
 
