@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { Channel, OriginEndpoint } from '../domain/model.js';
 import type { BlobStore, Clock, MetadataStore, ResourceRecord, TimelineStore } from '../domain/ports.js';
+import { newestSegmentEnd } from './channel-clock.js';
 
 /** Content kept when a channel has no endpoint yet, in seconds. */
 export const DEFAULT_RETENTION_SECONDS = 300;
@@ -44,13 +45,9 @@ export class RetentionKeeper {
     const { store, timeline, blobs, clock } = this.deps;
     const endpoints = await store.locateResources<OriginEndpoint>('originEndpoint', channel.groupName, channel.name);
     const keep = retentionSeconds(endpoints.map((e) => e.doc));
-    // The channel's clock is the end of its newest segment (DATAPLANE.md §1.2.8): an encoder whose
-    // clock runs behind must not see its fresh content removed as old by the server's clock.
-    let newest: number | undefined;
-    for (const r of await timeline.listRenditions(channel.arn)) {
-      const last = await timeline.latestSegment(channel.arn, r.id);
-      if (last) newest = Math.max(newest ?? 0, last.startMs + last.durationMs);
-    }
+    // Age is measured on the earlier of the server's and the channel's clock: an encoder whose
+    // clock runs behind must not see its fresh content removed as old.
+    const newest = await newestSegmentEnd(timeline, channel.arn, await timeline.listRenditions(channel.arn));
     const now = Math.min(clock.now().getTime(), newest ?? Number.POSITIVE_INFINITY);
     const before = Math.max(now - keep * 1000, channel.doc.resetMs ?? 0);
     const gone = await timeline.deleteSegmentsBefore(channel.arn, before);

@@ -12,6 +12,7 @@ import { writeMediaPlaylist, writeMultivariant } from '../../media/hls/writer.js
 import { ManifestFilterError, parseManifestFilter } from '../../media/manifest-filter.js';
 import type { OutputSegment, OutputTrack } from '../../media/timeline/model.js';
 import { outputSegment, outputTrack } from '../../domain/output-model.js';
+import { newestSegmentEnd } from '../channel-clock.js';
 import { DataplaneError, locateChannel, locateEndpoint } from '../channel-locator.js';
 import { initIdOf, outputNames } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
@@ -166,7 +167,8 @@ export class OriginService {
     query: URLSearchParams,
   ): Promise<ManifestResponse> {
     const now = this.deps.clock.now().getTime();
-    const channelNowMs = await this.channelNow(channel, renditions);
+    // With no content yet, the channel's clock is the server's.
+    const channelNowMs = (await newestSegmentEnd(this.deps.timeline, channel.arn, renditions)) ?? now;
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     const window = resolveWindow({ channel, endpoint, manifest: doc, query, nowMs: now, channelNowMs });
     let tracks = renditions.map(outputTrack);
@@ -356,20 +358,6 @@ export class OriginService {
       // A closed (ended, time-shifted) playlist never grows: a blocking request gets it at once.
       ...(o.closed ? {} : { llEdge: { lastCompleteMsn: complete.length ? complete[complete.length - 1]!.k : -1, lastMsn: last.k, lastPart, targetSeconds } }),
     };
-  }
-
-  /**
-   * The channel's clock (DATAPLANE.md §1.2.8): "now" is the end of the newest input segment, which
-   * carries the encoder's program date-time, so an encoder whose clock is off still gets a live
-   * window; with no content yet it is the server's clock.
-   */
-  private async channelNow(channel: Channel, renditions: readonly RenditionRecord[]): Promise<number> {
-    let newest: number | undefined;
-    for (const r of renditions) {
-      const last = await this.deps.timeline.latestSegment(channel.arn, r.id);
-      if (last) newest = Math.max(newest ?? 0, last.startMs + last.durationMs);
-    }
-    return newest ?? this.deps.clock.now().getTime();
   }
 
   /** Segments of a track in the window, hiding content from before a reset. */
