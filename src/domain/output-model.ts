@@ -31,6 +31,7 @@ export function outputSegment(s: SegmentRecord): OutputSegment {
     mediaTime: s.mediaTime,
     mediaDuration: s.mediaDuration,
     discontinuity: s.discontinuity,
+    discSeq: s.discSeq,
     initId: initIdOf(s.initKey),
   };
 }

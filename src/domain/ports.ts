@@ -155,6 +155,11 @@ export interface SegmentRecord {
   readonly key: string;
   readonly bytes: number;
   readonly discontinuity: boolean;
+  /**
+   * Discontinuity sequence number: how many discontinuities the rendition has had up to and
+   * including this segment (assigned on append; never goes down as old segments are removed).
+   */
+  readonly discSeq: number;
   /** Which ingest endpoint ("1" or "2") it came from. */
   readonly source: string;
   readonly initKey?: string | undefined;
@@ -167,11 +172,15 @@ export interface TimelineStore {
    * Appends a segment unless a segment of the same rendition already covers its midpoint (the
    * redundant input delivered it first). Assigns seq; returns the stored record or undefined.
    */
-  appendSegment(s: Omit<SegmentRecord, 'seq'>): Promise<SegmentRecord | undefined>;
+  appendSegment(s: Omit<SegmentRecord, 'seq' | 'discSeq'>): Promise<SegmentRecord | undefined>;
   /** Segments of a rendition overlapping [fromMs, toMs), oldest first. */
   findSegments(channelArn: string, rendition: string, fromMs: number, toMs: number): Promise<SegmentRecord[]>;
   getSegment(channelArn: string, rendition: string, seq: number): Promise<SegmentRecord | undefined>;
+  /** Segments of a rendition with fromSeq <= seq <= toSeq, oldest first. */
+  segmentsBySeq(channelArn: string, rendition: string, fromSeq: number, toSeq: number): Promise<SegmentRecord[]>;
   latestSegment(channelArn: string, rendition: string): Promise<SegmentRecord | undefined>;
+  /** Where the run of a rendition with discontinuity sequence number discSeq starts (its oldest segment held). */
+  runStartMs(channelArn: string, rendition: string, discSeq: number): Promise<number | undefined>;
   /** Removes segments that ended before `beforeMs` and returns them (so their blobs can go). */
   deleteSegmentsBefore(channelArn: string, beforeMs: number): Promise<SegmentRecord[]>;
   /** Drops everything of a channel (channel deleted). */

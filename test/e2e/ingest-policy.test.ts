@@ -32,7 +32,7 @@ before(async () => {
   await c.send(new CreateChannelGroupCommand({ ChannelGroupName: 'g' }));
   for (const name of ['open', 'guarded']) {
     await c.send(new CreateChannelCommand({ ChannelGroupName: 'g', ChannelName: name }));
-    await c.send(new CreateOriginEndpointCommand({ ChannelGroupName: 'g', ChannelName: name, OriginEndpointName: 'ts', ContainerType: 'TS', StartoverWindowSeconds: 300, HlsManifests: [{ ManifestName: 'index' }] }));
+    await c.send(new CreateOriginEndpointCommand({ ChannelGroupName: 'g', ChannelName: name, OriginEndpointName: 'ts', ContainerType: 'TS', StartoverWindowSeconds: 300, Segment: { SegmentDurationSeconds: 2 }, HlsManifests: [{ ManifestName: 'index' }] }));
   }
   await c.send(
     new PutChannelPolicyCommand({

@@ -5,7 +5,7 @@
  * info, parts, preload hint), blocking playlist reload with _HLS_msn/_HLS_part, and a blocking
  * preload-hinted part request. Afterwards: every part is an input segment ffmpeg sent, every
  * grouped segment is its parts end to end and decodes, a blocked request times out with 503, and
- * the regular HLS and DASH output of the same endpoint stays one output segment per input segment.
+ * the regular HLS and DASH output of the same endpoint lists the same 2 s output segments.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { startServer, type TestServer } from '../support/server.js';
 import {
   attributes,
   createLiveChannel,
+  decode,
   errorLines,
   expectEncoderSuccess,
   findAll,
@@ -124,30 +125,30 @@ describe('LL-HLS output of a CMAF endpoint (2 s segments of 1 s input parts)', (
     assert.equal(p.targetDuration, 2, where);
     assert.equal(p.tags('EXT-X-MAP').length, 1, where);
     for (const s of p.segments) {
-      assert.match(s.uri, /^segment_index_0_\d+\.ll2\.mp4$/, where);
+      assert.match(s.uri, /^segment_index_0_\d+\.g2\.mp4$/, where);
       assert.ok(Math.abs(s.duration - 2) < 0.1, `${s.uri} lasts ${s.duration} s: ${where}`);
     }
-    p.segments.forEach((s, i) => assert.equal(s.uri, `segment_index_0_${p.mediaSequence + i}.ll2.mp4`, where));
+    p.segments.forEach((s, i) => assert.equal(s.uri, `segment_index_0_${p.mediaSequence + i}.g2.mp4`, where));
     const parts = partsOf(p);
     assert.ok(parts.length >= 2, where);
     for (const { part, segment } of parts) {
       assert.ok(part.duration > 0.9 && part.duration <= 1, `part ${part.uri} lasts ${part.duration}: ${where}`);
       assert.ok(part.independent, where);
-      const m = /^segment_index_0_(\d+)\.ll2\.([01])\.mp4$/.exec(part.uri);
+      const m = /^segment_index_0_(\d+)\.g2\.p([01])\.mp4$/.exec(part.uri);
       assert.ok(m, part.uri);
-      if (segment !== undefined) assert.equal(segment, `segment_index_0_${m[1]}.ll2.mp4`, `part ${part.uri} listed before its segment`);
+      if (segment !== undefined) assert.equal(segment, `segment_index_0_${m[1]}.g2.mp4`, `part ${part.uri} listed before its segment`);
     }
     // Parts of a listed segment are its two halves, in order.
     const bySeg = new Map<string, string[]>();
     for (const { part, segment } of parts) if (segment) bySeg.set(segment, [...(bySeg.get(segment) ?? []), part.uri]);
-    for (const [seg, uris] of bySeg) assert.deepEqual(uris, [0, 1].map((i) => seg.replace(/\.mp4$/, `.${i}.mp4`)), where);
+    for (const [seg, uris] of bySeg) assert.deepEqual(uris, [0, 1].map((i) => seg.replace(/\.mp4$/, `.p${i}.mp4`)), where);
     // The preload hint names the part after the last one listed.
     const hints = p.tags('EXT-X-PRELOAD-HINT').map(attributes);
     assert.equal(hints.length, 1, where);
     assert.equal(hints[0]!['TYPE'], 'PART');
     const lastPart = parts[parts.length - 1]!.part.uri;
-    const [, k, i] = /_(\d+)\.ll2\.(\d)\.mp4$/.exec(lastPart)!.map(Number) as [number, number, number];
-    const next = i === 1 ? `segment_index_0_${k + 1}.ll2.0.mp4` : `segment_index_0_${k}.ll2.1.mp4`;
+    const [, k, i] = /_(\d+)\.g2\.p(\d)\.mp4$/.exec(lastPart)!.map(Number) as [number, number, number];
+    const next = i === 1 ? `segment_index_0_${k + 1}.g2.p0.mp4` : `segment_index_0_${k}.g2.p1.mp4`;
     assert.equal(hints[0]!['URI'], next, where);
     assert.equal(res.headers.get('x-amzn-mediapackage-manifest-last-part'), String(i));
     assert.equal(res.headers.get('x-mediapackage-manifest-last-sequence'), String(k));
@@ -171,13 +172,13 @@ describe('LL-HLS output of a CMAF endpoint (2 s segments of 1 s input parts)', (
   test('blocking reload with _HLS_part, and a blocking request for the preload-hinted part', async () => {
     const p = readMedia((await get(llUrl('index_0'))).text);
     const hint = attributes(p.tags('EXT-X-PRELOAD-HINT')[0]!)['URI']!;
-    const [, k, i] = /_(\d+)\.ll2\.(\d)\.mp4$/.exec(hint)!.map(Number) as [number, number, number];
+    const [, k, i] = /_(\d+)\.g2\.p(\d)\.mp4$/.exec(hint)!.map(Number) as [number, number, number];
     const t0 = Date.now();
     const [pl, part] = await Promise.all([get(llUrl('index_0', `?_HLS_msn=${k}&_HLS_part=${i}`)), get(`${base}/${hint}`)]);
     const took = Date.now() - t0;
     assert.ok(took < 6000, `answered after ${took} ms`);
     assert.equal(pl.status, 200, pl.text);
-    assert.ok(partsOf(readMedia(pl.text)).some(({ part: x }) => x.uri === hint) || readMedia(pl.text).segments.some((s) => s.uri === `segment_index_0_${k}.ll2.mp4`), `the hinted part is listed:\n${pl.text}`);
+    assert.ok(partsOf(readMedia(pl.text)).some(({ part: x }) => x.uri === hint) || readMedia(pl.text).segments.some((s) => s.uri === `segment_index_0_${k}.g2.mp4`), `the hinted part is listed:\n${pl.text}`);
     assert.equal(part.status, 200, part.text);
     assert.equal(part.headers.get('content-type'), 'video/mp4');
     assert.ok(part.body.length > 0);
@@ -262,27 +263,50 @@ describe('LL-HLS output of a CMAF endpoint (2 s segments of 1 s input parts)', (
       assert.ok(took >= 5500 && took < 8000, `held ${took} ms (3 × 2 s)`);
     });
 
-    test('the regular HLS and DASH manifests of the same endpoint stay one output segment per 1 s input segment', async () => {
+    test('the regular HLS and DASH manifests of the same endpoint group the same way: 2 s segments of two 1 s input segments, under the LL-HLS names', async () => {
       const sent = sentSegments('index_0');
       const res = await get(`${base}/index_index_0.m3u8`);
       assert.equal(res.status, 200, res.text);
       const p = readMedia(res.text);
-      assert.equal(p.targetDuration, 1, res.text);
+      assert.equal(p.targetDuration, 2, res.text);
       assert.deepEqual(p.tags('EXT-X-PART'), []);
       assert.deepEqual(p.tags('EXT-X-SERVER-CONTROL'), []);
-      assert.equal(p.segments.length, sent.length, res.text);
+      assert.equal(p.mediaSequence, 1, res.text);
+      // Every complete pair of what ffmpeg sent, in order (the last odd one waits for its partner).
+      assert.equal(p.segments.length, Math.floor(sent.length / 2), res.text);
+      const ll = new Set(readMedia((await get(llUrl('index_0'))).text).segments.map((s) => s.uri));
       for (let i = 0; i < p.segments.length; i++) {
-        assert.match(p.segments[i]!.uri, /^segment_index_0_\d+\.mp4$/);
-        const got = await get(`${base}/${p.segments[i]!.uri}`);
-        assert.ok(got.body.equals(sent[i]!.body), `${p.segments[i]!.uri} = ${sent[i]!.file}`);
+        const s = p.segments[i]!;
+        assert.equal(s.uri, `segment_index_0_${i + 1}.g2.mp4`);
+        assert.ok(Math.abs(s.duration - 2) < 0.05, `${s.uri}: EXTINF ${s.duration}`);
+        const got = await get(`${base}/${s.uri}`);
+        assert.ok(got.body.equals(Buffer.concat([sent[2 * i]!.body, sent[2 * i + 1]!.body])), `${s.uri} = ${sent[2 * i]!.file} + ${sent[2 * i + 1]!.file}`);
       }
+      assert.ok([...ll].every((u) => p.segments.some((s) => s.uri === u)), 'the LL-HLS segments are the HLS segments');
       const mpd = parseXml((await get(`${base}/dash.mpd`)).text);
       const rep = findAll(mpd, 'Representation').find((x) => x.attrs['id'] === 'index_0')!;
       const set = findAll(mpd, 'AdaptationSet').find((a) => findAll(a, 'Representation').includes(rep))!;
-      const template = findAll(set, 'SegmentTemplate')[0]!;
+      const template = findAll(rep, 'SegmentTemplate')[0] ?? findAll(set, 'SegmentTemplate')[0]!;
+      assert.equal(template.attrs['media'], 'segment_$RepresentationID$_$Number$.g2.mp4');
+      assert.equal(template.attrs['startNumber'], '1');
       const ds = timelineDurations(template);
-      assert.equal(ds.length, sent.length);
-      assert.ok(ds.every((d) => Math.abs(d - 1) < 0.05), `1 s entries: ${ds.join(',')}`);
+      assert.equal(ds.length, p.segments.length);
+      assert.ok(ds.every((d) => Math.abs(d - 2) < 0.05), `2 s entries: ${ds.join(',')}`);
+    });
+
+    test('a closed time-shifted window of the grouped HLS and DASH output decodes without a message', async () => {
+      const p = readMedia((await get(`${base}/index_index_0.m3u8`)).text);
+      const from = p.segments[1]!.pdtMs!;
+      const q = `?start=${(from + 500) / 1000}&end=${(from + 4500) / 1000}`;
+      const child = readMedia((await get(`${base}/index_index_0.m3u8${q}`)).text);
+      // 0.5 s into segment 2 up to 0.5 s into segment 4: whole output segments 2, 3 and 4.
+      assert.deepEqual(child.segments.map((s) => s.uri), ['segment_index_0_2.g2.mp4', 'segment_index_0_3.g2.mp4', 'segment_index_0_4.g2.mp4']);
+      assert.ok(child.endList);
+      for (const url of [`${base}/index.m3u8${q}`, `${base}/dash.mpd${q}`]) {
+        const r = await decode(url);
+        assert.equal(r.code, 0, `${url}: ${r.stderr}`);
+        assert.equal(r.stderr, '', url);
+      }
     });
   });
 });

@@ -238,7 +238,8 @@ export class IngestService {
       }
       const prev = await timeline.latestSegment(channel.arn, rendition);
       const contiguous = prev !== undefined && Math.abs(prev.mediaTime + prev.mediaDuration - probe.mediaTime) <= probe.timescale / 2;
-      const discontinuity = entry.discontinuity || (prev !== undefined && !contiguous);
+      // A new init segment is a discontinuity too: no output segment or DASH period spans two.
+      const discontinuity = entry.discontinuity || (prev !== undefined && (!contiguous || prev.initKey !== initKey));
       const ext = posix.extname(segPath) || '.bin';
       // Unique per upload, so that registering a segment can never overwrite another's bytes.
       const finalKey = `media/${cid}/${rendition}/${startMs}-${ingestId}-${randomBytes(4).toString('hex')}${ext}`;

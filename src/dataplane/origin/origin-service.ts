@@ -1,9 +1,10 @@
 /**
  * The origin: answers GET/HEAD /out/v1/{group}/{channel}/{endpoint}/{file} with the endpoint's
  * HLS multivariant and media playlists, DASH MPDs, and the segments they name, live or over a
- * `start`/`end` window of the startover window. Segments are passed through byte for byte; the
- * media playlists of LL-HLS manifests list output segments of N input segments each, every input
- * segment a part (ll-hls.ts), with blocking playlist reload and blocking preload-hinted parts.
+ * `start`/`end` window of the startover window. Every manifest lists output segments of N input
+ * segments each (domain/output-groups.ts), served as the concatenation of the input segments'
+ * bytes; LL-HLS media playlists also list every input segment as a part, with blocking playlist
+ * reload and blocking preload-hinted parts.
  */
 import type { Channel, ConfigDoc, ManifestDoc, OriginEndpoint } from '../../domain/model.js';
 import type { BlobStore, Clock, MetadataStore, RenditionRecord, SegmentRecord, TimelineStore } from '../../domain/ports.js';
@@ -11,13 +12,13 @@ import { writeMpd } from '../../media/dash/mpd-writer.js';
 import { writeMediaPlaylist, writeMultivariant } from '../../media/hls/writer.js';
 import { ManifestFilterError, parseManifestFilter } from '../../media/manifest-filter.js';
 import type { OutputSegment, OutputTrack } from '../../media/timeline/model.js';
-import { outputSegment, outputTrack } from '../../domain/output-model.js';
+import { outputTrack } from '../../domain/output-model.js';
 import { newestSegmentEnd } from '../channel-clock.js';
 import { DataplaneError, locateChannel, locateEndpoint } from '../channel-locator.js';
-import { initIdOf, outputNames } from '../../media/output-naming.js';
+import { outputNames, parseSegmentName } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
-import { resolveWindow, type TimeWindow } from './window.js';
-import { firstSeqOf, groupIndexOf, groupOf, groupSegments, groupSize, typicalDurationMs, type LlGroup } from './ll-hls.js';
+import { resolveWindow } from './window.js';
+import { firstSeqOf, groupEndMs, groupIndexOf, groupOf, groupSegment, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
 import type { PartialSegment } from '../../media/hls/writer.js';
 
 export interface OriginResponse {
@@ -194,16 +195,18 @@ export class OriginService {
       tracks = tracks.filter((t) => matchesFilter(t, filter));
       if (tracks.length === 0) throw new DataplaneError(400, 'The manifest filter leaves no rendition to serve.');
     }
+    const groups = new Map<string, WindowGroups>();
     const segments = new Map<string, OutputSegment[]>();
-    const records = new Map<string, SegmentRecord[]>();
     for (const t of tracks) {
       if (child !== undefined && t.id !== child) continue;
-      const segs = await this.segmentsIn(channel, t.id, window);
-      records.set(t.id, segs);
-      segments.set(t.id, segs.map(outputSegment));
+      const wg = await windowGroups(this.deps.timeline, channel.arn, t.id, window.fromMs, window.toMs, segDurS, (s) => s.startMs >= window.notBeforeMs);
+      groups.set(t.id, wg);
+      // A media playlist lists complete output segments; the live window only those that ended by its edge.
+      const listed = wg.groups.filter((g) => g.complete && (window.explicit || groupEndMs(g) <= window.toMs + 1));
+      segments.set(t.id, listed.map(groupSegment));
     }
     if (child !== undefined && !tracks.some((t) => t.id === child)) throw new DataplaneError(404, `No rendition ${child} on this endpoint.`);
-    const haveAny = [...segments.values()].some((s) => s.length > 0);
+    const haveAny = [...segments.values()].some((s) => s.length > 0) || (kind === 'llhls' && !window.closed && [...groups.values()].some((g) => g.groups.length > 0));
     if (!haveAny) {
       if (window.explicit) throw new DataplaneError(404, 'No content is held for the requested start/end window: it lies outside the startover window or before the stream started.');
       throw new DataplaneError(404, `Channel ${channel.name} has no content yet: nothing has been ingested, or the last segment is older than the manifest window.`);
@@ -222,12 +225,19 @@ export class OriginService {
         HTTP_XSDATE: 'urn:mpeg:dash:utc:http-xsdate:2014',
         UTC_DIRECT: 'urn:mpeg:dash:utc:direct:2014',
       };
+      const present = tracks.filter((t) => (segments.get(t.id)?.length ?? 0) > 0);
+      if (present.length === 0) throw new DataplaneError(404, `Channel ${channel.name} has no complete segment in this window yet.`);
+      // The first period keeps its start while the window slides: the start of its run on the reference track.
+      const ref = present.find((t) => t.kind !== 'audio') ?? present[0]!;
+      const d0 = segments.get(ref.id)![0]!.discSeq ?? 0;
+      const runStart = window.closed ? undefined : await this.deps.timeline.runStartMs(channel.arn, ref.id, d0);
       const body = writeMpd({
-        tracks: tracks.filter((t) => (segments.get(t.id)?.length ?? 0) > 0),
+        tracks: present,
         segments,
         closed: window.closed,
         nowMs: now,
-        mediaTemplate: outputNames.dashMediaTemplate(segName),
+        runStartsMs: runStart !== undefined ? new Map([[d0, runStart]]) : undefined,
+        mediaTemplate: (t) => outputNames.dashMediaTemplate(segName, groups.get(t.id)?.n ?? 1),
         initialization: (t, id) => outputNames.init(segName, t.id, id),
         minUpdatePeriodSeconds: Number(dash['MinUpdatePeriodSeconds'] ?? 2),
         minBufferTimeSeconds: Number(dash['MinBufferTimeSeconds'] ?? 5),
@@ -242,21 +252,22 @@ export class OriginService {
     const version = endpoint.containerType === 'TS' ? 3 : 6;
     const childName = doc.ChildManifestName ?? doc.ManifestName;
     if (child === undefined) {
-      const body = writeMultivariant({ tracks: tracks.filter((t) => (segments.get(t.id)?.length ?? 0) > 0), playlistUri: (t) => `${outputNames.childPlaylist(childName, t.id)}${qs}`, version });
+      const body = writeMultivariant({ tracks: tracks.filter((t) => (segments.get(t.id)?.length ?? 0) > 0 || (kind === 'llhls' && (groups.get(t.id)?.groups.length ?? 0) > 0)), playlistUri: (t) => `${outputNames.childPlaylist(childName, t.id)}${qs}`, version });
       return { status: 200, headers: { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': cache }, body };
     }
     const track = tracks.find((t) => t.id === child)!;
     const segs = segments.get(child) ?? [];
-    if (segs.length === 0) throw new DataplaneError(404, `Rendition ${child} has no segment in this window.`);
+    const wg = groups.get(child)!;
+    if (segs.length === 0 && kind !== 'llhls') throw new DataplaneError(404, `Rendition ${child} has no segment in this window.`);
     const pdt = doc['ProgramDateTimeIntervalSeconds'];
     const startTag = doc['StartTag'] as ConfigDoc | undefined;
     if (kind === 'llhls') {
       return this.llMediaPlaylist({
         endpoint,
         track,
-        records: records.get(child) ?? [],
+        window: wg,
+        liveEdgeMs: window.explicit ? undefined : window.toMs,
         segName,
-        segDurS,
         version,
         closed: window.closed,
         cache,
@@ -267,10 +278,11 @@ export class OriginService {
     const body = writeMediaPlaylist({
       track,
       segments: segs,
-      segmentUri: (s) => outputNames.segment(segName, child, s.seq, track.container),
+      segmentUri: (s) => outputNames.segment(segName, child, s.seq, wg.n, track.container),
       initUri: endpoint.containerType === 'TS' ? undefined : (s) => outputNames.init(segName, child, s.initId),
       version,
       closed: window.closed,
+      minTargetDuration: Math.round(segDurS),
       programDateTimeIntervalSeconds: typeof pdt === 'number' ? pdt : undefined,
       startTag: startTag ? { timeOffset: Number(startTag['TimeOffset']), precise: startTag['Precise'] === true } : undefined,
     });
@@ -288,17 +300,18 @@ export class OriginService {
   }
 
   /**
-   * An LL-HLS media playlist (DATAPLANE.md §2.4): output segments of N input segments (ll-hls.ts),
-   * each input segment one part; parts are listed for the segments of the last three target
-   * durations, the segment being built is listed as parts only, and a preload hint names the next
-   * part. A closed (time-shifted, ended) window lists the grouped segments without parts.
+   * An LL-HLS media playlist (DATAPLANE.md §2.4): output segments of N input segments, each input
+   * segment one part; parts are listed for the segments of the last three target durations, the
+   * segment being built is listed as parts only, and a preload hint names the next part. A closed
+   * (time-shifted, ended) window lists the complete segments without parts.
    */
   private llMediaPlaylist(o: {
     endpoint: OriginEndpoint;
     track: OutputTrack;
-    records: readonly SegmentRecord[];
+    window: WindowGroups;
+    /** The live window's edge: complete segments ending after it are not listed yet (a time delay). */
+    liveEdgeMs: number | undefined;
     segName: string;
-    segDurS: number;
     version: number;
     closed: boolean;
     cache: string;
@@ -306,21 +319,21 @@ export class OriginService {
     startTag: { timeOffset: number; precise: boolean } | undefined;
   }): ManifestResponse {
     const { track, segName } = o;
-    const typical = typicalDurationMs(o.records);
-    const n = groupSize(o.segDurS, typical);
-    const groups = groupSegments(o.records, n);
-    const listed = o.closed ? groups.filter((g) => g.complete) : groups;
+    const { n, typicalMs: typical } = o.window;
+    const edge = o.liveEdgeMs;
+    const inEdge = (g: OutputGroup) => edge === undefined || groupEndMs(g) <= edge + 1;
+    const listed = o.closed ? o.window.groups.filter((g) => g.complete) : o.window.groups.filter((g) => !g.complete || inEdge(g));
     if (listed.length === 0) throw new DataplaneError(404, `Rendition ${track.id} has no segment in this window.`);
     const last = listed[listed.length - 1]!;
     const complete = last.complete ? listed : listed.slice(0, -1);
     const tail = last.complete ? undefined : last;
-    const out = groupOutput(listed);
+    const out = new Map(listed.map((g) => [g.k, groupSegment(g)]));
     const targetSeconds = Math.max(1, Math.round((n * (typical ?? 1000)) / 1000));
     const lastPiece = last.pieces[last.pieces.length - 1]!;
     const endMs = lastPiece.startMs + lastPiece.durationMs;
-    const partsOf = (g: LlGroup): PartialSegment[] =>
-      g.pieces.map((p) => ({ durationMs: p.durationMs, uri: outputNames.llPart(segName, track.id, g.k, n, p.seq - firstSeqOf(g.k, n), track.container), independent: true }));
-    const recent = new Set(complete.filter((g) => endMs - (out.get(g.k)!.startMs + out.get(g.k)!.durationMs) <= 3 * targetSeconds * 1000).map((g) => g.k));
+    const partsOf = (g: OutputGroup): PartialSegment[] =>
+      g.pieces.map((p) => ({ durationMs: p.durationMs, uri: outputNames.part(segName, track.id, g.k, n, p.seq - firstSeqOf(g.k, n), track.container), independent: true }));
+    const recent = new Set(complete.filter((g) => endMs - groupEndMs(g) <= 3 * targetSeconds * 1000).map((g) => g.k));
     const partGroups = [...complete.filter((g) => recent.has(g.k)), ...(tail ? [tail] : [])];
     const partTargetMs = Math.max(typical ?? 1000, ...partGroups.flatMap((g) => g.pieces.map((p) => p.durationMs)));
     const nextSeq = lastPiece.seq + 1;
@@ -328,7 +341,7 @@ export class OriginService {
     const body = writeMediaPlaylist({
       track,
       segments: complete.map((g) => out.get(g.k)!),
-      segmentUri: (s) => outputNames.llSegment(segName, track.id, s.seq, n, track.container),
+      segmentUri: (s) => outputNames.segment(segName, track.id, s.seq, n, track.container),
       initUri: o.endpoint.containerType === 'TS' ? undefined : (s) => outputNames.init(segName, track.id, s.initId),
       version: o.version,
       closed: o.closed,
@@ -341,7 +354,7 @@ export class OriginService {
             partTargetSeconds: partTargetMs / 1000,
             parts: (s) => (recent.has(s.seq) ? partsOf(complete.find((g) => g.k === s.seq)!) : undefined),
             tail: tail ? { segment: out.get(tail.k)!, parts: partsOf(tail) } : undefined,
-            preloadHintUri: outputNames.llPart(segName, track.id, nextK, n, nextSeq - firstSeqOf(nextK, n), track.container),
+            preloadHintUri: outputNames.part(segName, track.id, nextK, n, nextSeq - firstSeqOf(nextK, n), track.container),
           },
     });
     const lastPart = lastPiece.seq - firstSeqOf(last.k, n);
@@ -358,12 +371,6 @@ export class OriginService {
       // A closed (ended, time-shifted) playlist never grows: a blocking request gets it at once.
       ...(o.closed ? {} : { llEdge: { lastCompleteMsn: complete.length ? complete[complete.length - 1]!.k : -1, lastMsn: last.k, lastPart, targetSeconds } }),
     };
-  }
-
-  /** Segments of a track in the window, hiding content from before a reset. */
-  private async segmentsIn(channel: Channel, rendition: string, w: TimeWindow): Promise<SegmentRecord[]> {
-    const segs = await this.deps.timeline.findSegments(channel.arn, rendition, w.fromMs, w.toMs);
-    return segs.filter((s) => s.startMs >= w.notBeforeMs && (w.explicit ? true : s.startMs + s.durationMs <= w.toMs + 1));
   }
 
   /**
@@ -392,44 +399,6 @@ export class OriginService {
     if (!file.startsWith(prefix)) throw notFound();
     const rest = file.slice(prefix.length);
     const init = /^(.+)_init-([0-9a-f]+)\.mp4$/.exec(rest);
-    const media = /^(.+)_(\d+)\.(ts|mp4)$/.exec(rest);
-    const llPart = /^(.+)_(\d+)\.ll(\d+)\.(\d+)\.(ts|mp4)$/.exec(rest);
-    const llSeg = /^(.+)_(\d+)\.ll(\d+)\.(ts|mp4)$/.exec(rest);
-    if (llPart || llSeg) {
-      const m = (llPart ?? llSeg)!;
-      const rendition = renditions.find((r) => r.id === m[1]);
-      const k = Number(m[2]);
-      const n = Number(m[3]);
-      const ext = (llPart ? m[5] : m[4]) === 'ts' ? 'ts' : 'fmp4';
-      if (!rendition || ext !== rendition.container || k < 1 || n < 1 || n > 1000 || !Number.isSafeInteger(k * n + n)) throw notFound();
-      const resetMs = Math.max(channel.resetMs ?? 0, endpoint.resetMs ?? 0);
-      const type = rendition.container === 'ts' ? 'video/mp2t' : rendition.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
-      const ok = (body: Buffer) => ({ status: 200, headers: { 'content-type': type, 'cache-control': `max-age=${SEGMENT_MAX_AGE}` }, body });
-      if (llPart) {
-        const i = Number(m[4]);
-        if (i >= n) throw notFound();
-        const seq = firstSeqOf(k, n) + i;
-        const seg = await this.awaitSegment(channel, endpoint, rendition.id, seq);
-        if (!seg || seg.startMs < resetMs) throw notFound();
-        const bytes = await this.deps.blobs.get(seg.key);
-        if (!bytes) throw notFound();
-        return ok(bytes);
-      }
-      const found: SegmentRecord[] = [];
-      for (let seq = firstSeqOf(k, n); seq < firstSeqOf(k, n) + n; seq++) {
-        const seg = await this.deps.timeline.getSegment(channel.arn, rendition.id, seq);
-        if (seg && seg.startMs >= resetMs) found.push(seg);
-      }
-      const group = groupOf(k, n, found);
-      if (!group?.complete) throw notFound();
-      const bytes: Buffer[] = [];
-      for (const p of group.pieces) {
-        const b = await this.deps.blobs.get(p.key);
-        if (!b) throw notFound();
-        bytes.push(b);
-      }
-      return ok(Buffer.concat(bytes));
-    }
     if (init) {
       const rendition = renditions.find((r) => r.id === init[1]);
       if (!rendition) throw notFound();
@@ -438,37 +407,34 @@ export class OriginService {
       if (!bytes) throw notFound();
       return { status: 200, headers: { 'content-type': rendition.kind === 'audio' ? 'audio/mp4' : 'video/mp4', 'cache-control': `max-age=${SEGMENT_MAX_AGE}` }, body: bytes };
     }
-    if (media) {
-      const rendition = renditions.find((r) => r.id === media[1]);
-      if (!rendition) throw notFound();
-      const seg = await this.deps.timeline.getSegment(channel.arn, rendition.id, Number(media[2]));
-      const resetMs = Math.max(channel.resetMs ?? 0, endpoint.resetMs ?? 0);
+    const name = parseSegmentName(rest);
+    if (!name) throw notFound();
+    const rendition = renditions.find((r) => r.id === name.track);
+    const { k, n } = name;
+    if (!rendition || (name.ext === 'ts') !== (rendition.container === 'ts') || k < 1 || n < 1 || n > 1000 || !Number.isSafeInteger(k * n + n)) throw notFound();
+    const resetMs = Math.max(channel.resetMs ?? 0, endpoint.resetMs ?? 0);
+    const type = rendition.container === 'ts' ? 'video/mp2t' : rendition.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
+    const ok = (body: Buffer) => ({ status: 200, headers: { 'content-type': type, 'cache-control': `max-age=${SEGMENT_MAX_AGE}` }, body });
+    if (name.part !== undefined) {
+      if (name.part >= n) throw notFound();
+      const seq = firstSeqOf(k, n) + name.part;
+      const seg = await this.awaitSegment(channel, endpoint, rendition.id, seq);
       if (!seg || seg.startMs < resetMs) throw notFound();
       const bytes = await this.deps.blobs.get(seg.key);
       if (!bytes) throw notFound();
-      const type = rendition.container === 'ts' ? 'video/mp2t' : rendition.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
-      return { status: 200, headers: { 'content-type': type, 'cache-control': `max-age=${SEGMENT_MAX_AGE}` }, body: bytes };
+      return ok(bytes);
     }
-    throw notFound();
+    const found = (await this.deps.timeline.segmentsBySeq(channel.arn, rendition.id, firstSeqOf(k, n), k * n)).filter((s) => s.startMs >= resetMs);
+    const group = groupOf(k, n, found);
+    if (!group?.complete) throw notFound();
+    const bytes: Buffer[] = [];
+    for (const p of group.pieces) {
+      const b = await this.deps.blobs.get(p.key);
+      if (!b) throw notFound();
+      bytes.push(b);
+    }
+    return ok(bytes.length === 1 ? bytes[0]! : Buffer.concat(bytes));
   }
-}
-
-/** Output segments of LL-HLS groups, by output sequence number. */
-function groupOutput(groups: readonly LlGroup[]): Map<number, OutputSegment> {
-  const out = new Map<number, OutputSegment>();
-  for (const g of groups) {
-    const first = g.pieces[0]!;
-    out.set(g.k, {
-      seq: g.k,
-      startMs: first.startMs,
-      durationMs: g.pieces.reduce((t, p) => t + p.durationMs, 0),
-      mediaTime: first.mediaTime,
-      mediaDuration: g.pieces.reduce((t, p) => t + p.mediaDuration, 0),
-      discontinuity: first.discontinuity,
-      initId: initIdOf(first.initKey),
-    });
-  }
-  return out;
 }
 
 /** DATAPLANE.md §3.2.6: the request's time-shift parameters travel on to child playlists. */

@@ -9,9 +9,10 @@ import { ACTIVE_HARVEST_STATUSES, type Channel, type HarvestJob, type HarvestPro
 import type { BlobStore, Clock, Ids, MetadataStore, ObjectSink, ResourceRecord, Scope, TimelineStore } from '../ports.js';
 import { records } from '../services/context.js';
 import { harvestEvents } from './events.js';
-import { NoContentError, planHarvest, type HarvestPlan, type PlannedObject, type WindowSegment } from './planner.js';
+import { NoContentError, planHarvest, type HarvestPlan, type PlannedObject, type WindowTrack } from './planner.js';
+import { groupIndexOf, groupSegment, windowGroups } from '../output-groups.js';
 import type { OutputTrack } from '../../media/timeline/model.js';
-import { outputSegment, outputTrack } from '../output-model.js';
+import { outputTrack } from '../output-model.js';
 
 export interface RunnerLogger {
   info(obj: object, msg: string): void;
@@ -133,9 +134,15 @@ export class HarvestRunner {
     if (now >= job.endMs + this.deps.settings.settleMs) return true;
     const renditions = await this.deps.timeline.listRenditions(this.channelArn(r));
     if (renditions.length === 0) return false;
+    const endpoint = await this.deps.store.getResource<OriginEndpoint>(arns.endpoint(scopeOf(r), job.groupName, job.channelName, job.endpointName));
+    const segDurS = Number(endpoint?.doc.segment['SegmentDurationSeconds'] ?? 6);
     for (const rendition of renditions) {
       const last = await this.deps.timeline.latestSegment(this.channelArn(r), rendition.id);
       if (!last || last.startMs + last.durationMs < job.endMs) return false;
+      // The output segment holding EndTime must be whole too (its later input segments arrived).
+      const wg = await windowGroups(this.deps.timeline, this.channelArn(r), rendition.id, Math.max(job.startMs, job.endMs - 60_000), job.endMs, segDurS);
+      const end = wg.groups[wg.groups.length - 1];
+      if (end && !end.complete && last.seq < groupIndexOf(end.pieces[0]!.seq, wg.n) * wg.n) return false;
     }
     return true;
   }
@@ -219,7 +226,7 @@ export class HarvestRunner {
       let lastLog = 0;
       const copy = async (o: PlannedObject) => {
         if (!alive) throw new JobStopped();
-        const body = o.text !== undefined ? Buffer.from(o.text) : await this.deps.blobs.get(o.blobKey!);
+        const body = o.text !== undefined ? Buffer.from(o.text) : await this.readBlobs(o.blobKeys!);
         if (!body) throw new JobFailed(`A segment of the window (${o.key.split('/').pop()}) was removed from Packhouse before it could be copied: the window slid out of the startover window. Harvest a more recent window.`);
         await this.write(r.doc.bucket, o.key, body, o.contentType, abort.signal);
         progress = { ...progress, objectsWritten: progress.objectsWritten + 1, bytesWritten: progress.bytesWritten + body.length };
@@ -300,14 +307,28 @@ export class HarvestRunner {
     const container = endpoint.containerType === 'TS' ? 'ts' : 'fmp4';
     const renditions = (await timeline.listRenditions(channelRec.arn)).filter((x) => x.container === container);
     const tracks: OutputTrack[] = renditions.map(outputTrack);
-    const segments = new Map<string, WindowSegment[]>();
+    const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
+    const windowTracks = new Map<string, WindowTrack>();
     for (const t of tracks) {
-      const segs = await timeline.findSegments(channelRec.arn, t.id, job.startMs, job.endMs);
-      segments.set(
-        t.id,
-        segs.map((s) => ({ ...outputSegment(s), blobKey: s.key, bytes: s.bytes, initKey: s.initKey })),
-      );
+      // Whole output segments touching the window, as the endpoint lists them; the last may be
+      // shorter when the stream stopped inside it.
+      const wg = await windowGroups(timeline, channelRec.arn, t.id, job.startMs, job.endMs, segDurS);
+      windowTracks.set(t.id, {
+        n: wg.n,
+        segments: wg.groups.map((g) => ({ ...groupSegment(g), blobKeys: g.pieces.map((p) => p.key), bytes: g.pieces.reduce((b, p) => b + p.bytes, 0), initKey: g.pieces[0]!.initKey })),
+      });
     }
-    return planHarvest(job, endpoint, tracks, segments);
+    return planHarvest(job, endpoint, tracks, windowTracks);
+  }
+
+  /** The concatenated bytes of some blobs; undefined when any is gone. */
+  private async readBlobs(keys: readonly string[]): Promise<Buffer | undefined> {
+    const parts: Buffer[] = [];
+    for (const k of keys) {
+      const b = await this.deps.blobs.get(k);
+      if (!b) return undefined;
+      parts.push(b);
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 }

@@ -12,18 +12,26 @@ import { matchesFilter } from '../../media/rendition-filter.js';
 import type { OutputSegment, OutputTrack } from '../../media/timeline/model.js';
 import type { HarvestJob, ManifestDoc, OriginEndpoint } from '../model.js';
 
+/** An output segment of the window: the input segments (blobs) it concatenates. */
 export interface WindowSegment extends OutputSegment {
-  /** Where the bytes are (blob key) and how many. */
-  readonly blobKey: string;
+  /** Where the bytes are (blob keys, in order) and how many in all. */
+  readonly blobKeys: readonly string[];
   readonly bytes: number;
   readonly initKey?: string | undefined;
+}
+
+/** A track's output segments in the window, n input segments each (domain/output-groups.ts). */
+export interface WindowTrack {
+  readonly n: number;
+  readonly segments: readonly WindowSegment[];
 }
 
 export interface PlannedObject {
   readonly key: string;
   readonly contentType: string;
   readonly bytes: number;
-  readonly blobKey?: string;
+  /** The body: these blobs concatenated, or text. */
+  readonly blobKeys?: readonly string[];
   readonly text?: string;
 }
 
@@ -43,7 +51,9 @@ function text(v: unknown, fallback: string): string {
   return typeof v === 'string' ? v : fallback;
 }
 
-export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: readonly OutputTrack[], segments: ReadonlyMap<string, readonly WindowSegment[]>): HarvestPlan {
+export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: readonly OutputTrack[], windowTracks: ReadonlyMap<string, WindowTrack>): HarvestPlan {
+  const segments = new Map([...windowTracks].map(([id, w]) => [id, w.segments]));
+  const n = (t: OutputTrack) => windowTracks.get(t.id)?.n ?? 1;
   const prefix = job.destinationPath.replace(/\/+$/, '');
   const at = (name: string) => `${prefix}/${name}`;
   const segName = text(endpoint.segment['SegmentName'], 'segment');
@@ -56,11 +66,11 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
     for (const t of list) {
       const ct = t.container === 'ts' ? 'video/mp2t' : t.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
       for (const s of segments.get(t.id) ?? []) {
-        const key = at(outputNames.segment(segName, t.id, s.seq, t.container));
-        if (!media.has(key)) media.set(key, { key, contentType: ct, bytes: s.bytes, blobKey: s.blobKey });
+        const key = at(outputNames.segment(segName, t.id, s.seq, n(t), t.container));
+        if (!media.has(key)) media.set(key, { key, contentType: ct, bytes: s.bytes, blobKeys: s.blobKeys });
         if (s.initKey) {
           const initKey = at(outputNames.init(segName, t.id, initIdOf(s.initKey)));
-          if (!media.has(initKey)) media.set(initKey, { key: initKey, contentType: ct === 'audio/mp4' ? 'audio/mp4' : 'video/mp4', bytes: 0, blobKey: s.initKey });
+          if (!media.has(initKey)) media.set(initKey, { key: initKey, contentType: ct === 'audio/mp4' ? 'audio/mp4' : 'video/mp4', bytes: 0, blobKeys: [s.initKey] });
         }
       }
     }
@@ -83,10 +93,11 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
       const body = writeMediaPlaylist({
         track: t,
         segments: segments.get(t.id)!,
-        segmentUri: (s) => outputNames.segment(segName, t.id, s.seq, t.container),
+        segmentUri: (s) => outputNames.segment(segName, t.id, s.seq, n(t), t.container),
         initUri: t.container === 'ts' ? undefined : (s) => outputNames.init(segName, t.id, s.initId),
         version,
         closed: true,
+        minTargetDuration: Math.round(Number(endpoint.segment['SegmentDurationSeconds'] ?? 6)),
         programDateTimeIntervalSeconds: typeof doc['ProgramDateTimeIntervalSeconds'] === 'number' ? doc['ProgramDateTimeIntervalSeconds'] : 1,
       });
       manifests.push({ key: at(outputNames.childPlaylist(child, t.id)), contentType: 'application/vnd.apple.mpegurl', bytes: Buffer.byteLength(body), text: body });
@@ -102,7 +113,7 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
       segments,
       closed: true,
       nowMs: job.endMs,
-      mediaTemplate: outputNames.dashMediaTemplate(segName),
+      mediaTemplate: (t) => outputNames.dashMediaTemplate(segName, n(t)),
       initialization: (t, id) => outputNames.init(segName, t.id, id),
       minUpdatePeriodSeconds: 2,
       minBufferTimeSeconds: Number(doc['MinBufferTimeSeconds'] ?? 5),

@@ -10,14 +10,20 @@ export interface MpdOptions {
   readonly segments: ReadonlyMap<string, readonly OutputSegment[]>;
   readonly closed: boolean;
   readonly nowMs: number;
-  /** media attribute, with $RepresentationID$ and $Number$ left for the player. */
-  readonly mediaTemplate: string;
-  /** initialization attribute of a track's current init segment. */
+  /** media attribute of a track, with $RepresentationID$ and $Number$ left for the player. */
+  readonly mediaTemplate: (track: OutputTrack) => string;
+  /** initialization attribute of a track's init segment. */
   readonly initialization: (track: OutputTrack, initId: string | undefined) => string;
   readonly minUpdatePeriodSeconds: number;
   readonly minBufferTimeSeconds: number;
   readonly suggestedPresentationDelaySeconds: number;
   readonly utcTiming?: { readonly schemeIdUri: string; readonly value: string } | undefined;
+  /**
+   * Dynamic MPDs: the wall-clock start (epoch ms) of the content run with a given discontinuity
+   * sequence number, so that a period keeps its id and start while the window slides through it.
+   * Without an entry, a period starts where its first listed segment does.
+   */
+  readonly runStartsMs?: ReadonlyMap<number, number> | undefined;
 }
 
 /** ISO 8601 duration with millisecond precision (xs:duration). */
@@ -52,53 +58,87 @@ function timeline(segs: readonly OutputSegment[]): string {
   return out.join('');
 }
 
+interface Period {
+  readonly discSeq: number;
+  /** Wall-clock start of the reference track's first segment in it (epoch ms). */
+  readonly firstMs: number;
+  readonly segments: Map<string, OutputSegment[]>;
+}
+
+/**
+ * DATAPLANE.md §2.5.9: a new period at every discontinuity (an encoder restart, a change of init
+ * segment). Periods are cut on a reference track (the first video track) and every other track's
+ * segments go to the period that holds their midpoint.
+ */
+function splitPeriods(present: readonly OutputTrack[], segments: ReadonlyMap<string, readonly OutputSegment[]>): Period[] {
+  const ref = present.find((t) => t.kind !== 'audio') ?? present[0]!;
+  const periods: Period[] = [];
+  for (const s of segments.get(ref.id)!) {
+    if (periods.length === 0 || s.discontinuity) periods.push({ discSeq: s.discSeq ?? 0, firstMs: s.startMs, segments: new Map() });
+  }
+  for (const t of present) {
+    for (const s of segments.get(t.id)!) {
+      const mid = s.startMs + s.durationMs / 2;
+      let p = 0;
+      while (p + 1 < periods.length && periods[p + 1]!.firstMs <= mid) p++;
+      const list = periods[p]!.segments.get(t.id);
+      if (list) list.push(s);
+      else periods[p]!.segments.set(t.id, [s]);
+    }
+  }
+  return periods;
+}
+
 export function writeMpd(o: MpdOptions): string {
   const present = o.tracks.filter((t) => (o.segments.get(t.id)?.length ?? 0) > 0);
-  const firsts = present.map((t) => ({ t, s: o.segments.get(t.id)![0]! }));
-  // Period start on the wall clock: the latest anchor, so that every presentationTimeOffset is >= 0.
-  const anchor = o.closed
-    ? Math.min(...firsts.map(({ s }) => s.startMs)) / 1000
-    : Math.max(...firsts.map(({ t, s }) => s.startMs / 1000 - s.mediaTime / t.timescale));
-  const ends = present.map((t) => {
-    const segs = o.segments.get(t.id)!;
-    const last = segs[segs.length - 1]!;
-    return last.startMs + last.durationMs;
-  });
-  const starts = firsts.map(({ s }) => s.startMs);
-  const duration = (Math.max(...ends) - Math.min(...starts)) / 1000;
+  const all = present.flatMap((t) => o.segments.get(t.id)!);
+  const firstStart = Math.min(...all.map((s) => s.startMs));
+  const lastEnd = Math.max(...all.map((s) => s.startMs + s.durationMs));
+  const duration = (lastEnd - firstStart) / 1000;
   const head = o.closed
     ? `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" mediaPresentationDuration="${isoDuration(duration)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}">`
     : `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" id="0" availabilityStartTime="1970-01-01T00:00:00Z" publishTime="${new Date(o.nowMs).toISOString()}" minimumUpdatePeriod="${isoDuration(o.minUpdatePeriodSeconds)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}" suggestedPresentationDelay="${isoDuration(o.suggestedPresentationDelaySeconds)}" timeShiftBufferDepth="${isoDuration(duration)}">`;
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', head];
-  const periodStart = o.closed ? 0 : anchor;
-  lines.push(`<Period id="${Math.round(anchor * 1000)}" start="${isoDuration(periodStart)}">`);
-  let setId = 0;
-  for (const kind of ['video', 'audio'] as const) {
-    const tracks = present.filter((t) => (kind === 'audio' ? t.kind === 'audio' : t.kind !== 'audio'));
-    if (!tracks.length) continue;
-    const mime = kind === 'audio' ? 'audio/mp4' : 'video/mp4';
-    const lang = kind === 'audio' && tracks[0]!.language ? ` lang="${esc(tracks[0]!.language)}"` : '';
-    lines.push(`<AdaptationSet id="${setId++}" contentType="${kind}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1"${lang}>`);
-    for (const t of tracks) {
-      const segs = o.segments.get(t.id)!;
-      const first = segs[0]!;
-      // Every track is placed on one wall-clock axis: its first segment sits at its own start time.
-      const pto = Math.max(0, Math.round(first.mediaTime - (first.startMs / 1000 - anchor) * t.timescale));
-      const dims = t.width && t.height ? ` width="${t.width}" height="${t.height}"` : '';
-      const fr = t.frameRate ? ` frameRate="${Math.round(t.frameRate * 1000)}/1000"` : '';
-      const sr = t.sampleRate ? ` audioSamplingRate="${t.sampleRate}"` : '';
-      lines.push(`<Representation id="${esc(t.id)}" bandwidth="${t.bandwidth}" codecs="${esc(t.codecs)}"${dims}${fr}${sr}>`);
-      if (t.channels) lines.push(`<AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${t.channels}"/>`);
-      lines.push(
-        `<SegmentTemplate timescale="${t.timescale}" presentationTimeOffset="${pto}" startNumber="${first.seq}" media="${esc(o.mediaTemplate)}" initialization="${esc(o.initialization(t, segs[segs.length - 1]!.initId))}">`,
-        `<SegmentTimeline>${timeline(segs)}</SegmentTimeline>`,
-        '</SegmentTemplate>',
-        '</Representation>',
-      );
+  const periods = splitPeriods(present, o.segments);
+  // Wall-clock start of each period (epoch ms): where the reference track's first segment in it
+  // starts, and for the first period of a dynamic MPD the start of its whole run (stable while the
+  // window slides); a static MPD's first period starts with its earliest segment.
+  const starts = periods.map((p, i) => (i > 0 ? p.firstMs : o.closed ? firstStart : Math.min(o.runStartsMs?.get(p.discSeq) ?? p.firstMs, p.firstMs)));
+  periods.forEach((p, i) => {
+    const startMs = starts[i]!;
+    const offset = o.closed ? startMs - starts[0]! : startMs;
+    const next = starts[i + 1];
+    const dur = next !== undefined ? ` duration="${isoDuration((next - startMs) / 1000)}"` : '';
+    lines.push(`<Period id="${startMs}" start="${isoDuration(offset / 1000)}"${dur}>`);
+    lines.push(`<SupplementalProperty schemeIdUri="urn:scte:dash:utc-time" value="${new Date(startMs).toISOString()}"/>`);
+    let setId = 0;
+    for (const kind of ['video', 'audio'] as const) {
+      const tracks = present.filter((t) => (kind === 'audio' ? t.kind === 'audio' : t.kind !== 'audio') && p.segments.has(t.id));
+      if (!tracks.length) continue;
+      const mime = kind === 'audio' ? 'audio/mp4' : 'video/mp4';
+      const lang = kind === 'audio' && tracks[0]!.language ? ` lang="${esc(tracks[0]!.language)}"` : '';
+      lines.push(`<AdaptationSet id="${setId++}" contentType="${kind}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1"${lang}>`);
+      for (const t of tracks) {
+        const segs = p.segments.get(t.id)!;
+        const first = segs[0]!;
+        // Every track is placed on one wall-clock axis: its first segment sits at its own start time.
+        const pto = Math.max(0, Math.round(first.mediaTime - ((first.startMs - startMs) / 1000) * t.timescale));
+        const dims = t.width && t.height ? ` width="${t.width}" height="${t.height}"` : '';
+        const fr = t.frameRate ? ` frameRate="${Math.round(t.frameRate * 1000)}/1000"` : '';
+        const sr = t.sampleRate ? ` audioSamplingRate="${t.sampleRate}"` : '';
+        lines.push(`<Representation id="${esc(t.id)}" bandwidth="${t.bandwidth}" codecs="${esc(t.codecs)}"${dims}${fr}${sr}>`);
+        if (t.channels) lines.push(`<AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${t.channels}"/>`);
+        lines.push(
+          `<SegmentTemplate timescale="${t.timescale}" presentationTimeOffset="${pto}" startNumber="${first.seq}" media="${esc(o.mediaTemplate(t))}" initialization="${esc(o.initialization(t, segs[segs.length - 1]!.initId))}">`,
+          `<SegmentTimeline>${timeline(segs)}</SegmentTimeline>`,
+          '</SegmentTemplate>',
+          '</Representation>',
+        );
+      }
+      lines.push('</AdaptationSet>');
     }
-    lines.push('</AdaptationSet>');
-  }
-  lines.push('</Period>');
+    lines.push('</Period>');
+  });
   if (o.utcTiming && !o.closed) lines.push(`<UTCTiming schemeIdUri="${esc(o.utcTiming.schemeIdUri)}" value="${esc(o.utcTiming.value)}"/>`);
   lines.push('</MPD>');
   return `${lines.join('\n')}\n`;

@@ -112,7 +112,7 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
     `#EXT-X-VERSION:${o.version}`,
     `#EXT-X-TARGETDURATION:${target}`,
     `#EXT-X-MEDIA-SEQUENCE:${first?.seq ?? 0}`,
-    `#EXT-X-DISCONTINUITY-SEQUENCE:${o.discontinuitySequence ?? 0}`,
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${o.discontinuitySequence ?? first?.discSeq ?? 0}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
   if (o.closed) lines.push('#EXT-X-PLAYLIST-TYPE:VOD');

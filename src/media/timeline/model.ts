@@ -29,6 +29,8 @@ export interface OutputSegment {
   readonly mediaTime: number;
   readonly mediaDuration: number;
   readonly discontinuity: boolean;
+  /** Discontinuity sequence number (EXT-X-DISCONTINUITY-SEQUENCE of a playlist starting here; DASH period). */
+  readonly discSeq?: number | undefined;
   /** Identifies the init segment this media segment needs (fMP4), e.g. its content hash. */
   readonly initId?: string | undefined;
 }

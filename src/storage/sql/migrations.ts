@@ -77,15 +77,23 @@ CREATE TABLE event_outbox (
 CREATE INDEX event_outbox_due ON event_outbox (delivered_ms, next_ms);
 `;
 
+/** Each segment carries its discontinuity sequence number (HLS EXT-X-DISCONTINUITY-SEQUENCE, DASH periods). */
+const discontinuitySequence = `
+ALTER TABLE segments ADD COLUMN disc_seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX segments_by_run ON segments (channel_arn, rendition, disc_seq, start_ms);
+`;
+
 export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migration[]>> = {
   sqlite: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('INTEGER', 'TEXT') },
     { id: 2, name: 'live timeline', sql: timeline('INTEGER') },
     { id: 3, name: 'event outbox', sql: outbox('INTEGER') },
+    { id: 4, name: 'segment discontinuity sequence', sql: discontinuitySequence },
   ],
   postgres: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('BIGINT', 'TEXT COLLATE "C"') },
     { id: 2, name: 'live timeline', sql: timeline('BIGINT') },
     { id: 3, name: 'event outbox', sql: outbox('BIGINT') },
+    { id: 4, name: 'segment discontinuity sequence', sql: discontinuitySequence },
   ],
 };

@@ -7,7 +7,7 @@ import { MAX_SEGMENT_MS } from '../../domain/timeline-limits.js';
 import type { Row, SqlDriver } from './driver.js';
 
 
-const SEGMENT_COLUMNS = 'channel_arn, rendition, seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key';
+const SEGMENT_COLUMNS = 'channel_arn, rendition, seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key, disc_seq';
 
 function toSegment(r: Row): SegmentRecord {
   return {
@@ -23,6 +23,7 @@ function toSegment(r: Row): SegmentRecord {
     discontinuity: Number(r['discontinuity']) === 1,
     source: r['source'] as string,
     initKey: (r['init_key'] as string | null) ?? undefined,
+    discSeq: Number(r['disc_seq'] ?? 0),
   };
 }
 
@@ -41,7 +42,7 @@ export class SqlTimelineStore implements TimelineStore {
     return rows.map((r) => JSON.parse(r['doc'] as string) as RenditionRecord);
   }
 
-  appendSegment(s: Omit<SegmentRecord, 'seq'>): Promise<SegmentRecord | undefined> {
+  appendSegment(s: Omit<SegmentRecord, 'seq' | 'discSeq'>): Promise<SegmentRecord | undefined> {
     return this.db.transaction(async (ex) => {
       const mid = s.startMs + Math.floor(s.durationMs / 2);
       const clash = await ex.all('SELECT seq FROM segments WHERE channel_arn = ? AND rendition = ? AND start_ms <= ? AND start_ms > ? AND start_ms + duration_ms > ? LIMIT 1', [
@@ -52,11 +53,12 @@ export class SqlTimelineStore implements TimelineStore {
         mid,
       ]);
       if (clash.length > 0) return undefined;
-      const last = await ex.all('SELECT MAX(seq) AS seq FROM segments WHERE channel_arn = ? AND rendition = ?', [s.channelArn, s.rendition]);
-      const prev = last[0]?.['seq'];
-      const seq = prev === null || prev === undefined ? 1 : Number(prev) + 1;
-      const rec: SegmentRecord = { ...s, seq };
-      await ex.run(`INSERT INTO segments (${SEGMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      const last = await ex.all('SELECT seq, disc_seq FROM segments WHERE channel_arn = ? AND rendition = ? ORDER BY seq DESC LIMIT 1', [s.channelArn, s.rendition]);
+      const prev = last[0];
+      const seq = prev ? Number(prev['seq']) + 1 : 1;
+      const discSeq = prev ? Number(prev['disc_seq']) + (s.discontinuity ? 1 : 0) : 0;
+      const rec: SegmentRecord = { ...s, seq, discSeq };
+      await ex.run(`INSERT INTO segments (${SEGMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
         rec.channelArn,
         rec.rendition,
         rec.seq,
@@ -69,6 +71,7 @@ export class SqlTimelineStore implements TimelineStore {
         rec.discontinuity ? 1 : 0,
         rec.source,
         rec.initKey ?? null,
+        rec.discSeq,
       ]);
       return rec;
     });
@@ -86,6 +89,17 @@ export class SqlTimelineStore implements TimelineStore {
   async getSegment(channelArn: string, rendition: string, seq: number): Promise<SegmentRecord | undefined> {
     const rows = await this.db.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? AND seq = ?`, [channelArn, rendition, seq]);
     return rows[0] ? toSegment(rows[0]) : undefined;
+  }
+
+  async segmentsBySeq(channelArn: string, rendition: string, fromSeq: number, toSeq: number): Promise<SegmentRecord[]> {
+    const rows = await this.db.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? AND seq >= ? AND seq <= ? ORDER BY seq`, [channelArn, rendition, fromSeq, toSeq]);
+    return rows.map(toSegment);
+  }
+
+  async runStartMs(channelArn: string, rendition: string, discSeq: number): Promise<number | undefined> {
+    const rows = await this.db.all('SELECT MIN(start_ms) AS s FROM segments WHERE channel_arn = ? AND rendition = ? AND disc_seq = ?', [channelArn, rendition, discSeq]);
+    const v = rows[0]?.['s'];
+    return v === null || v === undefined ? undefined : Number(v);
   }
 
   async latestSegment(channelArn: string, rendition: string): Promise<SegmentRecord | undefined> {

@@ -1,10 +1,11 @@
-// LL-HLS output grouping (src/dataplane/origin/ll-hls.ts) and the LL-HLS lines of the media
+// Output segment grouping (src/domain/output-groups.ts) and the LL-HLS lines of the media
 // playlist writer, on hand-made timelines.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import type { SegmentRecord } from '../../src/domain/ports.js';
-import { firstSeqOf, groupIndexOf, groupOf, groupSegments, groupSize, typicalDurationMs } from '../../src/dataplane/origin/ll-hls.js';
+import { firstSeqOf, groupEndMs, groupIndexOf, groupOf, groupSegment, groupSegments, groupSize, typicalDurationMs } from '../../src/domain/output-groups.js';
+import { outputNames, parseSegmentName } from '../../src/media/output-naming.js';
 import { writeMediaPlaylist } from '../../src/media/hls/writer.js';
 
 function seg(seq: number, o: Partial<SegmentRecord> = {}): SegmentRecord {
@@ -19,6 +20,7 @@ function seg(seq: number, o: Partial<SegmentRecord> = {}): SegmentRecord {
     key: `k${seq}`,
     bytes: 10,
     discontinuity: false,
+    discSeq: 0,
     source: '1',
     initKey: 'x/init-aa.mp4',
     ...o,
@@ -138,5 +140,56 @@ describe('writeMediaPlaylist with LL-HLS', () => {
     assert.match(text, /#EXT-X-MEDIA-SEQUENCE:7\n/);
     assert.match(text, /#EXT-X-TARGETDURATION:2\n/);
     assert.doesNotMatch(text, /#EXTINF/);
+  });
+});
+
+describe('groupSegment', () => {
+  test('an output segment spans its pieces: summed durations, the first piece\'s times, discontinuity and sequence', () => {
+    const g = groupOf(2, 3, [seg(4, { discontinuity: true, discSeq: 2 }), seg(5, { discSeq: 2 }), seg(6, { discSeq: 2, durationMs: 900, mediaDuration: 81000 })])!;
+    assert.deepEqual(groupSegment(g), {
+      seq: 2,
+      startMs: 1_004_000,
+      durationMs: 2900,
+      mediaTime: 4 * 90000,
+      mediaDuration: 261000,
+      discontinuity: true,
+      discSeq: 2,
+      initId: 'aa',
+    });
+    assert.equal(groupEndMs(g), 1_006_900);
+  });
+});
+
+describe('output names', () => {
+  test('n = 1 keeps the plain sequence name; n > 1 says so in the name; parts carry their index', () => {
+    assert.equal(outputNames.segment('seg', 'index_0', 12, 1, 'fmp4'), 'seg_index_0_12.mp4');
+    assert.equal(outputNames.segment('seg', 'index_0', 12, 3, 'ts'), 'seg_index_0_12.g3.ts');
+    assert.equal(outputNames.part('seg', 'index_0', 12, 3, 2, 'fmp4'), 'seg_index_0_12.g3.p2.mp4');
+    assert.equal(outputNames.dashMediaTemplate('seg', 1), 'seg_$RepresentationID$_$Number$.mp4');
+    assert.equal(outputNames.dashMediaTemplate('seg', 2), 'seg_$RepresentationID$_$Number$.g2.mp4');
+  });
+
+  test('parseSegmentName reads back what the names say, and refuses a second name for one segment', () => {
+    assert.deepEqual(parseSegmentName('index_0_12.mp4'), { track: 'index_0', k: 12, n: 1, ext: 'mp4' });
+    assert.deepEqual(parseSegmentName('index_0_12.g3.ts'), { track: 'index_0', k: 12, n: 3, ext: 'ts' });
+    assert.deepEqual(parseSegmentName('index_0_12.g3.p2.mp4'), { track: 'index_0', k: 12, n: 3, part: 2, ext: 'mp4' });
+    assert.equal(parseSegmentName('index_0_12.g1.mp4'), undefined, 'n = 1 has only the plain name');
+    assert.equal(parseSegmentName('index_0_init-aa.mp4'), undefined);
+    assert.equal(parseSegmentName('index_0_x.mp4'), undefined);
+  });
+});
+
+describe('EXT-X-DISCONTINUITY-SEQUENCE', () => {
+  const track = { id: 'v', kind: 'video', container: 'ts', codecs: 'avc1.42c01e', bandwidth: 1, timescale: 90000 } as const;
+  const out = (seq: number, discSeq: number, discontinuity = false) => ({ seq, startMs: seq * 2000, durationMs: 2000, mediaTime: 0, mediaDuration: 0, discontinuity, discSeq });
+  const write = (segments: ReturnType<typeof out>[]) => writeMediaPlaylist({ track, segments, segmentUri: (s) => `s_${s.seq}.ts`, version: 3, closed: false });
+
+  test('is the first listed segment\'s, and rises by one as a discontinuity slides out of the window', () => {
+    const before = write([out(4, 1), out(5, 2, true), out(6, 2)]);
+    assert.match(before, /#EXT-X-DISCONTINUITY-SEQUENCE:1\n/);
+    assert.equal(before.match(/#EXT-X-DISCONTINUITY\n/g)?.length, 1);
+    const after = write([out(5, 2, true), out(6, 2), out(7, 2)]);
+    assert.match(after, /#EXT-X-DISCONTINUITY-SEQUENCE:2\n/);
+    assert.doesNotMatch(after, /#EXT-X-DISCONTINUITY\n/, 'the first segment\'s own discontinuity is counted in the sequence, not tagged');
   });
 });
