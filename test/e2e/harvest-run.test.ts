@@ -44,6 +44,8 @@ import {
 const G = 'hrun';
 const CM = 'live-cmaf';
 const EP = 'cmaf';
+/** The same channel with 4 s output segments: two 2 s input segments each. */
+const EP4 = 'cmaf4';
 const TSC = 'live-ts';
 const TSE = 'ts';
 const SEG = 'seg';
@@ -78,6 +80,8 @@ interface Harvest {
   readonly startMs: number;
   readonly endMs: number;
   readonly ext: 'mp4' | 'ts';
+  /** Input segments per output segment, when more than one. */
+  readonly groupSize?: number;
 }
 
 async function originPlaylist(channel: string, endpoint: string, file: string): Promise<TimedSegment[]> {
@@ -170,8 +174,9 @@ async function verifyHarvest(h: Harvest): Promise<void> {
     }
   }
   for (const f of mediaFiles) {
-    const re = h.ext === 'ts' ? new RegExp(`^${SEG}_index_\\d_\\d+\\.ts$`) : new RegExp(`^${SEG}_index_\\d_(\\d+|init-[0-9a-f]+)\\.mp4$`);
-    assert.match(f, re, 'segment names follow {SegmentName}_{rendition}_{seq|init-hash}');
+    const seq = h.groupSize ? `\\d+\\.g${h.groupSize}` : '\\d+';
+    const re = h.ext === 'ts' ? new RegExp(`^${SEG}_index_\\d_${seq}\\.ts$`) : new RegExp(`^${SEG}_index_\\d_(${seq}|init-[0-9a-f]+)\\.mp4$`);
+    assert.match(f, re, 'segment names follow {SegmentName}_{rendition}_{seq[.gN]|init-hash}');
   }
   const expectedKeys = [...manifestKeys, ...[...mediaFiles].map(at)].sort();
   const keys = await listKeys(s3, h.bucket);
@@ -282,6 +287,18 @@ describe('harvest jobs that run (CMAF HLS + LL-HLS + DASH, and TS)', () => {
     await client.send(
       new CreateOriginEndpointCommand({
         ChannelGroupName: G,
+        ChannelName: CM,
+        OriginEndpointName: EP4,
+        ContainerType: 'CMAF',
+        StartoverWindowSeconds: 600,
+        Segment: { SegmentName: SEG, SegmentDurationSeconds: 4 },
+        HlsManifests: [{ ManifestName: 'index', ProgramDateTimeIntervalSeconds: 1 }],
+        DashManifests: [{ ManifestName: 'dash' }],
+      }),
+    );
+    await client.send(
+      new CreateOriginEndpointCommand({
+        ChannelGroupName: G,
         ChannelName: TSC,
         OriginEndpointName: TSE,
         ContainerType: 'TS',
@@ -328,6 +345,24 @@ describe('harvest jobs that run (CMAF HLS + LL-HLS + DASH, and TS)', () => {
     const { ref, created } = await createJob('past', CM, EP, { hls: ['index'], ll: ['ll'], dash: ['dash'] }, startMs, endMs, 'harvest-past', 'vod/past');
     await waitSuccess(ref);
     await verifyHarvest({ ref, created, bucket: 'harvest-past', prefix: 'vod/past', channel: CM, endpoint: EP, hls: [{ name: 'index', child: 'index' }, { name: 'll', child: 'llvar' }], dash: ['dash'], startMs, endMs, ext: 'mp4' });
+  });
+
+  test('(d) a past window of an endpoint with 4 s segments over 2 s input: grouped segments, each two input segments end to end', { timeout: 60_000 }, async () => {
+    await expectEncoderSuccess(cmafEncoder, 'CMAF encoder');
+    const startMs = cmafT0 + 2500;
+    const endMs = cmafT0 + 11_500;
+    const { ref, created } = await createJob('grouped', CM, EP4, { hls: ['index'], dash: ['dash'] }, startMs, endMs, 'harvest-grouped', 'vod/grouped');
+    await waitSuccess(ref);
+    await verifyHarvest({ ref, created, bucket: 'harvest-grouped', prefix: 'vod/grouped', channel: CM, endpoint: EP4, hls: [{ name: 'index', child: 'index' }], dash: ['dash'], startMs, endMs, ext: 'mp4', groupSize: 2 });
+    // Output segment k of the 4 s endpoint is segments 2k−1 and 2k of the 2 s endpoint.
+    const keys = await listKeys(s3, 'harvest-grouped');
+    const grouped = keys.filter((k) => /_index_0_\d+\.g2\.mp4$/.test(k));
+    assert.deepEqual(grouped.map((k) => k.replace(/^.*_index_0_/, '')), ['1.g2.mp4', '2.g2.mp4', '3.g2.mp4']);
+    for (const key of grouped) {
+      const k = Number(/_(\d+)\.g2\.mp4$/.exec(key)![1]);
+      const halves = await Promise.all([2 * k - 1, 2 * k].map(async (n) => (await get(`${server.url}/out/v1/${G}/${CM}/${EP}/${SEG}_index_0_${n}.mp4`)).body));
+      assert.ok((await getObject(s3Url, 'harvest-grouped', key)).equals(Buffer.concat(halves)), `${key} = input segments ${2 * k - 1} and ${2 * k}`);
+    }
   });
 
   test('(c) a window of the TS endpoint', { timeout: 60_000 }, async () => {

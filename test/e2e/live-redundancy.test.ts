@@ -11,7 +11,8 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateChannelGroupCommand, GetChannelCommand } from '@aws-sdk/client-mediapackagev2';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
@@ -19,8 +20,13 @@ import {
   cmafEndpoint,
   closedWindowEnd,
   createLiveChannel,
+  decode,
   decodedDuration,
   errorLines,
+  findAll,
+  isoSeconds,
+  parseXml,
+  timelineDurations,
   expectEncoderSuccess,
   freePort,
   get,
@@ -35,6 +41,7 @@ import {
   type CapturedRequest,
   type MediaPlaylistText,
   type TeeProxy,
+  type XmlElement,
 } from '../support/live.js';
 
 const SEG = 2;
@@ -241,6 +248,52 @@ describe('live redundancy, restarts and reset', { concurrency: 2 }, () => {
       const { result } = await decodedDuration(`${out()}/index.m3u8?${q}`, [], ['-map', '0']);
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(errorLines(result.stderr), []);
+
+      // A window that starts inside session B counts the discontinuity before it (RFC 8216 §4.3.3.3).
+      const both = await fetchMedia(`${out()}/index_index_0.m3u8?${q}`);
+      const bStart = both.segments.find((s) => s.discontinuity)!.pdtMs!;
+      const onlyB = await fetchMedia(`${out()}/index_index_0.m3u8?start=${(bStart + 2500) / 1000}&end=${end}`);
+      assert.match(both.lines.join('\n'), /#EXT-X-DISCONTINUITY-SEQUENCE:0\n/);
+      assert.match(onlyB.lines.join('\n'), /#EXT-X-DISCONTINUITY-SEQUENCE:1\n/, onlyB.lines.join('\n'));
+      assert.equal(onlyB.tags('EXT-X-DISCONTINUITY').length, 0);
+
+      // DASH: one period per session, each numbered on from where its segments are, each decodable.
+      const sentA = tee.requests.slice(0, split).filter((x) => /^index_0_\d+\.m4s$/.test(x.file)).length;
+      const mpdText = (await get(`${out()}/dash.mpd?${q}`)).text;
+      const mpd = parseXml(mpdText);
+      const periods = findAll(mpd, 'Period');
+      assert.equal(periods.length, 2, mpdText);
+      assert.equal(periods[0]!.attrs['start'], 'PT0S');
+      const secondStart = isoSeconds(periods[1]!.attrs['start']!);
+      assert.ok(Math.abs(isoSeconds(periods[0]!.attrs['duration']!) - secondStart) < 0.002, mpdText);
+      assert.ok(Math.abs(Number(periods[1]!.attrs['id']) - bStart) <= 50, `the second period starts with session B (${bStart}): ${mpdText}`);
+      const video = (p: XmlElement) => findAll(findAll(p, 'Representation').find((r) => r.attrs['id'] === 'index_0')!, 'SegmentTemplate')[0]!;
+      assert.equal(video(periods[0]!).attrs['startNumber'], String(both.segments[0]!.seq));
+      assert.equal(Number(video(periods[1]!).attrs['startNumber']), both.segments[sentA]!.seq);
+      assert.equal(timelineDurations(video(periods[0]!)).length, sentA);
+      // ffmpeg's DASH demuxer plays the first period only: decode the MPD, then each period's
+      // video on its own, from the init segment and the segments its template names.
+      const dash = await decode(`${out()}/dash.mpd?${q}`);
+      assert.equal(dash.code, 0, dash.stderr);
+      assert.equal(dash.stderr, '');
+      for (const [i, period] of periods.entries()) {
+        const t = video(period);
+        const count = timelineDurations(t).length;
+        const first = Number(t.attrs['startNumber']);
+        const parts = [(await get(`${out()}/${t.attrs['initialization']!.replace('$RepresentationID$', 'index_0')}`)).body];
+        for (let n = first; n < first + count; n++) parts.push((await get(`${out()}/${t.attrs['media']!.replace('$RepresentationID$', 'index_0').replace('$Number$', String(n))}`)).body);
+        const dir = tempDir();
+        try {
+          writeFileSync(join(dir, 'p.mp4'), Buffer.concat(parts));
+          const d = await decodedDuration(join(dir, 'p.mp4'));
+          assert.equal(d.result.code, 0, d.result.stderr);
+          assert.deepEqual(errorLines(d.result.stderr), [], `period ${i}`);
+          const listed = timelineDurations(t).reduce((a, b) => a + b, 0);
+          assert.ok(Math.abs(d.seconds - listed) < 0.1, `period ${i}: decoded ${d.seconds} s, its timeline lists ${listed} s`);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
     } finally {
       await tee.close();
       await srv.stop();
