@@ -44,14 +44,18 @@ function get(url: string): Promise<number> {
   });
 }
 
-async function measure(url: string): Promise<{ rps: number; p99: number; bytes: number }> {
+let requestNo = 0;
+
+/** A URL, or one per request (so that each request is a cache miss). */
+async function measure(target: string | ((n: number) => string)): Promise<{ rps: number; p99: number; bytes: number }> {
+  const url = typeof target === 'string' ? () => target : target;
   const lat: number[] = [];
   let bytes = 0;
   const deadline = performance.now() + SECONDS * 1000;
   const worker = async () => {
     while (performance.now() < deadline) {
       const t0 = performance.now();
-      bytes = await get(url);
+      bytes = await get(url(requestNo++));
       lat.push(performance.now() - t0);
     }
   };
@@ -76,6 +80,8 @@ async function main(): Promise<void> {
       OriginEndpointName: 'ep',
       ContainerType: 'CMAF',
       StartoverWindowSeconds: 86_400,
+      // One output segment per 2 s input segment.
+      Segment: { SegmentDurationSeconds: 2 },
       HlsManifests: [{ ManifestName: 'index' }],
       DashManifests: [{ ManifestName: 'dash' }],
     }),
@@ -110,23 +116,33 @@ async function main(): Promise<void> {
   console.log(`timeline filled: ${renditions.length} x ${SEGMENTS} segments in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const base = `${app.url}/out/v1/bench/ch/ep`;
-  const cases = [
-    ['multivariant (live)', `${base}/index.m3u8`],
-    ['media playlist (live, 60 s)', `${base}/index_video_hi.m3u8`],
-    ['DASH MPD (live, 60 s)', `${base}/dash.mpd`],
-    ['media playlist (1 hour time-shift)', `${base}/index_video_hi.m3u8?start=${Math.round((now - 7_200_000) / 1000)}&end=${Math.round((now - 3_600_000) / 1000)}`],
-    ['media playlist (whole 24 h)', `${base}/index_video_hi.m3u8?start=${Math.round(first / 1000) + 1}&end=${Math.round(now / 1000) - 1}`],
-  ] as const;
+  const hour = `start=${Math.round((now - 7_200_000) / 1000)}&end=${Math.round((now - 3_600_000) / 1000)}`;
+  // The day held, less a minute at each end: closed, settled for the cache (30 s past its end), and
+  // not about to leave the startover window (an entry lives until its first segment does).
+  const day = `start=${Math.round(first / 1000) + 60}&end=${Math.round(now / 1000) - 60}`;
+  // An extra query parameter the origin ignores makes every request a different cache key: rendered each time.
+  const uncached = (url: string) => (n: number) => `${url}&bench=${n}`;
+  const cases: readonly (readonly [string, string, string | ((n: number) => string)])[] = [
+    ['multivariant (live)', `${base}/index.m3u8`, `${base}/index.m3u8`],
+    ['media playlist (live, 60 s)', `${base}/index_video_hi.m3u8`, `${base}/index_video_hi.m3u8`],
+    ['DASH MPD (live, 60 s)', `${base}/dash.mpd`, `${base}/dash.mpd`],
+    ['media playlist, 1 h shift, rendered', `${base}/index_video_hi.m3u8?${hour}`, uncached(`${base}/index_video_hi.m3u8?${hour}`)],
+    ['media playlist, 1 h shift, cached', `${base}/index_video_hi.m3u8?${hour}`, `${base}/index_video_hi.m3u8?${hour}`],
+    ['media playlist, 24 h, rendered', `${base}/index_video_hi.m3u8?${day}`, uncached(`${base}/index_video_hi.m3u8?${day}`)],
+    ['media playlist, 24 h, cached', `${base}/index_video_hi.m3u8?${day}`, `${base}/index_video_hi.m3u8?${day}`],
+    ['DASH MPD, 1 h shift, rendered', `${base}/dash.mpd?${hour}`, uncached(`${base}/dash.mpd?${hour}`)],
+    ['DASH MPD, 1 h shift, cached', `${base}/dash.mpd?${hour}`, `${base}/dash.mpd?${hour}`],
+  ];
   console.log(`origin benchmark: ${SECONDS} s per cell, concurrency ${CONCURRENCY}, node ${process.version}`);
   console.log('request                              bytes    req/s  p99 ms | same-size file req/s  p99 ms | ratio req/s  ratio p99');
   let n = 0;
-  for (const [name, url] of cases) {
+  for (const [name, url, target] of cases) {
     const size = await get(url);
     // The baseline: a segment file of exactly the manifest's size, served by the same origin.
     const seq = SEGMENTS - 100 - n++;
     await blobs.put(`media/${cid}/video_lo/${seq - 1}.mp4`, Buffer.alloc(size, 0x61));
     const fileUrl = `${base}/segment_video_lo_${seq}.mp4`;
-    const r = await measure(url);
+    const r = await measure(target);
     const b = await measure(fileUrl);
     console.log(
       `${name.padEnd(36)} ${String(size).padStart(7)} ${r.rps.toFixed(0).padStart(8)} ${r.p99.toFixed(2).padStart(7)} | ${b.rps.toFixed(0).padStart(20)} ${b.p99.toFixed(2).padStart(7)} | ${(r.rps / b.rps).toFixed(2).padStart(11)} ${(r.p99 / b.p99).toFixed(2).padStart(10)}`,

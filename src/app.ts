@@ -110,7 +110,7 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   const pipeline = new ApiPipeline({ services, store, verifier, clock, ids: randomIds, logger });
   const retention = new RetentionKeeper({ store, timeline, blobs, clock, logger });
   const ingest = new IngestService({ store, timeline, blobs, clock, logger, limits: DEFAULT_INGEST_LIMITS, onSegments: (ch) => retention.touch(ch) });
-  const origin = new OriginService({ store, timeline, blobs, clock });
+  const origin = new OriginService({ store, timeline, blobs, clock, manifestCacheBytes: config.manifestCacheBytes });
   const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger, verifier, clock);
   ready.listener = createRequestListener(pipeline, dataplane, logger);
 

@@ -27,6 +27,8 @@ export interface Config {
   readonly logLevel: string;
   readonly quotas: Quotas;
   readonly harvestJobRetentionDays: number;
+  /** Bytes of memory for rendered closed-window manifests; 0: no cache. */
+  readonly manifestCacheBytes: number;
   readonly s3: S3Config;
   readonly harvest: HarvestConfig;
 }
@@ -90,6 +92,7 @@ export const SETTINGS = {
   harvestLease: { flag: 'harvest-lease-seconds', env: 'PACKHOUSE_HARVEST_LEASE_SECONDS', def: '10', help: 'how long a crashed node holds a running job before another takes it over' },
   harvestSettle: { flag: 'harvest-settle-seconds', env: 'PACKHOUSE_HARVEST_SETTLE_SECONDS', def: '20', help: 'how long after EndTime a job waits for late content' },
   eventWebhooks: { flag: 'event-webhooks', env: 'PACKHOUSE_EVENT_WEBHOOKS', def: '', help: 'comma-separated URLs that receive harvest-job events (HTTP POST)' },
+  manifestCache: { flag: 'manifest-cache-mb', env: 'PACKHOUSE_MANIFEST_CACHE_MB', def: '64', help: 'memory for rendered manifests of closed time-shift windows (0 turns the cache off)' },
   harvestRetention: { flag: 'harvest-job-retention-days', env: 'PACKHOUSE_HARVEST_JOB_RETENTION_DAYS', def: '15', help: 'days a harvest job record is kept after creation' },
 } as const satisfies Record<string, Setting>;
 
@@ -215,6 +218,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
       activeHarvestJobsPerGroup: int('quotaHarvestJobs', 1, 1_000_000),
     },
     harvestJobRetentionDays: int('harvestRetention', 1, 3650),
+    manifestCacheBytes: int('manifestCache', 0, 65_536) * 1024 * 1024,
   };
 }
 

@@ -17,7 +17,8 @@ import { newestSegmentEnd } from '../channel-clock.js';
 import { DataplaneError, locateChannel, locateEndpoint } from '../channel-locator.js';
 import { outputNames, parseSegmentName } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
-import { resolveWindow } from './window.js';
+import { resolveWindow, type TimeWindow } from './window.js';
+import { ManifestCache } from './manifest-cache.js';
 import { firstSeqOf, groupEndMs, groupIndexOf, groupOf, groupSegment, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
 import type { PartialSegment } from '../../media/hls/writer.js';
 
@@ -50,6 +51,12 @@ interface LlEdge {
 
 type ManifestResponse = OriginResponse & { readonly llEdge?: LlEdge };
 
+/**
+ * A closed window's manifest is cached once the channel's clock is this far past the window's end,
+ * so that late input (a lagging rendition, the redundant input) has landed.
+ */
+const CACHE_SETTLE_MS = 30_000;
+
 /** How often a blocked request looks at the timeline again. */
 const BLOCK_POLL_MS = 100;
 
@@ -79,8 +86,15 @@ export class OriginService {
       readonly timeline: TimelineStore;
       readonly blobs: BlobStore;
       readonly clock: Clock;
+      /** Memory for rendered closed-window manifests (manifest-cache.ts); 0 or absent: none. */
+      readonly manifestCacheBytes?: number;
     },
-  ) {}
+  ) {
+    this.cache = deps.manifestCacheBytes ? new ManifestCache(deps.manifestCacheBytes) : undefined;
+  }
+
+  /** Rendered manifests of closed windows; undefined when turned off. */
+  readonly cache: ManifestCache | undefined;
 
   async serve(req: OriginRequest): Promise<OriginResponse> {
     const endpointRec = await locateEndpoint(this.deps.store, req.groupName, req.channelName, req.endpointName);
@@ -170,8 +184,53 @@ export class OriginService {
     const now = this.deps.clock.now().getTime();
     // With no content yet, the channel's clock is the server's.
     const channelNowMs = (await newestSegmentEnd(this.deps.timeline, channel.arn, renditions)) ?? now;
-    const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     const window = resolveWindow({ channel, endpoint, manifest: doc, query, nowMs: now, channelNowMs });
+    const cacheKey =
+      this.cache && window.closed && window.explicit && channelNowMs >= window.toMs + CACHE_SETTLE_MS
+        ? JSON.stringify([endpoint.arn, endpoint.etag, endpoint.resetMs ?? 0, channel.etag, channel.resetMs ?? 0, kind, doc.ManifestName, child ?? '', [...query].sort()])
+        : undefined;
+    if (cacheKey !== undefined) {
+      const hit = this.cache!.get(cacheKey, now);
+      if (hit) return { ...hit, headers: { ...hit.headers } };
+    }
+    const res = await this.render(channel, endpoint, kind, doc, child, renditions, query, window, now);
+    if (cacheKey !== undefined) {
+      // Valid until the startover window begins after the earliest segment listed.
+      const earliest = Math.min(...res.startsMs);
+      const expiresMs = earliest + (endpoint.startoverWindowSeconds ?? 0) * 1000;
+      if (expiresMs > now) this.cache!.set(cacheKey, { status: res.status, headers: res.headers, body: res.body }, expiresMs);
+    }
+    const { startsMs: _starts, ...out } = res;
+    return out;
+  }
+
+  private async render(
+    channel: Channel,
+    endpoint: OriginEndpoint,
+    kind: ManifestKind,
+    doc: ManifestDoc,
+    child: string | undefined,
+    renditions: readonly RenditionRecord[],
+    query: URLSearchParams,
+    window: TimeWindow,
+    now: number,
+  ): Promise<ManifestResponse & { readonly startsMs: readonly number[] }> {
+    const res = await this.renderBody(channel, endpoint, kind, doc, child, renditions, query, window, now);
+    return { ...res.response, startsMs: res.startsMs };
+  }
+
+  private async renderBody(
+    channel: Channel,
+    endpoint: OriginEndpoint,
+    kind: ManifestKind,
+    doc: ManifestDoc,
+    child: string | undefined,
+    renditions: readonly RenditionRecord[],
+    query: URLSearchParams,
+    window: TimeWindow,
+    now: number,
+  ): Promise<{ response: ManifestResponse; startsMs: number[] }> {
+    const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     let tracks = renditions.map(outputTrack);
     const staticFilter = doc.FilterConfiguration?.['ManifestFilter'];
     const queryFilter = query.get('aws.manifestfilter') ?? undefined;
@@ -211,6 +270,8 @@ export class OriginService {
       if (window.explicit) throw new DataplaneError(404, 'No content is held for the requested start/end window: it lies outside the startover window or before the stream started.');
       throw new DataplaneError(404, `Channel ${channel.name} has no content yet: nothing has been ingested, or the last segment is older than the manifest window.`);
     }
+    // Where each listed rendition begins: a cached closed window is valid until the startover window passes these.
+    const startsMs = [...groups.values()].flatMap((g) => (g.groups.length ? [g.groups[0]!.pieces[0]!.startMs] : []));
     const ttl = kind === 'llhls' ? 1 : Math.max(1, Math.floor(segDurS / 2));
     const cache = window.closed ? `max-age=${SEGMENT_MAX_AGE}` : `max-age=${ttl}`;
     const segName = text(endpoint.segment['SegmentName'], 'segment');
@@ -247,13 +308,13 @@ export class OriginService {
             ? { schemeIdUri: schemes[mode], value: mode === 'UTC_DIRECT' ? new Date(now).toISOString() : text(utc?.['TimingSource'], '') }
             : undefined,
       });
-      return { status: 200, headers: { 'content-type': 'application/dash+xml', 'cache-control': cache }, body };
+      return { response: { status: 200, headers: { 'content-type': 'application/dash+xml', 'cache-control': cache }, body }, startsMs };
     }
     const version = endpoint.containerType === 'TS' ? 3 : 6;
     const childName = doc.ChildManifestName ?? doc.ManifestName;
     if (child === undefined) {
       const body = writeMultivariant({ tracks: tracks.filter((t) => (segments.get(t.id)?.length ?? 0) > 0 || (kind === 'llhls' && (groups.get(t.id)?.groups.length ?? 0) > 0)), playlistUri: (t) => `${outputNames.childPlaylist(childName, t.id)}${qs}`, version });
-      return { status: 200, headers: { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': cache }, body };
+      return { response: { status: 200, headers: { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': cache }, body }, startsMs };
     }
     const track = tracks.find((t) => t.id === child)!;
     const segs = segments.get(child) ?? [];
@@ -262,7 +323,7 @@ export class OriginService {
     const pdt = doc['ProgramDateTimeIntervalSeconds'];
     const startTag = doc['StartTag'] as ConfigDoc | undefined;
     if (kind === 'llhls') {
-      return this.llMediaPlaylist({
+      const response = this.llMediaPlaylist({
         endpoint,
         track,
         window: wg,
@@ -274,6 +335,7 @@ export class OriginService {
         programDateTimeIntervalSeconds: typeof pdt === 'number' ? pdt : 1,
         startTag: startTag ? { timeOffset: Number(startTag['TimeOffset']), precise: startTag['Precise'] === true } : undefined,
       });
+      return { response, startsMs };
     }
     const body = writeMediaPlaylist({
       track,
@@ -287,7 +349,7 @@ export class OriginService {
       startTag: startTag ? { timeOffset: Number(startTag['TimeOffset']), precise: startTag['Precise'] === true } : undefined,
     });
     const last = segs[segs.length - 1]!;
-    return {
+    const response = {
       status: 200,
       headers: {
         'content-type': 'application/vnd.apple.mpegurl',
@@ -297,6 +359,7 @@ export class OriginService {
       },
       body,
     };
+    return { response, startsMs };
   }
 
   /**

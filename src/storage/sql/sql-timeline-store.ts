@@ -9,10 +9,13 @@ import type { Row, SqlDriver } from './driver.js';
 
 const SEGMENT_COLUMNS = 'channel_arn, rendition, seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key, disc_seq';
 
-function toSegment(r: Row): SegmentRecord {
+/** The columns of a rendition's segments when the channel and rendition are known (fewer strings to build per row). */
+const RUN_COLUMNS = 'seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key, disc_seq';
+
+function toSegment(r: Row, channelArn?: string, rendition?: string): SegmentRecord {
   return {
-    channelArn: r['channel_arn'] as string,
-    rendition: r['rendition'] as string,
+    channelArn: channelArn ?? (r['channel_arn'] as string),
+    rendition: rendition ?? (r['rendition'] as string),
     seq: Number(r['seq']),
     startMs: Number(r['start_ms']),
     durationMs: Number(r['duration_ms']),
@@ -79,11 +82,11 @@ export class SqlTimelineStore implements TimelineStore {
 
   async findSegments(channelArn: string, rendition: string, fromMs: number, toMs: number): Promise<SegmentRecord[]> {
     const rows = await this.db.all(
-      `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? AND start_ms < ? AND start_ms > ? AND start_ms + duration_ms > ? ORDER BY seq`,
+      `SELECT ${RUN_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? AND start_ms < ? AND start_ms > ? AND start_ms + duration_ms > ? ORDER BY seq`,
       // The lower bound on start_ms keeps the index range tight (no segment is longer than MAX_SEGMENT_MS).
       [channelArn, rendition, toMs, fromMs - MAX_SEGMENT_MS, fromMs],
     );
-    return rows.map(toSegment);
+    return rows.map((r) => toSegment(r, channelArn, rendition));
   }
 
   async getSegment(channelArn: string, rendition: string, seq: number): Promise<SegmentRecord | undefined> {
@@ -92,8 +95,8 @@ export class SqlTimelineStore implements TimelineStore {
   }
 
   async segmentsBySeq(channelArn: string, rendition: string, fromSeq: number, toSeq: number): Promise<SegmentRecord[]> {
-    const rows = await this.db.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? AND seq >= ? AND seq <= ? ORDER BY seq`, [channelArn, rendition, fromSeq, toSeq]);
-    return rows.map(toSegment);
+    const rows = await this.db.all(`SELECT ${RUN_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? AND seq >= ? AND seq <= ? ORDER BY seq`, [channelArn, rendition, fromSeq, toSeq]);
+    return rows.map((r) => toSegment(r, channelArn, rendition));
   }
 
   async runStartMs(channelArn: string, rendition: string, discSeq: number): Promise<number | undefined> {
@@ -111,7 +114,7 @@ export class SqlTimelineStore implements TimelineStore {
     return this.db.transaction(async (ex) => {
       const rows = await ex.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND start_ms + duration_ms < ?`, [channelArn, beforeMs]);
       if (rows.length) await ex.run('DELETE FROM segments WHERE channel_arn = ? AND start_ms + duration_ms < ?', [channelArn, beforeMs]);
-      return rows.map(toSegment);
+      return rows.map((r) => toSegment(r));
     });
   }
 
@@ -120,7 +123,7 @@ export class SqlTimelineStore implements TimelineStore {
       const rows = await ex.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ?`, [channelArn]);
       await ex.run('DELETE FROM segments WHERE channel_arn = ?', [channelArn]);
       await ex.run('DELETE FROM renditions WHERE channel_arn = ?', [channelArn]);
-      return rows.map(toSegment);
+      return rows.map((r) => toSegment(r));
     });
   }
 }
