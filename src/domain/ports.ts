@@ -170,7 +170,9 @@ export interface TimelineStore {
   listRenditions(channelArn: string): Promise<RenditionRecord[]>;
   /**
    * Appends a segment unless a segment of the same rendition already covers its midpoint (the
-   * redundant input delivered it first). Assigns seq; returns the stored record or undefined.
+   * redundant input delivered it first). Assigns seq and discSeq from per-rendition counters that
+   * outlive the segments (numbers never start again after retention or a reset removed them all;
+   * the first segment after such a gap is a discontinuity). Returns the stored record or undefined.
    */
   appendSegment(s: Omit<SegmentRecord, 'seq' | 'discSeq'>): Promise<SegmentRecord | undefined>;
   /** Segments of a rendition overlapping [fromMs, toMs), oldest first. */

@@ -3,50 +3,18 @@
 // account id, so the tests of one backend share one database without seeing each other.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createPgDatabase, dropPgDatabase, pgAdmin } from '../support/postgres.js';
 
 import type { IdempotencyRecord, MetadataOps, MetadataStore, ResourceKind, ResourceRecord, Scope } from '../../src/domain/ports.js';
 import { MIGRATIONS } from '../../src/storage/sql/migrations.js';
 import { PostgresDriver } from '../../src/storage/sql/postgres-driver.js';
 import { SqliteDriver } from '../../src/storage/sql/sqlite-driver.js';
 import { SqlMetadataStore } from '../../src/storage/sql/sql-metadata-store.js';
-
-// ---------------------------------------------------------------------------------------------
-// PostgreSQL: a fresh database per run, or a failure that says how to start the server.
-
-const PG_BASE = 'postgres://postgres@127.0.0.1:5432';
-const PG_ADMIN_URL = `${PG_BASE}/test`;
-const PG_HINT =
-  `PostgreSQL is not reachable at ${PG_ADMIN_URL}. Start it with: ` +
-  'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
-
-async function pgAdmin<R>(fn: (c: pg.Client) => Promise<R>): Promise<R> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5_000 });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new Error(`${PG_HINT} (${(err as Error).message})`);
-  }
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function createPgDatabase(): Promise<{ name: string; url: string }> {
-  const name = `packhouse_test_${randomBytes(6).toString('hex')}`;
-  await pgAdmin((c) => c.query(`CREATE DATABASE ${name}`));
-  return { name, url: `${PG_BASE}/${name}` };
-}
-
-async function dropPgDatabase(name: string): Promise<void> {
-  await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Backends under test.

@@ -83,17 +83,36 @@ ALTER TABLE segments ADD COLUMN disc_seq INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX segments_by_run ON segments (channel_arn, rendition, disc_seq, start_ms);
 `;
 
+/**
+ * Per-rendition counters that outlive the segments: sequence numbers (in segment URLs cached for
+ * two weeks) and discontinuity sequence numbers never start again when retention or a reset has
+ * removed every segment of a rendition.
+ */
+const counters = (bigint: string) => `
+CREATE TABLE rendition_counters (
+  channel_arn TEXT NOT NULL,
+  rendition TEXT NOT NULL,
+  last_seq ${bigint} NOT NULL,
+  last_disc_seq ${bigint} NOT NULL,
+  PRIMARY KEY (channel_arn, rendition)
+);
+INSERT INTO rendition_counters (channel_arn, rendition, last_seq, last_disc_seq)
+  SELECT channel_arn, rendition, MAX(seq), MAX(disc_seq) FROM segments GROUP BY channel_arn, rendition;
+`;
+
 export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migration[]>> = {
   sqlite: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('INTEGER', 'TEXT') },
     { id: 2, name: 'live timeline', sql: timeline('INTEGER') },
     { id: 3, name: 'event outbox', sql: outbox('INTEGER') },
     { id: 4, name: 'segment discontinuity sequence', sql: discontinuitySequence },
+    { id: 5, name: 'rendition counters', sql: counters('INTEGER') },
   ],
   postgres: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('BIGINT', 'TEXT COLLATE "C"') },
     { id: 2, name: 'live timeline', sql: timeline('BIGINT') },
     { id: 3, name: 'event outbox', sql: outbox('BIGINT') },
     { id: 4, name: 'segment discontinuity sequence', sql: discontinuitySequence },
+    { id: 5, name: 'rendition counters', sql: counters('BIGINT') },
   ],
 };

@@ -57,10 +57,23 @@ export class SqlTimelineStore implements TimelineStore {
       ]);
       if (clash.length > 0) return undefined;
       const last = await ex.all('SELECT seq, disc_seq FROM segments WHERE channel_arn = ? AND rendition = ? ORDER BY seq DESC LIMIT 1', [s.channelArn, s.rendition]);
+      const counter = (await ex.all('SELECT last_seq, last_disc_seq FROM rendition_counters WHERE channel_arn = ? AND rendition = ?', [s.channelArn, s.rendition]))[0];
       const prev = last[0];
-      const seq = prev ? Number(prev['seq']) + 1 : 1;
-      const discSeq = prev ? Number(prev['disc_seq']) + (s.discontinuity ? 1 : 0) : 0;
-      const rec: SegmentRecord = { ...s, seq, discSeq };
+      const lastSeq = Math.max(prev ? Number(prev['seq']) : 0, counter ? Number(counter['last_seq']) : 0);
+      const seq = lastSeq + 1;
+      // Nothing held, but the rendition had segments (all removed by retention or a reset): whatever
+      // comes now does not continue them.
+      const resumed = !prev && counter !== undefined;
+      const discontinuity = s.discontinuity || resumed;
+      const lastDisc = prev ? Number(prev['disc_seq']) : counter ? Number(counter['last_disc_seq']) : 0;
+      const discSeq = prev || counter ? lastDisc + (discontinuity ? 1 : 0) : 0;
+      const rec: SegmentRecord = { ...s, seq, discSeq, discontinuity };
+      await ex.run(
+        counter
+          ? 'UPDATE rendition_counters SET last_seq = ?, last_disc_seq = ? WHERE channel_arn = ? AND rendition = ?'
+          : 'INSERT INTO rendition_counters (last_seq, last_disc_seq, channel_arn, rendition) VALUES (?, ?, ?, ?)',
+        [seq, discSeq, s.channelArn, s.rendition],
+      );
       await ex.run(`INSERT INTO segments (${SEGMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
         rec.channelArn,
         rec.rendition,
@@ -123,6 +136,7 @@ export class SqlTimelineStore implements TimelineStore {
       const rows = await ex.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ?`, [channelArn]);
       await ex.run('DELETE FROM segments WHERE channel_arn = ?', [channelArn]);
       await ex.run('DELETE FROM renditions WHERE channel_arn = ?', [channelArn]);
+      await ex.run('DELETE FROM rendition_counters WHERE channel_arn = ?', [channelArn]);
       return rows.map((r) => toSegment(r));
     });
   }
