@@ -1,0 +1,127 @@
+/**
+ * Real players in a real browser: Debian's Chromium (headless, driven by playwright-core) loads a
+ * page with dash.js or hls.js from node_modules and plays a URL of Packhouse's origin with Media
+ * Source Extensions, reporting how far playback got, the players' errors and the DASH periods it
+ * went through. Chromium comes from Debian (`apt-get install -y chromium`), as ffmpeg does.
+ */
+import { createServer, type Server } from 'node:http';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const HAS_CHROMIUM = existsSync(CHROMIUM);
+
+// The players' browser builds, read from the project's node_modules (their package exports hide them).
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DASH_JS = join(ROOT, 'node_modules/dashjs/dist/modern/umd/dash.all.min.js');
+const HLS_JS = join(ROOT, 'node_modules/hls.js/dist/hls.min.js');
+
+export interface PlayResult {
+  /** The video element's position when playback stopped being watched (s). */
+  readonly currentTime: number;
+  readonly ended: boolean;
+  readonly errors: readonly string[];
+  /** DASH: ids of the periods dash.js switched to, in order. */
+  readonly periods: readonly string[];
+  readonly decodedFrames: number;
+  /** Seconds the page watched. */
+  readonly wallSeconds: number;
+}
+
+const PAGE = `<!doctype html><html><body>
+<script src="/dash.js"></script><script src="/hls.js"></script>
+<script>
+window.play = (kind, url, target, rate, timeoutMs, lowLatency) => new Promise((resolve) => {
+  const video = document.createElement('video');
+  video.muted = true;
+  document.body.appendChild(video);
+  const errors = [];
+  const periods = [];
+  const t0 = performance.now();
+  video.addEventListener('error', () => errors.push('video element: ' + (video.error ? video.error.code + ' ' + video.error.message : '?')));
+  video.addEventListener('playing', () => { video.playbackRate = rate; });
+  if (kind === 'dash') {
+    const p = dashjs.MediaPlayer().create();
+    p.updateSettings({ debug: { logLevel: dashjs.Debug.LOG_LEVEL_NONE } });
+    p.on(dashjs.MediaPlayer.events.ERROR, (e) => errors.push('dash.js: ' + JSON.stringify(e.error || e)));
+    p.on(dashjs.MediaPlayer.events.PERIOD_SWITCH_COMPLETED, (e) => periods.push(String(e.toStreamInfo && e.toStreamInfo.id)));
+    p.initialize(video, url, true);
+  } else {
+    const h = new Hls({ lowLatencyMode: !!lowLatency });
+    h.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) errors.push('hls.js: ' + d.type + ' ' + d.details); });
+    h.loadSource(url);
+    h.attachMedia(video);
+    h.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch((e) => errors.push('play(): ' + e.message)));
+  }
+  const timer = setInterval(() => {
+    const done = video.currentTime >= target || video.ended || errors.length > 0 || performance.now() - t0 > timeoutMs;
+    if (!done) return;
+    clearInterval(timer);
+    const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : { totalVideoFrames: 0 };
+    resolve({ currentTime: video.currentTime, ended: video.ended, errors, periods, decodedFrames: q.totalVideoFrames, wallSeconds: (performance.now() - t0) / 1000 });
+  }, 100);
+});
+</script></body></html>`;
+
+export interface BrowserPlayer {
+  play(kind: 'dash' | 'hls', url: string, o: { untilSeconds: number; rate?: number; timeoutMs?: number; lowLatency?: boolean }): Promise<PlayResult>;
+  /** Whether the browser can decode the given MSE type (e.g. 'video/mp4; codecs="avc1.64001f"'). */
+  canPlay(type: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function startBrowserPlayer(): Promise<BrowserPlayer> {
+  const files: Record<string, { type: string; body: string | Buffer }> = {
+    '/': { type: 'text/html', body: PAGE },
+    '/dash.js': { type: 'text/javascript', body: readFileSync(DASH_JS) },
+    '/hls.js': { type: 'text/javascript', body: readFileSync(HLS_JS) },
+  };
+  const server: Server = createServer((req, res) => {
+    const f = files[req.url ?? ''];
+    if (!f) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': f.type }).end(f.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+  });
+  const open = async () => {
+    const page = await browser.newPage();
+    await page.goto(pageUrl);
+    return page;
+  };
+  return {
+    async play(kind, url, o) {
+      const page = await open();
+      try {
+        return await page.evaluate(
+          // Runs in the page: `play` is the page's own function (above).
+          ([k, u, target, rate, timeoutMs, ll]) => (globalThis as unknown as { play: (...a: unknown[]) => Promise<PlayResult> }).play(k, u, target, rate, timeoutMs, ll),
+          [kind, url, o.untilSeconds, o.rate ?? 1, o.timeoutMs ?? 30_000, o.lowLatency ?? false] as const,
+        );
+      } finally {
+        await page.close();
+      }
+    },
+    async canPlay(type) {
+      const page = await open();
+      try {
+        return await page.evaluate((t) => (globalThis as unknown as { MediaSource: { isTypeSupported(x: string): boolean } }).MediaSource.isTypeSupported(t), type);
+      } finally {
+        await page.close();
+      }
+    },
+    async close() {
+      await browser.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
