@@ -13,18 +13,18 @@ import { SigV4Verifier, type KeyPair } from './api/auth/sigv4.js';
 import { createRequestListener } from './api/http-server.js';
 import { ApiPipeline } from './api/pipeline.js';
 import { ConfigError, DEFAULT_KEY_PAIR, type Config } from './config/config.js';
-import type { Clock, Ids, MetadataStore, TimelineStore } from './domain/ports.js';
+import type { BlobStore, Clock, Ids, MetadataStore, ObjectSink, TimelineStore } from './domain/ports.js';
 import { createServices } from './domain/services/index.js';
 import { Dataplane } from './dataplane/dataplane-http.js';
 import { DEFAULT_INGEST_LIMITS, IngestService } from './dataplane/ingest/ingest-service.js';
 import { OriginService } from './dataplane/origin/origin-service.js';
 import { RetentionKeeper } from './dataplane/retention.js';
 import { DiskBlobStore } from './storage/blobs/disk-blob-store.js';
+import { S3BlobStore } from './storage/blobs/s3-blob-store.js';
 import { S3Sink } from './storage/sinks/s3-sink.js';
 import { startBuiltinS3, type BuiltinS3 } from './storage/sinks/builtin-s3.js';
 import { HarvestRunner } from './domain/harvest/harvest-runner.js';
 import { WebhookDispatcher } from './events/webhook-dispatcher.js';
-import type { ObjectSink } from './domain/ports.js';
 import type { SqlDriver } from './storage/sql/driver.js';
 import { PostgresDriver } from './storage/sql/postgres-driver.js';
 import { SqlMetadataStore } from './storage/sql/sql-metadata-store.js';
@@ -88,7 +88,34 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   const { pairs, usingDefault } = keyPairs(config);
   const keys = new KeyStore(pairs);
   const { store, timeline } = await openStores(config);
-  const blobs = new DiskBlobStore(join(config.dataDir, 'media'));
+  // The S3 store of harvest output (and of live segments with --segment-store s3://...).
+  let builtinS3: BuiltinS3 | undefined;
+  let s3: { endpoint?: string | undefined; region: string; credentials?: { accessKeyId: string; secretAccessKey: string } | undefined; builtin: boolean };
+  if (config.s3.mode === 'builtin') {
+    builtinS3 = await startBuiltinS3(join(config.dataDir, 's3'), config.host, config.s3.port);
+    s3 = { endpoint: builtinS3.url, region: 'us-east-1', credentials: builtinS3.credentials, builtin: true };
+    logger.info({ s3Url: builtinS3.url, dataDir: join(config.dataDir, 's3') }, 'built-in local S3 endpoint for harvest output');
+  } else if (config.s3.mode === 'endpoint') {
+    s3 = { endpoint: config.s3.endpoint, region: config.s3.region, credentials: config.s3.credentials, builtin: false };
+  } else {
+    s3 = { region: config.s3.region, credentials: config.s3.credentials, builtin: false };
+  }
+  const sink: ObjectSink = new S3Sink({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, createsBuckets: s3.builtin });
+  let blobs: BlobStore;
+  if (config.segmentStore.mode === 's3') {
+    const { bucket, prefix } = config.segmentStore;
+    const state = await sink.checkBucket(bucket);
+    if (state === 'missing' && s3.builtin) await sink.createBucket(bucket);
+    else if (state !== 'ok') {
+      await builtinS3?.close();
+      await store.close();
+      throw new ConfigError(`--segment-store s3://${bucket}: the bucket ${state === 'missing' ? 'does not exist' : 'is not accessible with the configured S3 credentials'}; create it, or fix --s3-endpoint and the S3 credentials`);
+    }
+    blobs = new S3BlobStore({ bucket, prefix, endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials });
+    logger.info({ bucket, prefix }, 'live segments in S3');
+  } else {
+    blobs = new DiskBlobStore(join(config.dataDir, 'media'));
+  }
   // The server listens first so that a default public URL can name the port actually bound (--port 0).
   const ready: { listener?: RequestListener } = {};
   const server = createServer((req, res) => {
@@ -114,17 +141,6 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger, verifier, clock);
   ready.listener = createRequestListener(pipeline, dataplane, logger);
 
-  let builtinS3: BuiltinS3 | undefined;
-  let sink: ObjectSink;
-  if (config.s3.mode === 'builtin') {
-    builtinS3 = await startBuiltinS3(join(config.dataDir, 's3'), config.host, config.s3.port);
-    sink = new S3Sink({ endpoint: builtinS3.url, region: 'us-east-1', credentials: builtinS3.credentials, createsBuckets: true });
-    logger.info({ s3Url: builtinS3.url, dataDir: join(config.dataDir, 's3') }, 'built-in local S3 endpoint for harvest output');
-  } else if (config.s3.mode === 'endpoint') {
-    sink = new S3Sink({ endpoint: config.s3.endpoint, region: config.s3.region, credentials: config.s3.credentials, createsBuckets: false });
-  } else {
-    sink = new S3Sink({ region: config.s3.region, credentials: config.s3.credentials, createsBuckets: false });
-  }
   const runner = new HarvestRunner({
     store,
     timeline,

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { Quotas } from '../domain/services/context.js';
+import { parseS3Url } from '../storage/blobs/s3-blob-store.js';
 
 export interface KeyPairConfig {
   readonly accessKeyId: string;
@@ -27,6 +28,8 @@ export interface Config {
   readonly logLevel: string;
   readonly quotas: Quotas;
   readonly harvestJobRetentionDays: number;
+  /** Where live segments live: the data directory, or a bucket and prefix on the S3 store. */
+  readonly segmentStore: { readonly mode: 'disk' } | { readonly mode: 's3'; readonly bucket: string; readonly prefix: string };
   /** Bytes of memory for rendered closed-window manifests; 0: no cache. */
   readonly manifestCacheBytes: number;
   readonly s3: S3Config;
@@ -92,6 +95,7 @@ export const SETTINGS = {
   harvestLease: { flag: 'harvest-lease-seconds', env: 'PACKHOUSE_HARVEST_LEASE_SECONDS', def: '10', help: 'how long a crashed node holds a running job before another takes it over' },
   harvestSettle: { flag: 'harvest-settle-seconds', env: 'PACKHOUSE_HARVEST_SETTLE_SECONDS', def: '20', help: 'how long after EndTime a job waits for late content' },
   eventWebhooks: { flag: 'event-webhooks', env: 'PACKHOUSE_EVENT_WEBHOOKS', def: '', help: 'comma-separated URLs that receive harvest-job events (HTTP POST)' },
+  segmentStore: { flag: 'segment-store', env: 'PACKHOUSE_SEGMENT_STORE', def: 'disk', help: 'where live segments live: "disk" (under --data-dir) or s3://bucket[/prefix] on the S3 store of --s3-endpoint, shared by several nodes' },
   manifestCache: { flag: 'manifest-cache-mb', env: 'PACKHOUSE_MANIFEST_CACHE_MB', def: '64', help: 'memory for rendered manifests of closed time-shift windows (0 turns the cache off)' },
   harvestRetention: { flag: 'harvest-job-retention-days', env: 'PACKHOUSE_HARVEST_JOB_RETENTION_DAYS', def: '15', help: 'days a harvest job record is kept after creation' },
 } as const satisfies Record<string, Setting>;
@@ -189,6 +193,14 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   } else {
     s3 = { mode: 'builtin', port: int('s3Port', 0, 65535) };
   }
+  const segmentStoreRaw = raw('segmentStore')!;
+  let segmentStore: Config['segmentStore'];
+  if (segmentStoreRaw === 'disk') segmentStore = { mode: 'disk' };
+  else {
+    const parsed = parseS3Url(segmentStoreRaw);
+    if (!parsed) throw new ConfigError(`${name('segmentStore')} must be "disk" or s3://bucket[/prefix] with a valid bucket name; got "${segmentStoreRaw}"`);
+    segmentStore = { mode: 's3', ...parsed };
+  }
   const webhooks = (raw('eventWebhooks') ?? '').split(',').map((u) => u.trim()).filter(Boolean);
   for (const u of webhooks) {
     if (!/^https?:\/\/[^/]+/.test(u)) throw new ConfigError(`${name('eventWebhooks')}: "${u}" is not an http(s) URL`);
@@ -219,6 +231,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     },
     harvestJobRetentionDays: int('harvestRetention', 1, 3650),
     manifestCacheBytes: int('manifestCache', 0, 65_536) * 1024 * 1024,
+    segmentStore,
   };
 }
 

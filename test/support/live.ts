@@ -483,10 +483,11 @@ function forward(target: URL, method: string, path: string, headers: Record<stri
  * answered the previous one — the behaviour of an encoder on one persistent HTTP/1.1 connection
  * (ffmpeg itself does not wait for answers, which makes arrival order at Packhouse a race).
  * `delayMs` holds each request back that long after it arrived (MediaLive's "Send Delay Msec"
- * for its second pipeline).
+ * for its second pipeline). Several target URLs take the requests in turn, as behind a
+ * round-robin load balancer.
  */
-export async function startTeeProxy(targetUrl: string, options: { serial?: boolean; delayMs?: number } = {}): Promise<TeeProxy> {
-  const target = new URL(targetUrl);
+export async function startTeeProxy(targetUrl: string | readonly string[], options: { serial?: boolean; delayMs?: number } = {}): Promise<TeeProxy> {
+  const targets = (typeof targetUrl === 'string' ? [targetUrl] : targetUrl).map((u) => new URL(u));
   const serial = options.serial !== false;
   const delayMs = options.delayMs ?? 0;
   const requests: CapturedRequest[] = [];
@@ -510,7 +511,7 @@ export async function startTeeProxy(targetUrl: string, options: { serial?: boole
       const send = async () => {
         if (delayMs > 0) await sleep(Math.max(0, entry.atMs + delayMs - Date.now()));
         try {
-          const status = await forward(target, entry.method, path, headers, body);
+          const status = await forward(targets[index % targets.length]!, entry.method, path, headers, body);
           requests[index] = { ...entry, status };
           if (!res.destroyed) {
             res.writeHead(status, { 'content-length': 0 });

@@ -1,0 +1,144 @@
+/**
+ * Several nodes without a shared disk: two Packhouse processes over one PostgreSQL database keep
+ * live segments in S3 (`--segment-store s3://live/segments` on a real s3rver). ffmpeg pushes
+ * through a proxy that hands its requests to the two nodes in turn, concurrently (a round-robin
+ * load balancer), so a playlist and the segments it lists land on different nodes. Both nodes
+ * then serve the same playlists and exactly the bytes ffmpeg sent, ffmpeg decodes the output from
+ * either, neither node wrote media to its data directory, and a harvest job created on one node
+ * copies segments the other node ingested.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateHarvestJobCommand, waitUntilHarvestJobFinished } from '@aws-sdk/client-mediapackagev2';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startBuiltinS3, type BuiltinS3 } from '../../src/storage/sinks/builtin-s3.js';
+import { startServer, tempDir, type TestServer } from '../support/server.js';
+import { createPgDatabase, dropPgDatabase } from '../support/postgres.js';
+import {
+  closedWindowEnd,
+  cmafEndpoint,
+  createLiveChannel,
+  decode,
+  expectEncoderSuccess,
+  get,
+  readMedia,
+  startEncoder,
+  startTeeProxy,
+  waitPastAnnounced,
+  type TeeProxy,
+} from '../support/live.js';
+import { getObject } from '../support/harvest.js';
+
+const G = 'multi';
+const C = 'ch';
+
+describe('two nodes, live segments in S3, ingest spread over both', () => {
+  let db: { name: string; url: string };
+  let s3Dir: string;
+  let s3: BuiltinS3;
+  let s3c: S3Client;
+  let a: TestServer;
+  let b: TestServer;
+  let tee: TeeProxy;
+  const dirs: string[] = [];
+
+  before(async () => {
+    db = await createPgDatabase();
+    s3Dir = mkdtempSync(join(tmpdir(), 'packhouse-s3-'));
+    s3 = await startBuiltinS3(s3Dir, '127.0.0.1', 0);
+    s3c = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: 'us-east-1', credentials: s3.credentials });
+    for (const Bucket of ['live', 'vod']) await s3c.send(new CreateBucketCommand({ Bucket }));
+    const args = [
+      '--database-url', db.url,
+      '--s3-endpoint', s3.url,
+      '--s3-access-key-id', s3.credentials.accessKeyId,
+      '--s3-secret-access-key', s3.credentials.secretAccessKey,
+      '--segment-store', 's3://live/segments',
+    ];
+    dirs.push(tempDir('packhouse-node-a-'), tempDir('packhouse-node-b-'));
+    const nodes = await Promise.all(dirs.map((dataDir) => startServer({ dataDir, args })));
+    a = nodes[0]!;
+    b = nodes[1]!;
+    await createLiveChannel(a.client(), G, C, [cmafEndpoint('cmaf', 600)]);
+    tee = await startTeeProxy([a.url, b.url], { serial: false });
+  });
+
+  after(async () => {
+    await tee?.close();
+    await a?.stop();
+    await b?.stop();
+    s3c?.destroy();
+    await s3?.close();
+    if (db) await dropPgDatabase(db.name);
+    for (const d of [...dirs, s3Dir]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('a node refuses to start on a segment bucket that does not exist, saying so', async () => {
+    const dir = tempDir('packhouse-node-c-');
+    dirs.push(dir);
+    await assert.rejects(
+      startServer({ dataDir: dir, args: ['--database-url', db.url, '--s3-endpoint', s3.url, '--s3-access-key-id', 'S3RVER', '--s3-secret-access-key', 'S3RVER', '--segment-store', 's3://missing-bucket'] }),
+      /s3:\/\/missing-bucket: the bucket does not exist/,
+    );
+  });
+
+  test('both nodes serve what ffmpeg sent through either of them, from S3 alone', { timeout: 90_000 }, async () => {
+    await expectEncoderSuccess(startEncoder({ baseUrl: tee.url, group: G, channel: C, ingest: 1, segmentType: 'fmp4', seconds: 10 }), 'encoder');
+    await tee.settled();
+    await waitPastAnnounced([tee]);
+    const statuses = tee.requests.filter((r) => r.status !== 201).map((r) => `${r.file} → ${r.status}`);
+    const errorLogs = [a, b].flatMap((n) => n.logs.filter((l) => /"level":(50|60)/.test(l)));
+    assert.deepEqual(statuses, [], `every upload accepted; node errors:\n${errorLogs.join('\n')}`);
+    const onA = tee.requests.filter((_, i) => i % 2 === 0).length;
+    assert.ok(onA > 5 && tee.requests.length - onA > 5, 'uploads went to both nodes');
+
+    // A closed window over the whole encode.
+    const q = `start=${Math.floor(tee.requests[0]!.atMs / 1000) - 30}&end=${await closedWindowEnd([tee])}`;
+    for (const r of ['index_0', 'index_2']) {
+      const sent = tee.files(new RegExp(`^${r}_\\d+\\.m4s$`));
+      const [pa, pb] = await Promise.all([a, b].map(async (n) => (await get(`${n.url}/out/v1/${G}/${C}/cmaf/index_${r}.m3u8?${q}`)).text));
+      assert.equal(pa, pb, `${r}: both nodes list the same playlist`);
+      const p = readMedia(pa!);
+      assert.equal(p.segments.length, sent.length, `${r}: every segment ffmpeg sent:\n${pa}`);
+      for (const [i, s] of p.segments.entries()) {
+        const node = i % 2 ? a : b;
+        const got = await get(`${node.url}/out/v1/${G}/${C}/cmaf/${s.uri}`);
+        assert.equal(got.status, 200, `${s.uri}: ${got.text}`);
+        assert.ok(got.body.equals(sent[i]!.body), `${s.uri} from ${node === a ? 'A' : 'B'} = ${sent[i]!.file}`);
+      }
+    }
+    for (const n of [a, b]) {
+      const r = await decode(`${n.url}/out/v1/${G}/${C}/cmaf/index.m3u8?${q}`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.equal(existsSync(join(n.dataDir, 'media')), false, `${n.dataDir} holds no media`);
+    }
+    const listed = await s3c.send(new ListObjectsV2Command({ Bucket: 'live', Prefix: 'segments/media/' }));
+    assert.ok((listed.KeyCount ?? 0) > 10, 'the segments are objects in the live bucket');
+    // Under ingest/ stay the encoder's latest playlists and init segments (later segments name them); no media segment is left pending.
+    const pending = await s3c.send(new ListObjectsV2Command({ Bucket: 'live', Prefix: 'segments/ingest/' }));
+    assert.deepEqual((pending.Contents ?? []).map((o) => o.Key!).filter((k) => !/(\.m3u8|\/init_\d\.mp4)$/.test(k)), [], 'no media segment left pending');
+
+    // A harvest job created on B copies what either node ingested, from S3 to S3.
+    const client = b.client();
+    const first = readMedia((await get(`${a.url}/out/v1/${G}/${C}/cmaf/index_index_0.m3u8?${q}`)).text).segments;
+    const ref = { ChannelGroupName: G, ChannelName: C, OriginEndpointName: 'cmaf', HarvestJobName: 'clip' };
+    await client.send(
+      new CreateHarvestJobCommand({
+        ...ref,
+        HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }] },
+        ScheduleConfiguration: { StartTime: new Date(first[1]!.pdtMs! + 500), EndTime: new Date(first[3]!.pdtMs! + 500) },
+        Destination: { S3Destination: { BucketName: 'vod', DestinationPath: 'clip/' } },
+      }),
+    );
+    const w = await waitUntilHarvestJobFinished({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, ref);
+    assert.equal(w.state, 'SUCCESS', JSON.stringify(w.reason));
+    for (const s of first.slice(1, 4)) {
+      const harvested = await getObject(s3.url, 'vod', `clip/${s.uri}`);
+      assert.ok(harvested.equals((await get(`${b.url}/out/v1/${G}/${C}/cmaf/${s.uri}`)).body), `clip/${s.uri}`);
+    }
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * The BlobStore contract on local disk and on S3 (a real s3rver): what a put stores a get returns,
+ * list shows only the keys directly under a folder, a move leaves one copy and a second move of
+ * the same key fails with ENOENT (how ingest tells that another request or node registered the
+ * segment first), deletes are idempotent, and no key may escape the store.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import type { BlobStore } from '../../src/domain/ports.js';
+import { DiskBlobStore } from '../../src/storage/blobs/disk-blob-store.js';
+import { S3BlobStore, parseS3Url } from '../../src/storage/blobs/s3-blob-store.js';
+import { startBuiltinS3, type BuiltinS3 } from '../../src/storage/sinks/builtin-s3.js';
+
+const backends: { name: string; open: () => Promise<{ blobs: BlobStore; close: () => Promise<void> }> }[] = [
+  {
+    name: 'disk',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'packhouse-blobs-'));
+      return { blobs: new DiskBlobStore(dir), close: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 'S3 (s3rver)',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'packhouse-blobs-s3-'));
+      const s3: BuiltinS3 = await startBuiltinS3(dir, '127.0.0.1', 0);
+      const client = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: 'us-east-1', credentials: s3.credentials });
+      await client.send(new CreateBucketCommand({ Bucket: 'live' }));
+      client.destroy();
+      return {
+        blobs: new S3BlobStore({ bucket: 'live', prefix: 'node/', endpoint: s3.url, region: 'us-east-1', credentials: s3.credentials }),
+        close: async () => {
+          await s3.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+];
+
+for (const backend of backends) {
+  describe(`BlobStore on ${backend.name}`, () => {
+    let blobs: BlobStore;
+    let close: () => Promise<void>;
+    before(async () => {
+      ({ blobs, close } = await backend.open());
+    });
+    after(() => close());
+
+    test('put, get, list directly under a folder, move, delete', async () => {
+      await blobs.put('ingest/c/1/index_0.m3u8', Buffer.from('#EXTM3U\n'));
+      await blobs.put('ingest/c/1/index_0_5.m4s', Buffer.from([1, 2, 3]));
+      await blobs.put('ingest/c/1/sub/deeper.m4s', Buffer.from([9]));
+      assert.deepEqual((await blobs.get('ingest/c/1/index_0_5.m4s'))?.toJSON().data, [1, 2, 3]);
+      assert.equal(await blobs.get('ingest/c/1/nothing.m4s'), undefined);
+      assert.deepEqual((await blobs.list('ingest/c/1/')).sort(), ['ingest/c/1/index_0.m3u8', 'ingest/c/1/index_0_5.m4s']);
+      assert.deepEqual(await blobs.list('ingest/none/'), []);
+      await blobs.move('ingest/c/1/index_0_5.m4s', 'media/c/r/1000-1-ab.m4s');
+      assert.equal(await blobs.get('ingest/c/1/index_0_5.m4s'), undefined);
+      assert.deepEqual((await blobs.get('media/c/r/1000-1-ab.m4s'))?.toJSON().data, [1, 2, 3]);
+      await assert.rejects(blobs.move('ingest/c/1/index_0_5.m4s', 'media/c/r/other.m4s'), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+      await blobs.delete(['media/c/r/1000-1-ab.m4s', 'media/c/r/never.m4s']);
+      assert.equal(await blobs.get('media/c/r/1000-1-ab.m4s'), undefined);
+      await blobs.delete([]);
+    });
+
+    test('a put replaces the whole object; many keys delete at once', async () => {
+      await blobs.put('x/a', Buffer.from('first version'));
+      await blobs.put('x/a', Buffer.from('2nd'));
+      assert.equal((await blobs.get('x/a'))?.toString(), '2nd');
+      const keys = Array.from({ length: 30 }, (_, i) => `x/many-${i}`);
+      await Promise.all(keys.map((k) => blobs.put(k, Buffer.from(k))));
+      assert.equal((await blobs.list('x/')).length, 31);
+      await blobs.delete([...keys, 'x/a']);
+      assert.deepEqual(await blobs.list('x/'), []);
+    });
+
+    test('keys cannot leave the store', async () => {
+      await assert.rejects(blobs.put('../outside', Buffer.from('x')), /escapes the store/);
+      await assert.rejects(blobs.get('a/../../outside'), /escapes the store/);
+    });
+  });
+}
+
+test('parseS3Url', () => {
+  assert.deepEqual(parseS3Url('s3://live'), { bucket: 'live', prefix: '' });
+  assert.deepEqual(parseS3Url('s3://live/segments/'), { bucket: 'live', prefix: 'segments/' });
+  assert.deepEqual(parseS3Url('s3://my.bucket-1/a/b'), { bucket: 'my.bucket-1', prefix: 'a/b/' });
+  assert.equal(parseS3Url('s3://Bad_Bucket'), undefined);
+  assert.equal(parseS3Url('http://live'), undefined);
+});
