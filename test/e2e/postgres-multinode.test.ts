@@ -6,7 +6,6 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import pg from 'pg';
 import {
   CreateChannelCommand,
   CreateChannelGroupCommand,
@@ -20,26 +19,10 @@ import {
 } from '@aws-sdk/client-mediapackagev2';
 
 import { startServer, tempDir, type TestServer } from '../support/server.js';
+import { PG_BASE, pgAdmin } from '../support/postgres.js';
 
-const PG_BASE = 'postgres://postgres@127.0.0.1:5432';
-const PG_ADMIN_URL = `${PG_BASE}/test`;
-const PG_HINT =
-  `PostgreSQL is not reachable at ${PG_ADMIN_URL}. Start it with: ` +
-  'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
-
-async function pgAdmin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5_000 });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new Error(`${PG_HINT} (${(err as Error).message})`);
-  }
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+/** Runs one statement on the server's admin database. */
+const admin = (sql: string) => pgAdmin((c) => c.query(sql));
 
 /** Output without the per-request $metadata (request id, attempts). */
 function body<T extends { $metadata?: unknown }>(out: T): Omit<T, '$metadata'> {
@@ -93,7 +76,7 @@ describe('two nodes over one PostgreSQL database', () => {
 
   before(async () => {
     try {
-      await pgAdmin(`CREATE DATABASE ${dbName}`);
+      await admin(`CREATE DATABASE ${dbName}`);
       created = true;
       const dirA = tempDir('packhouse-node-a-');
       const dirB = tempDir('packhouse-node-b-');
@@ -123,7 +106,7 @@ describe('two nodes over one PostgreSQL database', () => {
     await a?.stop();
     await b?.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    if (created) await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    if (created) await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   });
 
   it('a channel group created through node A reads back identically through node B', async () => {
