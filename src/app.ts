@@ -21,6 +21,7 @@ import { OriginService } from './dataplane/origin/origin-service.js';
 import { RetentionKeeper } from './dataplane/retention.js';
 import { DiskBlobStore } from './storage/blobs/disk-blob-store.js';
 import { S3BlobStore } from './storage/blobs/s3-blob-store.js';
+import type { S3Connection } from './storage/s3-client.js';
 import { S3Sink } from './storage/sinks/s3-sink.js';
 import { startBuiltinS3, type BuiltinS3 } from './storage/sinks/builtin-s3.js';
 import { HarvestRunner } from './domain/harvest/harvest-runner.js';
@@ -90,7 +91,7 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   const { store, timeline } = await openStores(config);
   // The S3 store of harvest output (and of live segments with --segment-store s3://...).
   let builtinS3: BuiltinS3 | undefined;
-  let s3: { endpoint?: string | undefined; region: string; credentials?: { accessKeyId: string; secretAccessKey: string } | undefined; builtin: boolean };
+  let s3: S3Connection & { readonly builtin: boolean };
   if (config.s3.mode === 'builtin') {
     builtinS3 = await startBuiltinS3(join(config.dataDir, 's3'), config.host, config.s3.port);
     s3 = { endpoint: builtinS3.url, region: 'us-east-1', credentials: builtinS3.credentials, builtin: true };

@@ -193,32 +193,16 @@ export class OriginService {
       const hit = this.cache!.get(cacheKey, now);
       if (hit) return { ...hit, headers: { ...hit.headers } };
     }
-    const res = await this.render(channel, endpoint, kind, doc, child, renditions, query, window, now);
+    const { response, startsMs } = await this.renderBody(channel, endpoint, kind, doc, child, renditions, query, window, now);
     if (cacheKey !== undefined) {
       // Valid until the startover window begins after the earliest segment listed.
-      const earliest = Math.min(...res.startsMs);
-      const expiresMs = earliest + (endpoint.startoverWindowSeconds ?? 0) * 1000;
-      if (expiresMs > now) this.cache!.set(cacheKey, { status: res.status, headers: res.headers, body: res.body }, expiresMs);
+      const expiresMs = Math.min(...startsMs) + (endpoint.startoverWindowSeconds ?? 0) * 1000;
+      if (expiresMs > now) this.cache!.set(cacheKey, { status: response.status, headers: response.headers, body: response.body }, expiresMs);
     }
-    const { startsMs: _starts, ...out } = res;
-    return out;
+    return response;
   }
 
-  private async render(
-    channel: Channel,
-    endpoint: OriginEndpoint,
-    kind: ManifestKind,
-    doc: ManifestDoc,
-    child: string | undefined,
-    renditions: readonly RenditionRecord[],
-    query: URLSearchParams,
-    window: TimeWindow,
-    now: number,
-  ): Promise<ManifestResponse & { readonly startsMs: readonly number[] }> {
-    const res = await this.renderBody(channel, endpoint, kind, doc, child, renditions, query, window, now);
-    return { ...res.response, startsMs: res.startsMs };
-  }
-
+  /** A manifest from the timeline, and where each listed rendition begins (for the cache's expiry). */
   private async renderBody(
     channel: Channel,
     endpoint: OriginEndpoint,

@@ -12,18 +12,15 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
+  type S3Client,
 } from '@aws-sdk/client-s3';
+import { s3ClientFor, type S3Connection } from '../s3-client.js';
 import type { BlobStore } from '../../domain/ports.js';
 
-export interface S3BlobStoreOptions {
+export interface S3BlobStoreOptions extends S3Connection {
   readonly bucket: string;
   /** Key prefix inside the bucket ("" or ending in "/"). */
   readonly prefix: string;
-  readonly endpoint?: string | undefined;
-  readonly region: string;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
 }
 
 /** `s3://bucket[/prefix]` → bucket and a prefix ending in "/" (or empty). */
@@ -43,13 +40,7 @@ export class S3BlobStore implements BlobStore {
   private readonly prefix: string;
 
   constructor(o: S3BlobStoreOptions) {
-    const config: S3ClientConfig = { region: o.region, maxAttempts: 3 };
-    if (o.endpoint) {
-      config.endpoint = o.endpoint;
-      config.forcePathStyle = true;
-    }
-    if (o.credentials) config.credentials = { accessKeyId: o.credentials.accessKeyId, secretAccessKey: o.credentials.secretAccessKey };
-    this.client = new S3Client(config);
+    this.client = s3ClientFor(o);
     this.bucket = o.bucket;
     this.prefix = o.prefix;
   }

@@ -2,17 +2,15 @@
  * ObjectSink over any S3-compatible store (AWS S3, MinIO, the built-in s3rver): path-style
  * addressing when an endpoint is given, multipart uploads for large objects.
  */
-import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ObjectSink } from '../../domain/ports.js';
+import { s3ClientFor, type S3Connection } from '../s3-client.js';
 
 const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 const PART_SIZE = 8 * 1024 * 1024;
 
-export interface S3SinkOptions {
-  readonly endpoint?: string | undefined;
-  readonly region: string;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+export interface S3SinkOptions extends S3Connection {
   readonly createsBuckets: boolean;
 }
 
@@ -21,13 +19,7 @@ export class S3Sink implements ObjectSink {
   readonly createsBuckets: boolean;
 
   constructor(o: S3SinkOptions) {
-    const config: S3ClientConfig = { region: o.region, maxAttempts: 3 };
-    if (o.endpoint) {
-      config.endpoint = o.endpoint;
-      config.forcePathStyle = true;
-    }
-    if (o.credentials) config.credentials = { accessKeyId: o.credentials.accessKeyId, secretAccessKey: o.credentials.secretAccessKey };
-    this.client = new S3Client(config);
+    this.client = s3ClientFor(o);
     this.createsBuckets = o.createsBuckets;
   }
 
