@@ -51,6 +51,17 @@ interface LlEdge {
 
 type ManifestResponse = OriginResponse & { readonly llEdge?: LlEdge };
 
+/** One manifest request, resolved to its endpoint, manifest and (for a media playlist) rendition. */
+interface ManifestAsk {
+  readonly channel: Channel;
+  readonly endpoint: OriginEndpoint;
+  readonly kind: ManifestKind;
+  readonly doc: ManifestDoc;
+  readonly child: string | undefined;
+  readonly renditions: readonly RenditionRecord[];
+  readonly query: URLSearchParams;
+}
+
 /**
  * A closed window's manifest is cached once the channel's clock is this far past the window's end,
  * so that late input (a lagging rendition, the redundant input) has landed.
@@ -120,7 +131,7 @@ export class OriginService {
       if (blocking && !llMedia) {
         throw new DataplaneError(400, '_HLS_msn and _HLS_part are accepted only on the media playlists of a low-latency HLS manifest.');
       }
-      const build = () => this.manifest(channel, endpoint, manifest.kind, manifest.doc, manifest.child, renditions, req.query);
+      const build = () => this.manifest({ channel, endpoint, kind: manifest.kind, doc: manifest.doc, child: manifest.child, renditions, query: req.query });
       let res = await build();
       if (blocking && res.llEdge) res = await this.blockFor(blocking, res, build);
       const { llEdge: _edge, ...plain } = res;
@@ -172,15 +183,8 @@ export class OriginService {
     return undefined;
   }
 
-  private async manifest(
-    channel: Channel,
-    endpoint: OriginEndpoint,
-    kind: ManifestKind,
-    doc: ManifestDoc,
-    child: string | undefined,
-    renditions: readonly RenditionRecord[],
-    query: URLSearchParams,
-  ): Promise<ManifestResponse> {
+  private async manifest(m: ManifestAsk): Promise<ManifestResponse> {
+    const { channel, endpoint, kind, doc, child, renditions, query } = m;
     const now = this.deps.clock.now().getTime();
     // With no content yet, the channel's clock is the server's.
     const channelNowMs = (await newestSegmentEnd(this.deps.timeline, channel.arn, renditions)) ?? now;
@@ -193,7 +197,7 @@ export class OriginService {
       const hit = this.cache!.get(cacheKey, now);
       if (hit) return { ...hit, headers: { ...hit.headers } };
     }
-    const { response, startsMs } = await this.renderBody(channel, endpoint, kind, doc, child, renditions, query, window, now);
+    const { response, startsMs } = await this.renderBody(m, window, now);
     if (cacheKey !== undefined) {
       // Valid until the startover window begins after the earliest segment listed.
       const expiresMs = Math.min(...startsMs) + (endpoint.startoverWindowSeconds ?? 0) * 1000;
@@ -203,17 +207,8 @@ export class OriginService {
   }
 
   /** A manifest from the timeline, and where each listed rendition begins (for the cache's expiry). */
-  private async renderBody(
-    channel: Channel,
-    endpoint: OriginEndpoint,
-    kind: ManifestKind,
-    doc: ManifestDoc,
-    child: string | undefined,
-    renditions: readonly RenditionRecord[],
-    query: URLSearchParams,
-    window: TimeWindow,
-    now: number,
-  ): Promise<{ response: ManifestResponse; startsMs: number[] }> {
+  private async renderBody(m: ManifestAsk, window: TimeWindow, now: number): Promise<{ response: ManifestResponse; startsMs: number[] }> {
+    const { channel, endpoint, kind, doc, child, renditions, query } = m;
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     let tracks = renditions.map(outputTrack);
     const staticFilter = doc.FilterConfiguration?.['ManifestFilter'];
