@@ -21,6 +21,7 @@ import { OriginService } from './dataplane/origin/origin-service.js';
 import { RetentionKeeper } from './dataplane/retention.js';
 import { DiskBlobStore } from './storage/blobs/disk-blob-store.js';
 import { S3BlobStore } from './storage/blobs/s3-blob-store.js';
+import { ChannelCleanup } from './dataplane/channel-cleanup.js';
 import type { S3Connection } from './storage/s3-client.js';
 import { S3Sink } from './storage/sinks/s3-sink.js';
 import { startBuiltinS3, type BuiltinS3 } from './storage/sinks/builtin-s3.js';
@@ -133,7 +134,9 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
   const publicUrl = config.publicUrl ?? url;
   const settings = { publicUrl, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS, eventWebhooks: config.harvest.webhooks };
-  const services = createServices({ store, clock, ids: randomIds, settings });
+  const cleanup = new ChannelCleanup({ store, timeline, blobs, logger });
+  const purge = (arn: string) => void cleanup.purge(arn).catch((err: unknown) => logger.error({ err, channel: arn }, 'removing a deleted channel\'s content failed; the sweep retries'));
+  const services = createServices({ store, clock, ids: randomIds, settings, hooks: { channelDeleted: purge } });
   const verifier = new SigV4Verifier((id) => keys.lookup(id));
   const pipeline = new ApiPipeline({ services, store, verifier, clock, ids: randomIds, logger });
   const retention = new RetentionKeeper({ store, timeline, blobs, clock, logger });
@@ -166,6 +169,7 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   dispatcher.start();
   const sweep = setInterval(() => {
     store.sweep(clock.now().getTime(), DAY_MS).catch((err: unknown) => logger.error({ err }, 'sweep failed'));
+    cleanup.sweep().catch((err: unknown) => logger.error({ err }, 'sweep of deleted channels failed'));
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
   logger.info(

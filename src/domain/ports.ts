@@ -117,6 +117,8 @@ export interface BlobStore {
   delete(keys: readonly string[]): Promise<void>;
   /** Keys directly under a prefix ending in "/", in no particular order. */
   list(prefix: string): Promise<string[]>;
+  /** Removes every blob whose key starts with the prefix (ending in "/"), however deep. */
+  deletePrefix(prefix: string): Promise<void>;
 }
 
 /** One output rendition of a channel (a video, audio or muxed track), learnt from ingest. */
@@ -185,8 +187,13 @@ export interface TimelineStore {
   runStartMs(channelArn: string, rendition: string, discSeq: number): Promise<number | undefined>;
   /** Removes segments that ended before `beforeMs` and returns them (so their blobs can go). */
   deleteSegmentsBefore(channelArn: string, beforeMs: number): Promise<SegmentRecord[]>;
-  /** Drops everything of a channel (channel deleted). */
+  /**
+   * Drops the segments and renditions of a channel (channel deleted). Its sequence counters stay,
+   * so a channel created again under the same name never reuses a segment URL.
+   */
   deleteChannel(channelArn: string): Promise<SegmentRecord[]>;
+  /** Every channel ARN that has segments or renditions on the timeline. */
+  channelArns(): Promise<string[]>;
 }
 
 /** The destination of harvested assets: any S3-compatible store. */

@@ -79,6 +79,19 @@ for (const backend of backends) {
       assert.deepEqual(await blobs.list('x/'), []);
     });
 
+    test('deletePrefix removes a whole tree and nothing beside it', async () => {
+      await blobs.put('media/c1/r/1.mp4', Buffer.from('1'));
+      await blobs.put('media/c1/s/init-aa.mp4', Buffer.from('2'));
+      await blobs.put('media/c10/r/1.mp4', Buffer.from('3'));
+      await blobs.deletePrefix('media/c1/');
+      assert.equal(await blobs.get('media/c1/r/1.mp4'), undefined);
+      assert.equal(await blobs.get('media/c1/s/init-aa.mp4'), undefined);
+      assert.equal((await blobs.get('media/c10/r/1.mp4'))?.toString(), '3', 'a sibling whose name starts the same stays');
+      await blobs.deletePrefix('media/none/');
+      await assert.rejects(blobs.deletePrefix('media/c10'), /ending in "\/"/);
+      await blobs.deletePrefix('media/c10/');
+    });
+
     test('keys cannot leave the store', async () => {
       await assert.rejects(blobs.put('../outside', Buffer.from('x')), /escapes the store/);
       await assert.rejects(blobs.get('a/../../outside'), /escapes the store/);

@@ -93,9 +93,14 @@ for (const backend of backends) {
       assert.equal((await timeline.appendSegment(input(0, { rendition: 'a' })))!.seq, 1);
     });
 
-    test('deleting the channel forgets its counters', async () => {
-      await timeline.deleteChannel(CH);
-      assert.deepEqual([(await timeline.appendSegment(input(0)))!.seq, (await timeline.latestSegment(CH, 'v'))!.discSeq], [1, 0]);
+    test('deleting the channel drops its rows but not its counters: a channel created again numbers on', async () => {
+      assert.deepEqual((await timeline.channelArns()).sort(), [CH]);
+      const gone = await timeline.deleteChannel(CH);
+      assert.equal(gone.length, 3);
+      assert.deepEqual(await timeline.channelArns(), []);
+      assert.equal(await timeline.latestSegment(CH, 'v'), undefined);
+      const again = (await timeline.appendSegment(input(0)))!;
+      assert.deepEqual([again.seq, again.discontinuity], [9, true]);
     });
   });
 }

@@ -100,15 +100,17 @@ export class ChannelService {
   }
 
   async delete(scope: Scope, g: string, c: string): Promise<void> {
-    await this.ctx.store.transaction(async (tx) => {
-      const arn = arns.channel(scope, g, c);
-      if (!(await tx.getResource(arn))) return;
+    const arn = arns.channel(scope, g, c);
+    const deleted = await this.ctx.store.transaction(async (tx) => {
+      if (!(await tx.getResource(arn))) return false;
       const endpoints = await tx.countResources({ kind: 'originEndpoint', scope, groupName: g, channelName: c });
       if (endpoints > 0) {
         throw new ConflictError('RESOURCE_IN_USE', 'The channel you tried to delete has origin endpoints attached to it. If you want to delete this channel, you must first delete the origin endpoints attached to it');
       }
       await tx.deleteResource(arn);
+      return true;
     });
+    if (deleted) this.ctx.hooks?.channelDeleted?.(arn);
   }
 
   async list(scope: Scope, g: string, maxResults?: number, nextToken?: string): Promise<{ items: Channel[]; nextToken?: string }> {

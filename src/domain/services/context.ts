@@ -38,6 +38,8 @@ export interface ServiceContext {
   readonly clock: Clock;
   readonly ids: Ids;
   readonly settings: ServiceSettings;
+  /** Told after a change has committed (e.g. to remove a deleted channel's media); never fails the request. */
+  readonly hooks?: { readonly channelDeleted?: (channelArn: string) => void } | undefined;
 }
 
 export const MESSAGES = {

@@ -56,4 +56,9 @@ export class DiskBlobStore implements BlobStore {
       throw err;
     }
   }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    if (!prefix.endsWith('/')) throw new Error(`deletePrefix takes a folder ending in "/": ${prefix}`);
+    await rm(this.path(prefix), { recursive: true, force: true });
+  }
 }

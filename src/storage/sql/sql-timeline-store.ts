@@ -136,8 +136,12 @@ export class SqlTimelineStore implements TimelineStore {
       const rows = await ex.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ?`, [channelArn]);
       await ex.run('DELETE FROM segments WHERE channel_arn = ?', [channelArn]);
       await ex.run('DELETE FROM renditions WHERE channel_arn = ?', [channelArn]);
-      await ex.run('DELETE FROM rendition_counters WHERE channel_arn = ?', [channelArn]);
       return rows.map((r) => toSegment(r));
     });
+  }
+
+  async channelArns(): Promise<string[]> {
+    const rows = await this.db.all('SELECT channel_arn FROM renditions UNION SELECT DISTINCT channel_arn FROM segments', []);
+    return rows.map((r) => r['channel_arn'] as string);
   }
 }
