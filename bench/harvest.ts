@@ -75,6 +75,8 @@ async function main(): Promise<void> {
       OriginEndpointName: 'ep',
       ContainerType: 'CMAF',
       StartoverWindowSeconds: 3 * 3600,
+      // One output segment per 2 s input segment, as in the plain copy it is compared with.
+      Segment: { SegmentDurationSeconds: 2 },
       HlsManifests: [{ ManifestName: 'index' }],
       DashManifests: [{ ManifestName: 'dash' }],
     }),
