@@ -184,6 +184,21 @@ describe('LL-HLS output of a CMAF endpoint (2 s segments of 1 s input parts)', (
     assert.ok(part.body.length > 0);
   });
 
+  test('EXT-X-RENDITION-REPORT names every other rendition with where its own playlist ends', async () => {
+    const text = (await get(llUrl('index_0'))).text;
+    const reports = readMedia(text).tags('EXT-X-RENDITION-REPORT').map(attributes);
+    assert.deepEqual(reports.map((r) => r['URI']), ['low_index_1.m3u8', 'low_index_2.m3u8'], text);
+    for (const r of reports) {
+      const other = readMedia((await get(`${base}/${r['URI']}`)).text);
+      const parts = partsOf(other);
+      const last = parts[parts.length - 1]!.part.uri;
+      const [, k, i] = /_(\d+)\.g2\.p(\d)\.mp4$/.exec(last)!.map(Number) as [number, number, number];
+      // Read a moment later, the rendition's own playlist is at the reported part or at most two parts on.
+      const reported = Number(r['LAST-MSN']) * 2 + Number(r['LAST-PART']);
+      assert.ok(k * 2 + i >= reported && k * 2 + i <= reported + 2, `${r['URI']}: reported ${r['LAST-MSN']}/${r['LAST-PART']}, its playlist ends at ${k}/${i}`);
+    }
+  });
+
   test('_HLS_msn far beyond the live edge: 400 at once; on a regular HLS playlist or malformed: 400', async () => {
     const p = readMedia((await get(llUrl('index_0'))).text);
     const t0 = Date.now();

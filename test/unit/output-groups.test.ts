@@ -99,6 +99,7 @@ describe('writeMediaPlaylist with LL-HLS', () => {
         parts: (s) => (s.seq === 2 ? [{ durationMs: 1000, uri: 's_2.0.mp4', independent: true }, { durationMs: 1000, uri: 's_2.1.mp4', independent: true }] : undefined),
         tail: { segment: out(3, 4000, 1000, true), parts: [{ durationMs: 1000, uri: 's_3.0.mp4', independent: false }] },
         preloadHintUri: 's_3.1.mp4',
+        renditionReports: [{ uri: 'low_a.m3u8', lastMsn: 3, lastPart: 0 }],
       },
     });
     assert.equal(
@@ -122,6 +123,7 @@ describe('writeMediaPlaylist with LL-HLS', () => {
         '#EXT-X-DISCONTINUITY',
         '#EXT-X-PART:DURATION=1.000,URI="s_3.0.mp4"',
         '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="s_3.1.mp4"',
+        '#EXT-X-RENDITION-REPORT:URI="low_a.m3u8",LAST-MSN=3,LAST-PART=0',
         '',
       ].join('\n'),
     );

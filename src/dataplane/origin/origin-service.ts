@@ -20,7 +20,7 @@ import { matchesFilter } from '../../media/rendition-filter.js';
 import { resolveWindow, type TimeWindow } from './window.js';
 import { ManifestCache } from './manifest-cache.js';
 import { firstSeqOf, groupEndMs, groupIndexOf, groupOf, groupSegment, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
-import type { PartialSegment } from '../../media/hls/writer.js';
+import type { PartialSegment, RenditionReport } from '../../media/hls/writer.js';
 
 export interface OriginResponse {
   readonly status: number;
@@ -302,7 +302,19 @@ export class OriginService {
     const pdt = doc['ProgramDateTimeIntervalSeconds'];
     const startTag = doc['StartTag'] as ConfigDoc | undefined;
     if (kind === 'llhls') {
+      // The other renditions of this manifest (after its own filter), where their playlists end now.
+      const staticFilterText = doc.FilterConfiguration?.['ManifestFilter'];
+      const others = (typeof staticFilterText === 'string' ? tracks.filter((t) => matchesFilter(t, parseManifestFilter(staticFilterText))) : tracks).filter((t) => t.id !== child);
+      const renditionReports: RenditionReport[] = [];
+      if (!window.closed) {
+        for (const t of others) {
+          const w = await windowGroups(this.deps.timeline, channel.arn, t.id, window.fromMs, window.toMs, segDurS, (s) => s.startMs >= window.notBeforeMs);
+          const at = llLast(llListed(w, window.explicit ? undefined : window.toMs, false), w.n);
+          if (at) renditionReports.push({ uri: `${outputNames.childPlaylist(doc.ChildManifestName ?? doc.ManifestName, t.id)}${childQuery(query, doc['UrlEncodeChildManifest'] === true)}`, ...at });
+        }
+      }
       const response = this.llMediaPlaylist({
+        renditionReports,
         endpoint,
         track,
         window: wg,
@@ -359,12 +371,12 @@ export class OriginService {
     cache: string;
     programDateTimeIntervalSeconds: number;
     startTag: { timeOffset: number; precise: boolean } | undefined;
+    /** EXT-X-RENDITION-REPORT of the manifest's other renditions (RFC 8216bis §4.4.5.4). */
+    renditionReports: readonly RenditionReport[];
   }): ManifestResponse {
     const { track, segName } = o;
     const { n, typicalMs: typical } = o.window;
-    const edge = o.liveEdgeMs;
-    const inEdge = (g: OutputGroup) => edge === undefined || groupEndMs(g) <= edge + 1;
-    const listed = o.closed ? o.window.groups.filter((g) => g.complete) : o.window.groups.filter((g) => !g.complete || inEdge(g));
+    const listed = llListed(o.window, o.liveEdgeMs, o.closed);
     if (listed.length === 0) throw new DataplaneError(404, `Rendition ${track.id} has no segment in this window.`);
     const last = listed[listed.length - 1]!;
     const complete = last.complete ? listed : listed.slice(0, -1);
@@ -397,6 +409,7 @@ export class OriginService {
             parts: (s) => (recent.has(s.seq) ? partsOf(complete.find((g) => g.k === s.seq)!) : undefined),
             tail: tail ? { segment: out.get(tail.k)!, parts: partsOf(tail) } : undefined,
             preloadHintUri: outputNames.part(segName, track.id, nextK, n, nextSeq - firstSeqOf(nextK, n), track.container),
+            renditionReports: o.renditionReports,
           },
     });
     const lastPart = lastPiece.seq - firstSeqOf(last.k, n);
@@ -477,6 +490,19 @@ export class OriginService {
     }
     return ok(bytes.length === 1 ? bytes[0]! : Buffer.concat(bytes));
   }
+}
+
+/** The groups an LL-HLS media playlist lists: complete ones up to the live edge and the segment being built (closed: complete only). */
+function llListed(w: WindowGroups, liveEdgeMs: number | undefined, closed: boolean): OutputGroup[] {
+  const inEdge = (g: OutputGroup) => liveEdgeMs === undefined || groupEndMs(g) <= liveEdgeMs + 1;
+  return closed ? w.groups.filter((g) => g.complete) : w.groups.filter((g) => !g.complete || inEdge(g));
+}
+
+/** Where an LL-HLS media playlist ends: its last segment (complete or being built) and that segment's last part. */
+function llLast(listed: readonly OutputGroup[], n: number): { lastMsn: number; lastPart: number } | undefined {
+  const last = listed[listed.length - 1];
+  if (!last) return undefined;
+  return { lastMsn: last.k, lastPart: last.pieces[last.pieces.length - 1]!.seq - firstSeqOf(last.k, n) };
 }
 
 /** DATAPLANE.md §3.2.6: the request's time-shift parameters travel on to child playlists. */

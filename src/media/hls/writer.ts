@@ -90,6 +90,15 @@ export interface LowLatencyOptions {
   readonly tail?: { readonly segment: OutputSegment; readonly parts: readonly PartialSegment[] } | undefined;
   /** URI of the next part expected (EXT-X-PRELOAD-HINT). */
   readonly preloadHintUri?: string | undefined;
+  /** Where the other renditions' playlists end (EXT-X-RENDITION-REPORT). */
+  readonly renditionReports?: readonly RenditionReport[] | undefined;
+}
+
+export interface RenditionReport {
+  /** The rendition's media playlist, relative to this one. */
+  readonly uri: string;
+  readonly lastMsn: number;
+  readonly lastPart: number;
 }
 
 const secs = (ms: number) => (ms / 1000).toFixed(3);
@@ -153,6 +162,7 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
     lines.push(`#EXTINF:${(s.durationMs / 1000).toFixed(3)},`, o.segmentUri(s));
   });
   if (ll?.preloadHintUri && !o.closed) lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI=${q(ll.preloadHintUri)}`);
+  if (ll && !o.closed) for (const r of ll.renditionReports ?? []) lines.push(`#EXT-X-RENDITION-REPORT:URI=${q(r.uri)},LAST-MSN=${r.lastMsn},LAST-PART=${r.lastPart}`);
   if (o.closed) lines.push('#EXT-X-ENDLIST');
   return `${lines.join('\n')}\n`;
 }
