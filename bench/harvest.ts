@@ -38,12 +38,19 @@ const SEG_MS = 2000;
 const PARALLEL = 4;
 
 /** Polls a URL back to back until stopped; returns the latencies in ms. */
-function probeLatency(url: string): { stop: () => Promise<number[]> } {
+/**
+ * Polls a manifest back to back. An extra query parameter the origin ignores differs on every
+ * request, so each one is rendered from the database rather than answered from the closed-window
+ * cache: what is measured is the origin's own work while the harvest runs.
+ */
+function probeLatency(base: string): { stop: () => Promise<number[]> } {
   const lat: number[] = [];
   let running = true;
+  let n = 0;
   const loop = (async () => {
     while (running) {
       const t0 = performance.now();
+      const url = `${base}&probe=${n++}`;
       const res = await fetch(url);
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
