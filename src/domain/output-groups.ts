@@ -20,7 +20,7 @@
  */
 import type { OutputSegment } from '../media/timeline/model.js';
 import { initIdOf } from '../media/output-naming.js';
-import type { SegmentRecord, TimelineStore } from './ports.js';
+import type { BlobStore, SegmentRecord, TimelineStore } from './ports.js';
 
 export interface OutputGroup {
   /** Output media sequence number. */
@@ -138,4 +138,15 @@ export async function windowGroups(
   const before = fromSeq < first.seq ? (await timeline.segmentsBySeq(channelArn, rendition, fromSeq, first.seq - 1)).filter(visible) : [];
   const after = toSeq > last.seq ? (await timeline.segmentsBySeq(channelArn, rendition, last.seq + 1, toSeq)).filter(visible) : [];
   return { n, typicalMs, groups: groupSegments([...before, ...inWindow, ...after], n) };
+}
+
+/** An output segment's bytes: its input segments end to end; undefined when any of them is gone. */
+export async function groupBytes(blobs: BlobStore, keys: readonly string[]): Promise<Buffer | undefined> {
+  const parts: Buffer[] = [];
+  for (const k of keys) {
+    const b = await blobs.get(k);
+    if (!b) return undefined;
+    parts.push(b);
+  }
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }

@@ -1,10 +1,9 @@
 /**
- * From the timeline's records to the protocol-neutral output model that the HLS and DASH writers
- * read, for the live origin and the harvester alike.
+ * From the timeline's rendition records to the protocol-neutral tracks that the HLS and DASH
+ * writers read, for the live origin and the harvester alike (segments: output-groups.ts).
  */
-import { initIdOf } from '../media/output-naming.js';
-import type { OutputSegment, OutputTrack } from '../media/timeline/model.js';
-import type { RenditionRecord, SegmentRecord } from './ports.js';
+import type { OutputTrack } from '../media/timeline/model.js';
+import type { RenditionRecord } from './ports.js';
 
 export function outputTrack(r: RenditionRecord): OutputTrack {
   return {
@@ -20,18 +19,5 @@ export function outputTrack(r: RenditionRecord): OutputTrack {
     channels: r.channels,
     language: r.language,
     timescale: r.timescale,
-  };
-}
-
-export function outputSegment(s: SegmentRecord): OutputSegment {
-  return {
-    seq: s.seq,
-    startMs: s.startMs,
-    durationMs: s.durationMs,
-    mediaTime: s.mediaTime,
-    mediaDuration: s.mediaDuration,
-    discontinuity: s.discontinuity,
-    discSeq: s.discSeq,
-    initId: initIdOf(s.initKey),
   };
 }

@@ -19,7 +19,7 @@ import { outputNames, parseSegmentName } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
 import { resolveWindow, type TimeWindow } from './window.js';
 import { ManifestCache } from './manifest-cache.js';
-import { firstSeqOf, groupEndMs, groupIndexOf, groupOf, groupSegment, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
+import { firstSeqOf, groupBytes, groupEndMs, groupIndexOf, groupOf, groupSegment, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
 import type { PartialSegment, RenditionReport } from '../../media/hls/writer.js';
 
 export interface OriginResponse {
@@ -310,7 +310,7 @@ export class OriginService {
         for (const t of others) {
           const w = await windowGroups(this.deps.timeline, channel.arn, t.id, window.fromMs, window.toMs, segDurS, (s) => s.startMs >= window.notBeforeMs);
           const at = llLast(llListed(w, window.explicit ? undefined : window.toMs, false), w.n);
-          if (at) renditionReports.push({ uri: `${outputNames.childPlaylist(doc.ChildManifestName ?? doc.ManifestName, t.id)}${childQuery(query, doc['UrlEncodeChildManifest'] === true)}`, ...at });
+          if (at) renditionReports.push({ uri: `${outputNames.childPlaylist(childName, t.id)}${qs}`, ...at });
         }
       }
       const response = this.llMediaPlaylist({
@@ -482,13 +482,9 @@ export class OriginService {
     const found = (await this.deps.timeline.segmentsBySeq(channel.arn, rendition.id, firstSeqOf(k, n), k * n)).filter((s) => s.startMs >= resetMs);
     const group = groupOf(k, n, found);
     if (!group?.complete) throw notFound();
-    const bytes: Buffer[] = [];
-    for (const p of group.pieces) {
-      const b = await this.deps.blobs.get(p.key);
-      if (!b) throw notFound();
-      bytes.push(b);
-    }
-    return ok(bytes.length === 1 ? bytes[0]! : Buffer.concat(bytes));
+    const bytes = await groupBytes(this.deps.blobs, group.pieces.map((p) => p.key));
+    if (!bytes) throw notFound();
+    return ok(bytes);
   }
 }
 

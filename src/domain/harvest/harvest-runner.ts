@@ -10,7 +10,7 @@ import type { BlobStore, Clock, Ids, MetadataStore, ObjectSink, ResourceRecord, 
 import { records } from '../services/context.js';
 import { harvestEvents } from './events.js';
 import { NoContentError, planHarvest, type HarvestPlan, type PlannedObject, type WindowTrack } from './planner.js';
-import { groupIndexOf, groupSegment, windowGroups } from '../output-groups.js';
+import { groupBytes, groupSegment, windowGroups } from '../output-groups.js';
 import type { OutputTrack } from '../../media/timeline/model.js';
 import { outputTrack } from '../output-model.js';
 
@@ -142,7 +142,7 @@ export class HarvestRunner {
       // The output segment holding EndTime must be whole too (its later input segments arrived).
       const wg = await windowGroups(this.deps.timeline, this.channelArn(r), rendition.id, Math.max(job.startMs, job.endMs - 60_000), job.endMs, segDurS);
       const end = wg.groups[wg.groups.length - 1];
-      if (end && !end.complete && last.seq < groupIndexOf(end.pieces[0]!.seq, wg.n) * wg.n) return false;
+      if (end && !end.complete) return false;
     }
     return true;
   }
@@ -226,7 +226,7 @@ export class HarvestRunner {
       let lastLog = 0;
       const copy = async (o: PlannedObject) => {
         if (!alive) throw new JobStopped();
-        const body = o.text !== undefined ? Buffer.from(o.text) : await this.readBlobs(o.blobKeys!);
+        const body = o.text !== undefined ? Buffer.from(o.text) : await groupBytes(this.deps.blobs, o.blobKeys!);
         if (!body) throw new JobFailed(`A segment of the window (${o.key.split('/').pop()}) was removed from Packhouse before it could be copied: the window slid out of the startover window. Harvest a more recent window.`);
         await this.write(r.doc.bucket, o.key, body, o.contentType, abort.signal);
         progress = { ...progress, objectsWritten: progress.objectsWritten + 1, bytesWritten: progress.bytesWritten + body.length };
@@ -319,16 +319,5 @@ export class HarvestRunner {
       });
     }
     return planHarvest(job, endpoint, tracks, windowTracks);
-  }
-
-  /** The concatenated bytes of some blobs; undefined when any is gone. */
-  private async readBlobs(keys: readonly string[]): Promise<Buffer | undefined> {
-    const parts: Buffer[] = [];
-    for (const k of keys) {
-      const b = await this.deps.blobs.get(k);
-      if (!b) return undefined;
-      parts.push(b);
-    }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 }
