@@ -22,6 +22,8 @@ const HLS_JS = join(ROOT, 'node_modules/hls.js/dist/hls.min.js');
 export interface PlayResult {
   /** The video element's position when playback stopped being watched (s). */
   readonly currentTime: number;
+  /** Seconds played since playback began (currentTime minus where it began). */
+  readonly played: number;
   readonly ended: boolean;
   readonly errors: readonly string[];
   /** DASH: ids of the periods dash.js switched to, in order. */
@@ -41,6 +43,10 @@ window.play = (kind, url, target, rate, timeoutMs, lowLatency) => new Promise((r
   const errors = [];
   const periods = [];
   const t0 = performance.now();
+  // Where playback began: a live stream starts far from 0 (DASH media time is seconds since 1970).
+  let from;
+  video.addEventListener('playing', () => { if (from === undefined) from = video.currentTime; });
+  const played = () => (from === undefined ? 0 : video.currentTime - from);
   video.addEventListener('error', () => errors.push('video element: ' + (video.error ? video.error.code + ' ' + video.error.message : '?')));
   video.addEventListener('playing', () => { video.playbackRate = rate; });
   if (kind === 'dash') {
@@ -57,16 +63,17 @@ window.play = (kind, url, target, rate, timeoutMs, lowLatency) => new Promise((r
     h.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch((e) => errors.push('play(): ' + e.message)));
   }
   const timer = setInterval(() => {
-    const done = video.currentTime >= target || video.ended || errors.length > 0 || performance.now() - t0 > timeoutMs;
+    const done = played() >= target || video.ended || errors.length > 0 || performance.now() - t0 > timeoutMs;
     if (!done) return;
     clearInterval(timer);
     const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : { totalVideoFrames: 0 };
-    resolve({ currentTime: video.currentTime, ended: video.ended, errors, periods, decodedFrames: q.totalVideoFrames, wallSeconds: (performance.now() - t0) / 1000 });
+    resolve({ currentTime: video.currentTime, played: played(), ended: video.ended, errors, periods, decodedFrames: q.totalVideoFrames, wallSeconds: (performance.now() - t0) / 1000 });
   }, 100);
 });
 </script></body></html>`;
 
 export interface BrowserPlayer {
+  /** Plays until `untilSeconds` have been played (from where playback began), the end, an error, or the timeout. */
   play(kind: 'dash' | 'hls', url: string, o: { untilSeconds: number; rate?: number; timeoutMs?: number; lowLatency?: boolean }): Promise<PlayResult>;
   /** Whether the browser can decode the given MSE type (e.g. 'video/mp4; codecs="avc1.64001f"'). */
   canPlay(type: string): Promise<boolean>;
