@@ -1,0 +1,24 @@
+// Configuration from flags and PACKHOUSE_* variables (src/config/config.ts): the settings added for
+// output caching and the segment store, their defaults, and the messages for bad values.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+test('defaults: segments on disk, 64 MiB for closed-window manifests', () => {
+  const c = loadConfig([], {});
+  assert.deepEqual(c.segmentStore, { mode: 'disk' });
+  assert.equal(c.manifestCacheBytes, 64 * 1024 * 1024);
+});
+
+test('--segment-store s3://bucket/prefix, or the variable; a flag wins over the variable', () => {
+  assert.deepEqual(loadConfig(['--segment-store', 's3://live/packhouse/'], {}).segmentStore, { mode: 's3', bucket: 'live', prefix: 'packhouse/' });
+  assert.deepEqual(loadConfig([], { PACKHOUSE_SEGMENT_STORE: 's3://live' }).segmentStore, { mode: 's3', bucket: 'live', prefix: '' });
+  assert.deepEqual(loadConfig(['--segment-store=disk'], { PACKHOUSE_SEGMENT_STORE: 's3://live' }).segmentStore, { mode: 'disk' });
+});
+
+test('bad values stop the start with a message naming the setting', () => {
+  assert.throws(() => loadConfig(['--segment-store', '/mnt/segments'], {}), (e: Error) => e instanceof ConfigError && /--segment-store \(PACKHOUSE_SEGMENT_STORE\) must be "disk" or s3:\/\/bucket/.test(e.message));
+  assert.throws(() => loadConfig(['--segment-store', 's3://No_Such'], {}), ConfigError);
+  assert.throws(() => loadConfig(['--manifest-cache-mb', '-1'], {}), /--manifest-cache-mb \(PACKHOUSE_MANIFEST_CACHE_MB\) must be a whole number from 0 to 65536/);
+  assert.equal(loadConfig(['--manifest-cache-mb', '0'], {}).manifestCacheBytes, 0);
+});
