@@ -6,26 +6,9 @@
  *
  *   npm run build && node dist/bench/harvest.js [--minutes 60] [--segment-kb 40]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
-import {
-  CreateChannelCommand,
-  CreateChannelGroupCommand,
-  CreateHarvestJobCommand,
-  CreateOriginEndpointCommand,
-  GetHarvestJobCommand,
-  MediaPackageV2Client,
-} from '@aws-sdk/client-mediapackagev2';
-import { startApp } from '../src/app.js';
-import { loadConfig } from '../src/config/config.js';
-import { arns } from '../src/domain/arn.js';
-import { channelKey } from '../src/dataplane/ingest/ingest-service.js';
-import { DiskBlobStore } from '../src/storage/blobs/disk-blob-store.js';
-import { SqliteDriver } from '../src/storage/sql/sqlite-driver.js';
-import { SqlTimelineStore } from '../src/storage/sql/sql-timeline-store.js';
+import { CreateHarvestJobCommand, GetHarvestJobCommand } from '@aws-sdk/client-mediapackagev2';
+import { SEG_MS, startBenchChannel } from './support.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -34,7 +17,6 @@ const opt = (name: string, def: number) => {
 };
 const MINUTES = opt('--minutes', 60);
 const SEGMENT_BYTES = opt('--segment-kb', 40) * 1024;
-const SEG_MS = 2000;
 const PARALLEL = 4;
 
 /** Polls a URL back to back until stopped; returns the latencies in ms. */
@@ -69,53 +51,17 @@ function probeLatency(base: string): { stop: () => Promise<number[]> } {
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] ?? 0;
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'packhouse-bench-harvest-'));
-  const config = loadConfig(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--log-level', 'silent', '--harvest-settle-seconds', '0'], {});
-  const app = await startApp(config, { logger: pino({ level: 'silent' }) });
-  const mp = new MediaPackageV2Client({ endpoint: app.url, region: 'us-east-1', credentials: { accessKeyId: 'packhouse', secretAccessKey: 'packhouse' } });
-  await mp.send(new CreateChannelGroupCommand({ ChannelGroupName: 'bench' }));
-  await mp.send(new CreateChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'ch' }));
-  await mp.send(
-    new CreateOriginEndpointCommand({
-      ChannelGroupName: 'bench',
-      ChannelName: 'ch',
-      OriginEndpointName: 'ep',
-      ContainerType: 'CMAF',
-      StartoverWindowSeconds: 3 * 3600,
-      // One output segment per 2 s input segment, as in the plain copy it is compared with.
-      Segment: { SegmentDurationSeconds: 2 },
-      HlsManifests: [{ ManifestName: 'index' }],
-      DashManifests: [{ ManifestName: 'dash' }],
-    }),
-  );
-
-  const channelArn = arns.channel({ accountId: '000000000000', region: 'us-east-1' }, 'bench', 'ch');
-  const driver = new SqliteDriver(join(dataDir, 'packhouse.db'));
-  const timeline = new SqlTimelineStore(driver);
-  const blobs = new DiskBlobStore(join(dataDir, 'media'));
-  const cid = channelKey(channelArn);
+  const bench = await startBenchChannel({ name: 'harvest', startoverSeconds: 3 * 3600, args: ['--harvest-settle-seconds', '0'] });
+  const { app, blobs, cid } = bench;
+  const mp = bench.client;
   const count = Math.round((MINUTES * 60_000) / SEG_MS) + 10;
   const now = Date.now();
-  const first = now - count * SEG_MS;
   const ladder = [1080, 720, 540, 360].map((h, i) => ({ id: `video_${h}`, kind: 'video' as const, codecs: 'avc1.64001f', bandwidth: 5_000_000 >> i, height: h, width: Math.round((h * 16) / 9), timescale: 90_000 }));
   const renditions = [...ladder, { id: 'audio', kind: 'audio' as const, codecs: 'mp4a.40.2', bandwidth: 128_000, timescale: 48_000 }];
   const payload = Buffer.alloc(SEGMENT_BYTES, 0x42);
-  const keys: string[] = [];
-  for (const r of renditions) {
-    const initKey = `media/${cid}/${r.id}/init-0123456789abcdef.mp4`;
-    await blobs.put(initKey, Buffer.alloc(800, 1));
-    await timeline.upsertRendition({ channelArn, container: 'fmp4', initKey, updatedMs: now, ...r });
-    await driver.transaction(async (ex) => {
-      for (let i = 0; i < count; i++) {
-        const key = `media/${cid}/${r.id}/${i}.mp4`;
-        keys.push(key);
-        await ex.run(
-          'INSERT INTO segments (channel_arn, rendition, seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          [channelArn, r.id, i + 1, first + i * SEG_MS, SEG_MS, i * 2 * r.timescale, 2 * r.timescale, key, SEGMENT_BYTES, 0, '1', initKey],
-        );
-      }
-    });
-  }
+  const initKey = (id: string) => `media/${cid}/${id}/init-0123456789abcdef.mp4`;
+  for (const r of renditions) await blobs.put(initKey(r.id), Buffer.alloc(800, 1));
+  const keys = await bench.fill(renditions, { count, endMs: now, bytes: SEGMENT_BYTES, initKey });
   for (const k of keys) await blobs.put(k, payload);
   const windowStart = now - MINUTES * 60_000 - 5000;
   const windowEnd = now - 5000;
@@ -143,7 +89,7 @@ async function main(): Promise<void> {
 
   // The origin's playlist latency, idle, then while the harvest runs.
   // (A one-minute time-shifted window: filling the timeline takes longer than the live window lasts.)
-  const liveUrl = `${app.url}/out/v1/bench/ch/ep/index_video_1080.m3u8?start=${Math.round(windowStart / 1000) + 600}&end=${Math.round(windowStart / 1000) + 660}`;
+  const liveUrl = `${bench.base}/index_video_1080.m3u8?start=${Math.round(windowStart / 1000) + 600}&end=${Math.round(windowStart / 1000) + 660}`;
   const idleProbe = probeLatency(liveUrl);
   await new Promise((r) => setTimeout(r, 3000));
   const idle = await idleProbe.stop();
@@ -181,9 +127,7 @@ async function main(): Promise<void> {
   console.log(
     `origin playlist p99: idle ${p99(idle).toFixed(2)} ms (${idle.length} requests), during the harvest ${p99(busy).toFixed(2)} ms (${busy.length} requests); ratio ${(p99(busy) / p99(idle)).toFixed(2)}`,
   );
-  await driver.close();
-  await app.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await bench.close();
 }
 
 await main();

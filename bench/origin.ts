@@ -6,19 +6,8 @@
  *
  *   npm run build && node dist/bench/origin.js [--seconds 3] [--concurrency 8]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Agent, request } from 'node:http';
-import pino from 'pino';
-import { CreateChannelCommand, CreateChannelGroupCommand, CreateOriginEndpointCommand, MediaPackageV2Client } from '@aws-sdk/client-mediapackagev2';
-import { startApp } from '../src/app.js';
-import { loadConfig } from '../src/config/config.js';
-import { arns } from '../src/domain/arn.js';
-import { channelKey } from '../src/dataplane/ingest/ingest-service.js';
-import { DiskBlobStore } from '../src/storage/blobs/disk-blob-store.js';
-import { SqliteDriver } from '../src/storage/sql/sqlite-driver.js';
-import { SqlTimelineStore } from '../src/storage/sql/sql-timeline-store.js';
+import { SEG_MS, startBenchChannel } from './support.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -28,7 +17,6 @@ const opt = (name: string, def: number) => {
 const SECONDS = opt('--seconds', 3);
 const CONCURRENCY = opt('--concurrency', 8);
 const SEGMENTS = 43_200;
-const SEG_MS = 2000;
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -67,55 +55,20 @@ async function measure(target: string | ((n: number) => string)): Promise<{ rps:
 }
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'packhouse-bench-origin-'));
-  const config = loadConfig(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--log-level', 'silent'], {});
-  const app = await startApp(config, { logger: pino({ level: 'silent' }) });
-  const client = new MediaPackageV2Client({ endpoint: app.url, region: 'us-east-1', credentials: { accessKeyId: 'packhouse', secretAccessKey: 'packhouse' } });
-  await client.send(new CreateChannelGroupCommand({ ChannelGroupName: 'bench' }));
-  await client.send(new CreateChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'ch' }));
-  await client.send(
-    new CreateOriginEndpointCommand({
-      ChannelGroupName: 'bench',
-      ChannelName: 'ch',
-      OriginEndpointName: 'ep',
-      ContainerType: 'CMAF',
-      StartoverWindowSeconds: 86_400,
-      // One output segment per 2 s input segment.
-      Segment: { SegmentDurationSeconds: 2 },
-      HlsManifests: [{ ManifestName: 'index' }],
-      DashManifests: [{ ManifestName: 'dash' }],
-    }),
-  );
-
-  // A second connection to the same database fills the timeline with a day of segments directly.
-  const channelArn = arns.channel({ accountId: '000000000000', region: 'us-east-1' }, 'bench', 'ch');
-  const driver = new SqliteDriver(join(dataDir, 'packhouse.db'));
-  const timeline = new SqlTimelineStore(driver);
-  const blobs = new DiskBlobStore(join(dataDir, 'media'));
+  const bench = await startBenchChannel({ name: 'origin', startoverSeconds: 86_400 });
+  const { blobs, cid } = bench;
   const now = Date.now();
   const first = now - SEGMENTS * SEG_MS;
-  const cid = channelKey(channelArn);
   const renditions = [
     { id: 'video_hi', kind: 'video' as const, codecs: 'avc1.64001f', bandwidth: 3_000_000, width: 1280, height: 720, timescale: 90_000 },
     { id: 'video_lo', kind: 'video' as const, codecs: 'avc1.64001e', bandwidth: 800_000, width: 640, height: 360, timescale: 90_000 },
     { id: 'audio', kind: 'audio' as const, codecs: 'mp4a.40.2', bandwidth: 128_000, sampleRate: 48_000, channels: 2, timescale: 48_000 },
   ];
   const t0 = performance.now();
-  for (const r of renditions) {
-    const initKey = `media/${cid}/${r.id}/init-0000000000000000.mp4`;
-    await timeline.upsertRendition({ channelArn, container: 'fmp4', initKey, updatedMs: now, ...r });
-    await driver.transaction(async (ex) => {
-      for (let i = 0; i < SEGMENTS; i++) {
-        await ex.run(
-          'INSERT INTO segments (channel_arn, rendition, seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          [channelArn, r.id, i + 1, first + i * SEG_MS, SEG_MS, i * 2 * r.timescale, 2 * r.timescale, `media/${cid}/${r.id}/${i}.mp4`, 500_000, 0, '1', initKey],
-        );
-      }
-    });
-  }
+  await bench.fill(renditions, { count: SEGMENTS, endMs: now, bytes: 500_000, initKey: (id) => `media/${cid}/${id}/init-0000000000000000.mp4` });
   console.log(`timeline filled: ${renditions.length} x ${SEGMENTS} segments in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const base = `${app.url}/out/v1/bench/ch/ep`;
+  const base = bench.base;
   const hour = `start=${Math.round((now - 7_200_000) / 1000)}&end=${Math.round((now - 3_600_000) / 1000)}`;
   // The day held, less a minute at each end: closed, settled for the cache (30 s past its end), and
   // not about to leave the startover window (an entry lives until its first segment does).
@@ -149,9 +102,7 @@ async function main(): Promise<void> {
     );
   }
   agent.destroy();
-  await driver.close();
-  await app.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await bench.close();
 }
 
 await main();
