@@ -3,62 +3,19 @@
 // combinations and the malformed inputs an encoder does not produce on purpose.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { MediaParseError, readInitSegment, readMediaSegment, type InitSegmentInfo, type TrackInfo } from '../../src/media/container/isobmff.js';
+import { AVC_PROFILES, HAS_X265, HEVC_PROFILES, NO_FFMPEG, concat, expectParseError, probePackets, probeStreams, run, type ProbePacket, type ProbeStream } from '../support/media-fixtures.js';
 import { parseMultivariantPlaylist } from '../../src/media/hls/playlist.js';
-
-const HAS_FFMPEG = spawnSync('ffmpeg', ['-version']).status === 0 && spawnSync('ffprobe', ['-version']).status === 0;
-const HAS_X265 = HAS_FFMPEG && spawnSync('ffmpeg', ['-hide_banner', '-encoders'], { encoding: 'utf8' }).stdout.includes('libx265');
-const NO_FFMPEG = HAS_FFMPEG ? false : 'ffmpeg/ffprobe are not installed';
 
 // ---------------------------------------------------------------------------------------------
 // ffmpeg / ffprobe helpers
 
-interface ProbeStream {
-  index: number;
-  codec_type: string;
-  codec_name: string;
-  codec_tag_string: string;
-  profile?: string;
-  level?: number;
-  width?: number;
-  height?: number;
-  sample_rate?: string;
-  channels?: number;
-  start_time?: string;
-  time_base: string;
-}
-interface ProbePacket {
-  stream_index: number;
-  pts?: number;
-  duration?: number;
-}
-
-function run(cwd: string, args: string[]): void {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args], { cwd, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
-
 const SOURCES = ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'];
 
-function probeStreams(file: string): ProbeStream[] {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { streams: ProbeStream[] }).streams;
-}
-
-function probePackets(file: string): ProbePacket[] {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'packet=stream_index,pts,duration', '-of', 'json', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { packets: ProbePacket[] }).packets;
-}
-
-const AVC_PROFILES: Record<string, number> = { Baseline: 66, 'Constrained Baseline': 66, Main: 77, Extended: 88, High: 100, 'High 10': 110, 'High 4:2:2': 122, 'High 4:4:4 Predictive': 244 };
-const HEVC_PROFILES: Record<string, number> = { Main: 1, 'Main 10': 2, 'Main Still Picture': 3, Rext: 4 };
 
 /** avc1.PPCCLL from ffprobe's profile name and level (the constraint byte is not reported). */
 function expectAvcCodec(codec: string, s: ProbeStream): void {
@@ -89,16 +46,6 @@ function presentationSpan(packets: ProbePacket[]): { span: number; frame: number
   const first = Math.min(...packets.map((p) => p.pts ?? Infinity));
   const end = Math.max(...packets.map((p) => (p.pts ?? -Infinity) + (p.duration ?? frame)));
   return { span: end - first, frame };
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function trackOf(init: InitSegmentInfo, kind: TrackInfo['kind']): TrackInfo {
@@ -340,15 +287,7 @@ describe('malformed input throws MediaParseError with a reason', () => {
   ];
   for (const [name, bytes, reason, as] of cases) {
     test(name, () => {
-      assert.throws(
-        () => (as === 'init' ? readInitSegment(bytes) : readMediaSegment(bytes)),
-        (e: unknown) => {
-          assert.ok(e instanceof MediaParseError, `expected MediaParseError, got ${String(e)}`);
-          assert.match(e.message, reason);
-          assert.ok(!e.message.includes('\n'));
-          return true;
-        },
-      );
+      expectParseError(() => (as === 'init' ? readInitSegment(bytes) : readMediaSegment(bytes)), reason);
     });
   }
 });

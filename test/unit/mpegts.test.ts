@@ -3,62 +3,18 @@
 // fMP4 reader on the same bitstream; hand-built packets cover PTS wrap, split headers and errors.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { readInitSegment } from '../../src/media/container/isobmff.js';
-import { MediaParseError, readTsSegment, type TsStream } from '../../src/media/container/mpegts.js';
+import { readTsSegment, type TsStream } from '../../src/media/container/mpegts.js';
+import { AVC_PROFILES, HAS_X265, HEVC_PROFILES, NO_FFMPEG, concat, expectParseError, probePackets, probeStreams, run } from '../support/media-fixtures.js';
 
-const HAS_FFMPEG = spawnSync('ffmpeg', ['-version']).status === 0 && spawnSync('ffprobe', ['-version']).status === 0;
-const ENCODERS = HAS_FFMPEG ? spawnSync('ffmpeg', ['-hide_banner', '-encoders'], { encoding: 'utf8' }).stdout : '';
-const HAS_X265 = ENCODERS.includes('libx265');
-const NO_FFMPEG = HAS_FFMPEG ? false : 'ffmpeg/ffprobe are not installed';
 const WRAP = 2 ** 33;
 
 // ---------------------------------------------------------------------------------------------
 // ffmpeg / ffprobe helpers
-
-interface ProbeStream {
-  index: number;
-  codec_type: string;
-  codec_name: string;
-  profile?: string;
-  level?: number;
-  width?: number;
-  height?: number;
-  sample_rate?: string;
-  channels?: number;
-  start_time?: string;
-  start_pts?: number;
-  id?: string;
-}
-interface ProbePacket {
-  stream_index: number;
-  pts?: number;
-  duration?: number;
-}
-
-function run(cwd: string, args: string[]): void {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args], { cwd, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
-
-function probeStreams(file: string): ProbeStream[] {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { streams: ProbeStream[] }).streams;
-}
-
-function probePackets(file: string): ProbePacket[] {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'packet=stream_index,pts,duration', '-of', 'json', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { packets: ProbePacket[] }).packets;
-}
-
-const AVC_PROFILES: Record<string, number> = { Baseline: 66, 'Constrained Baseline': 66, Main: 77, Extended: 88, High: 100, 'High 10': 110, 'High 4:2:2': 122, 'High 4:4:4 Predictive': 244 };
-const HEVC_PROFILES: Record<string, number> = { Main: 1, 'Main 10': 2, 'Main Still Picture': 3, Rext: 4 };
 
 function streamOf(streams: TsStream[], kind: TsStream['kind']): TsStream {
   const s = streams.find((x) => x.kind === kind);
@@ -115,16 +71,6 @@ function checkAgainstFfprobe(file: string): TsStream[] {
 
 // ---------------------------------------------------------------------------------------------
 // A small TS writer for hand-built cases
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** One packet; payload shorter than the room left is padded with adaptation-field stuffing. */
 function packet(pid: number, unitStart: boolean, payload: Uint8Array, adaptation = 0): Uint8Array {
@@ -324,15 +270,7 @@ describe('malformed input throws MediaParseError with a reason', () => {
   ];
   for (const [name, bytes, reason] of cases) {
     test(name, () => {
-      assert.throws(
-        () => readTsSegment(bytes),
-        (e: unknown) => {
-          assert.ok(e instanceof MediaParseError, `expected MediaParseError, got ${String(e)}`);
-          assert.match(e.message, reason);
-          assert.ok(!e.message.includes('\n'));
-          return true;
-        },
-      );
+      expectParseError(() => readTsSegment(bytes), reason);
     });
   }
 });
