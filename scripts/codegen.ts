@@ -158,10 +158,10 @@ export function findRepoRoot(start: string = path.dirname(fileURLToPath(import.m
   }
 }
 
-/** `$PACKHOUSE_SPEC_DIR`, else `../shared/spec` next to the repository root. */
+/** `$PACKHOUSE_SPEC_DIR`, else the repository's own `model/` folder. */
 export function resolveSpecDir(root: string = findRepoRoot()): string {
   const override = process.env['PACKHOUSE_SPEC_DIR'];
-  return override !== undefined && override !== '' ? path.resolve(override) : path.resolve(root, '..', 'shared', 'spec');
+  return override !== undefined && override !== '' ? path.resolve(override) : path.resolve(root, 'model');
 }
 
 // ---------------------------------------------------------------------------------------------

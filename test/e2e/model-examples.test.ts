@@ -60,7 +60,7 @@ interface Example {
 
 function specDir(): string {
   const override = process.env['PACKHOUSE_SPEC_DIR'];
-  return override ? resolve(override) : resolve(ROOT, '..', 'shared', 'spec');
+  return override ? resolve(override) : resolve(ROOT, 'model');
 }
 
 const MODEL_FILE = join(specDir(), 'mediapackagev2.smithy.json');
