@@ -1,10 +1,13 @@
 /**
  * Finds the channel (and endpoint) a data-plane URL names. The URLs carry group and channel names
- * but no account (AWS puts the account in the host name), so names must be unambiguous across the
- * accounts and Regions of one Packhouse.
+ * but no account (AWS puts the account in the host name), so they rest on one rule: a channel
+ * group name belongs to one account and Region of a Packhouse (CreateChannelGroup refuses a name
+ * another account or Region holds). The group's owner is found first, and the channel and endpoint
+ * are then looked up in that owner's account and Region only.
  */
-import type { Channel, OriginEndpoint } from '../domain/model.js';
-import type { MetadataStore, ResourceRecord } from '../domain/ports.js';
+import { arns } from '../domain/arn.js';
+import type { Channel, ChannelGroup, OriginEndpoint } from '../domain/model.js';
+import type { MetadataOps, ResourceRecord, Scope } from '../domain/ports.js';
 
 export class DataplaneError extends Error {
   constructor(
@@ -15,20 +18,31 @@ export class DataplaneError extends Error {
   }
 }
 
-export async function locateChannel(store: MetadataStore, groupName: string, channelName: string): Promise<ResourceRecord<Channel>> {
-  const found = await store.locateResources<Channel>('channel', groupName, channelName);
-  if (found.length === 0) throw new DataplaneError(404, `There is no channel ${channelName} in channel group ${groupName}. Create it with CreateChannel first.`);
-  if (found.length > 1) {
-    throw new DataplaneError(409, `Channel ${groupName}/${channelName} exists in several accounts or Regions of this Packhouse, so its data-plane URL is ambiguous. Rename one of them.`);
+/** The account and Region that own the channel group `groupName`. */
+async function ownerOf(store: MetadataOps, groupName: string): Promise<Scope> {
+  const groups = await store.locateGroups<ChannelGroup>(groupName);
+  if (groups.length === 0) throw new DataplaneError(404, `There is no channel group ${groupName}. Create it with CreateChannelGroup first.`);
+  if (groups.length > 1) {
+    // Only a database from before group names were unique per Packhouse can hold this.
+    throw new DataplaneError(
+      409,
+      `Channel group ${groupName} exists in several accounts or Regions of this Packhouse (created before group names were unique), so its data-plane URLs are ambiguous. Delete all but one of them.`,
+    );
   }
-  return found[0]!;
+  const g = groups[0]!;
+  return { accountId: g.accountId, region: g.region };
 }
 
-export async function locateEndpoint(store: MetadataStore, groupName: string, channelName: string, endpointName: string): Promise<ResourceRecord<OriginEndpoint>> {
-  const found = await store.locateResources<OriginEndpoint>('originEndpoint', groupName, channelName, endpointName);
-  if (found.length === 0) throw new DataplaneError(404, `There is no origin endpoint ${endpointName} on channel ${groupName}/${channelName}.`);
-  if (found.length > 1) {
-    throw new DataplaneError(409, `Origin endpoint ${groupName}/${channelName}/${endpointName} exists in several accounts or Regions of this Packhouse, so its URL is ambiguous.`);
-  }
-  return found[0]!;
+export async function locateChannel(store: MetadataOps, groupName: string, channelName: string): Promise<ResourceRecord<Channel>> {
+  const owner = await ownerOf(store, groupName);
+  const found = await store.getResource<Channel>(arns.channel(owner, groupName, channelName));
+  if (!found) throw new DataplaneError(404, `There is no channel ${channelName} in channel group ${groupName}. Create it with CreateChannel first.`);
+  return found;
+}
+
+export async function locateEndpoint(store: MetadataOps, groupName: string, channelName: string, endpointName: string): Promise<ResourceRecord<OriginEndpoint>> {
+  const owner = await ownerOf(store, groupName);
+  const found = await store.getResource<OriginEndpoint>(arns.endpoint(owner, groupName, channelName, endpointName));
+  if (!found) throw new DataplaneError(404, `There is no origin endpoint ${endpointName} on channel ${groupName}/${channelName}.`);
+  return found;
 }

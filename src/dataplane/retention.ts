@@ -43,7 +43,7 @@ export class RetentionKeeper {
 
   async run(channel: ResourceRecord<Channel>): Promise<number> {
     const { store, timeline, blobs, clock } = this.deps;
-    const endpoints = await store.locateResources<OriginEndpoint>('originEndpoint', channel.groupName, channel.name);
+    const endpoints = await store.findResources<OriginEndpoint>({ kind: 'originEndpoint', scope: { accountId: channel.accountId, region: channel.region }, groupName: channel.groupName, channelName: channel.name });
     const keep = retentionSeconds(endpoints.map((e) => e.doc));
     // Age is measured on the earlier of the server's and the channel's clock: an encoder whose
     // clock runs behind must not see its fresh content removed as old.

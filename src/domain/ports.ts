@@ -61,10 +61,11 @@ export interface MetadataOps {
   findResources<D>(filter: ResourceFilter, page?: ListPage): Promise<ResourceRecord<D>[]>;
   countResources(filter: ResourceFilter): Promise<number>;
   /**
-   * Finds resources by names alone, in every account and region: the data plane's URLs
-   * (/in/v1/{group}/..., /out/v1/{group}/...) carry no account, as AWS's carry it in the host.
+   * The channel groups of this name in every account and Region. A group name is unique per
+   * Packhouse (CreateChannelGroup refuses a name another scope holds), because the data-plane URLs
+   * name a group without its account; more than one only in a database from before that rule.
    */
-  locateResources<D>(kind: ResourceKind, groupName: string, channelName: string, endpointName?: string): Promise<ResourceRecord<D>[]>;
+  locateGroups<D>(groupName: string): Promise<ResourceRecord<D>[]>;
   /** Resources of a kind in the given statuses, in every account and Region, oldest first (background work). */
   findByStatus<D>(kind: ResourceKind, statuses: readonly string[], limit: number): Promise<ResourceRecord<D>[]>;
   /** Queues event deliveries (written in the caller's transaction, so a status change and its event commit together). */

@@ -18,8 +18,10 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import {
   CreateChannelCommand,
   CreateChannelGroupCommand,
+  CreateOriginEndpointCommand,
   DeleteChannelCommand,
   DeleteChannelGroupCommand,
+  DeleteOriginEndpointCommand,
   GetChannelCommand,
   GetChannelGroupCommand,
   ListChannelGroupsCommand,
@@ -398,7 +400,7 @@ describe('channel groups and channels (quotas: 4 groups per account and Region, 
     await expectError(c.send(new GetChannelGroupCommand({ ChannelGroupName: 'q5' })), notFound('CHANNEL_GROUP'));
     assert.deepEqual(await groupNames(c), ['q1', 'q2', 'q3', 'q4']);
     // The quota is per account and Region: another Region is not affected.
-    await client('ap-south-2').send(new CreateChannelGroupCommand({ ChannelGroupName: 'q5' }));
+    await client('ap-south-2').send(new CreateChannelGroupCommand({ ChannelGroupName: 'q5-south-2' }));
     await c.send(new DeleteChannelGroupCommand({ ChannelGroupName: 'q2' }));
     const res = await c.send(new CreateChannelGroupCommand({ ChannelGroupName: 'q5' }));
     assert.equal(res.ChannelGroupName, 'q5');
@@ -428,10 +430,14 @@ describe('channel groups and channels (quotas: 4 groups per account and Region, 
     // Deleting through eu-west-1 does not touch the us-east-1 group.
     await west.send(new DeleteChannelGroupCommand({ ChannelGroupName: 'scoped' }));
     assert.equal((await east.send(new GetChannelGroupCommand({ ChannelGroupName: 'scoped' }))).Description, 'east');
-    // The same name is free in eu-west-1 and gets an eu-west-1 ARN.
+    // The name is not free in eu-west-1: data-plane URLs carry no Region, so a group name is unique per Packhouse.
+    await expectError(west.send(new CreateChannelGroupCommand({ ChannelGroupName: 'scoped', Description: 'west' })), conflict('RESOURCE_ALREADY_EXISTS'));
+    assert.equal((await east.send(new GetChannelGroupCommand({ ChannelGroupName: 'scoped' }))).Description, 'east');
+    // Once the us-east-1 group is gone, eu-west-1 may take the name and gets an eu-west-1 ARN.
+    await east.send(new DeleteChannelCommand({ ChannelGroupName: 'scoped', ChannelName: 'sc' }));
+    await east.send(new DeleteChannelGroupCommand({ ChannelGroupName: 'scoped' }));
     const w = await west.send(new CreateChannelGroupCommand({ ChannelGroupName: 'scoped', Description: 'west' }));
     assert.equal(w.Arn, 'arn:aws:mediapackagev2:eu-west-1:000000000000:channelGroup/scoped');
-    assert.equal((await east.send(new GetChannelGroupCommand({ ChannelGroupName: 'scoped' }))).Description, 'east');
   });
 
   test('InputSwitchConfiguration.MQCSInputSwitching: refused on an HLS channel, accepted and echoed on a CMAF channel', async () => {
@@ -628,10 +634,39 @@ describe('two accounts from a credentials file (default quotas)', () => {
     assert.deepEqual(await groupNames(two()), []);
     await two().send(new DeleteChannelGroupCommand({ ChannelGroupName: 'acct' }));
     assert.equal((await one().send(new GetChannelGroupCommand({ ChannelGroupName: 'acct' }))).Description, 'one');
-    const theirs = await two().send(new CreateChannelGroupCommand({ ChannelGroupName: 'acct', Description: 'two' }));
-    assert.equal(theirs.Arn, 'arn:aws:mediapackagev2:us-east-1:222222222222:channelGroup/acct');
-    assert.equal((await one().send(new GetChannelGroupCommand({ ChannelGroupName: 'acct' }))).Description, 'one');
-    assert.deepEqual(await channelNames(two(), 'acct'), []);
+  });
+
+  test("another account or Region cannot take a channel group name in use, so it can neither break nor take over the owner's ingest and origin URLs", async () => {
+    await one().send(new CreateChannelGroupCommand({ ChannelGroupName: 'owned' }));
+    await one().send(new CreateChannelCommand({ ChannelGroupName: 'owned', ChannelName: 'live', InputType: 'HLS' }));
+    await one().send(new CreateOriginEndpointCommand({ ChannelGroupName: 'owned', ChannelName: 'live', OriginEndpointName: 'ts', ContainerType: 'TS', HlsManifests: [{ ManifestName: 'index' }] }));
+    for (const [other, who] of [[two(), 'another account'], [one('eu-west-1'), 'another Region'], [two('ap-south-1'), 'another account and Region']] as const) {
+      try {
+        await other.send(new CreateChannelGroupCommand({ ChannelGroupName: 'owned' }));
+        assert.fail(`${who} created a channel group named like one in use`);
+      } catch (err) {
+        const e = err as Error & { $metadata?: { httpStatusCode?: number }; ConflictExceptionType?: string };
+        assert.equal(e.$metadata?.httpStatusCode, 409, `${who}: ${e.name}: ${e.message}`);
+        assert.equal(e.name, 'ConflictException');
+        assert.equal(e.ConflictExceptionType, 'RESOURCE_ALREADY_EXISTS');
+        assert.match(e.message, /another account or Region of this Packhouse.*unique across the whole installation/, 'the message says why');
+        assert.doesNotMatch(e.message, /111111111111/, 'the message does not reveal the owner');
+      }
+    }
+    // The owner's URLs still name its own channel: a playlist upload is taken, the origin answers for its channel.
+    const put = await fetch(`${server.url}/in/v1/owned/1/live/index.m3u8`, { method: 'PUT', body: '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nindex_0.m3u8\n' });
+    assert.ok(put.status < 300, `ingest answered ${put.status}: ${await put.text()}`);
+    const out = await fetch(`${server.url}/out/v1/owned/live/ts/index.m3u8`);
+    const text = await out.text();
+    assert.equal(out.status, 404, text);
+    assert.match(text, /Channel live has no content yet/);
+    // Once the owner deletes the group, the name is free again.
+    await one().send(new DeleteOriginEndpointCommand({ ChannelGroupName: 'owned', ChannelName: 'live', OriginEndpointName: 'ts' }));
+    await one().send(new DeleteChannelCommand({ ChannelGroupName: 'owned', ChannelName: 'live' }));
+    await one().send(new DeleteChannelGroupCommand({ ChannelGroupName: 'owned' }));
+    const theirs = await two().send(new CreateChannelGroupCommand({ ChannelGroupName: 'owned' }));
+    assert.equal(theirs.Arn, 'arn:aws:mediapackagev2:us-east-1:222222222222:channelGroup/owned');
+    assert.deepEqual(await channelNames(two(), 'owned'), []);
   });
 
   test('the default local key pair is not accepted when a credentials file is configured', async () => {

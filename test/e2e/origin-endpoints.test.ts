@@ -771,12 +771,13 @@ describe('origin endpoints, policies and tags (quota: 2 origin endpoints per cha
 
   test('tag operations on an unknown ARN, an ARN of another Region or account, or a malformed ARN are ValidationException INVALID_ARN', async () => {
     await c.send(new CreateChannelGroupCommand({ ChannelGroupName: 'arn-g', Tags: { k: 'v' } }));
-    // A group of the same name that really exists in eu-west-1.
-    await server.client({ region: 'eu-west-1' }).send(new CreateChannelGroupCommand({ ChannelGroupName: 'arn-g' }));
+    // A group that really exists in eu-west-1 (group names are unique per Packhouse, so another name).
+    await server.client({ region: 'eu-west-1' }).send(new CreateChannelGroupCommand({ ChannelGroupName: 'arn-west' }));
     const bad = [
       `${ACCOUNT_PREFIX}channelGroup/does-not-exist`,
       `${ACCOUNT_PREFIX}channelGroup/arn-g/channel/does-not-exist`,
       'arn:aws:mediapackagev2:eu-west-1:000000000000:channelGroup/arn-g',
+      'arn:aws:mediapackagev2:eu-west-1:000000000000:channelGroup/arn-west',
       'arn:aws:mediapackagev2:us-east-1:111111111111:channelGroup/arn-g',
       'not-an-arn',
       'arn:aws:s3:::my-bucket',
@@ -789,7 +790,7 @@ describe('origin endpoints, policies and tags (quota: 2 origin endpoints per cha
       await expectError(c.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: ['k'] })), invalidArn);
     }
     assert.deepEqual((await c.send(new ListTagsForResourceCommand({ ResourceArn: `${ACCOUNT_PREFIX}channelGroup/arn-g` }))).Tags, { k: 'v' }, 'nothing changed');
-    assert.deepEqual((await server.client({ region: 'eu-west-1' }).send(new GetChannelGroupCommand({ ChannelGroupName: 'arn-g' }))).Tags, {});
+    assert.deepEqual((await server.client({ region: 'eu-west-1' }).send(new GetChannelGroupCommand({ ChannelGroupName: 'arn-west' }))).Tags, {});
   });
 
   test('a tag key starting with "aws:" is refused on TagResource and on create', async () => {

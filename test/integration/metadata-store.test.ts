@@ -291,32 +291,24 @@ function contract(backend: Backend): void {
       assert.deepEqual(endpoint, rec({ kind: 'originEndpoint', scope: a, group: 'g1', channel: 'c2', endpoint: 'e1' }));
     });
 
-    it('locateResources finds by names alone, across every account and region, and by kind', async () => {
-      // Names unique to this test, since locateResources looks beyond any one scope.
+    it('locateGroups finds the channel groups of a name across every account and region, and nothing else', async () => {
+      // Names unique to this test, since locateGroups looks beyond any one scope.
       const g = `loc-g-${randomBytes(4).toString('hex')}`;
       const a = freshScope('us-east-1');
       const b = freshScope('eu-west-1');
-      const chA = rec({ kind: 'channel', scope: a, group: g, channel: 'live' });
-      const chB = rec({ kind: 'channel', scope: b, group: g, channel: 'live' });
-      const epA1 = rec({ kind: 'originEndpoint', scope: a, group: g, channel: 'live', endpoint: 'hls' });
-      const epA2 = rec({ kind: 'originEndpoint', scope: a, group: g, channel: 'live', endpoint: 'dash' });
-      const epB1 = rec({ kind: 'originEndpoint', scope: b, group: g, channel: 'live', endpoint: 'hls' });
+      const groupA = rec({ scope: a, group: g });
+      const groupB = rec({ scope: b, group: g });
       await insertAll(store, [
-        rec({ scope: a, group: g }),
-        chA,
-        chB,
-        rec({ kind: 'channel', scope: a, group: g, channel: 'other' }),
-        rec({ kind: 'channel', scope: a, group: `${g}-x`, channel: 'live' }),
-        epA1,
-        epA2,
-        epB1,
+        groupA,
+        groupB,
+        rec({ kind: 'channel', scope: a, group: g, channel: 'live' }),
+        rec({ kind: 'originEndpoint', scope: a, group: g, channel: 'live', endpoint: 'hls' }),
+        rec({ scope: a, group: `${g}-x` }),
       ]);
       const byArn = (rows: readonly ResourceRecord[]) => [...rows].sort((x, y) => (x.arn < y.arn ? -1 : x.arn > y.arn ? 1 : 0));
-      assert.deepEqual(byArn(await store.locateResources('channel', g, 'live')), byArn([chA, chB]));
-      assert.deepEqual(byArn(await store.locateResources('originEndpoint', g, 'live')), byArn([epA1, epA2, epB1]));
-      assert.deepEqual(byArn(await store.locateResources('originEndpoint', g, 'live', 'hls')), byArn([epA1, epB1]));
-      assert.deepEqual(await store.locateResources('originEndpoint', g, 'live', 'nope'), []);
-      assert.deepEqual(await store.locateResources('channel', g, 'missing'), []);
+      assert.deepEqual(byArn(await store.locateGroups(g)), byArn([groupA, groupB]));
+      assert.deepEqual(await store.locateGroups(`${g}-x`), [rec({ scope: a, group: `${g}-x` })]);
+      assert.deepEqual(await store.locateGroups(`${g}-missing`), []);
     });
 
     it('findResources filters by statuses, and liveAtMs hides records whose expiresMs <= liveAtMs', async () => {

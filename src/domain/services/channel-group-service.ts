@@ -33,6 +33,15 @@ export class ChannelGroupService {
           `A channel group named ${input.name} already exists in this account and Region. Choose a different name, or use the existing channel group.`,
         );
       }
+      // Data-plane URLs (/in/v1/{group}/..., /out/v1/{group}/...) name a group without its account,
+      // so a name held by another account or Region is refused: a URL names one channel, always.
+      const elsewhere = (await tx.locateGroups(input.name)).some((r) => r.accountId !== scope.accountId || r.region !== scope.region);
+      if (elsewhere) {
+        throw new ConflictError(
+          'RESOURCE_ALREADY_EXISTS',
+          `The channel group name ${input.name} is already used by another account or Region of this Packhouse. Ingest and origin URLs (/in/v1/${input.name}/..., /out/v1/${input.name}/...) carry no account, so channel group names are unique across the whole installation. Choose a different name.`,
+        );
+      }
       const count = await tx.countResources({ kind: 'channelGroup', scope });
       if (count >= settings.quotas.channelGroupsPerAccount) {
         throw new QuotaExceededError(

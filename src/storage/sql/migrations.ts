@@ -100,6 +100,14 @@ INSERT INTO rendition_counters (channel_arn, rendition, last_seq, last_disc_seq)
   SELECT channel_arn, rendition, MAX(seq), MAX(disc_seq) FROM segments GROUP BY channel_arn, rendition;
 `;
 
+/**
+ * The data plane finds resources by names alone (its URLs carry no account), on every ingest and
+ * origin request, and CreateChannelGroup checks a name across every account and Region.
+ */
+const byNames = `
+CREATE INDEX resources_by_names ON resources (group_name, kind, channel_name, endpoint_name);
+`;
+
 export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migration[]>> = {
   sqlite: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('INTEGER', 'TEXT') },
@@ -107,6 +115,7 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 3, name: 'event outbox', sql: outbox('INTEGER') },
     { id: 4, name: 'segment discontinuity sequence', sql: discontinuitySequence },
     { id: 5, name: 'rendition counters', sql: counters('INTEGER') },
+    { id: 6, name: 'resources by names', sql: byNames },
   ],
   postgres: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('BIGINT', 'TEXT COLLATE "C"') },
@@ -114,5 +123,6 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 3, name: 'event outbox', sql: outbox('BIGINT') },
     { id: 4, name: 'segment discontinuity sequence', sql: discontinuitySequence },
     { id: 5, name: 'rendition counters', sql: counters('BIGINT') },
+    { id: 6, name: 'resources by names', sql: byNames },
   ],
 };

@@ -88,14 +88,9 @@ class SqlOps implements MetadataOps {
     return Number(rows[0]?.['n'] ?? 0);
   }
 
-  async locateResources<D>(kind: ResourceRecord['kind'], groupName: string, channelName: string, endpointName?: string): Promise<ResourceRecord<D>[]> {
-    const params: unknown[] = [kind, groupName, channelName];
-    let sql = `SELECT ${COLUMNS} FROM resources WHERE kind = ? AND group_name = ? AND channel_name = ?`;
-    if (endpointName !== undefined) {
-      sql += ' AND endpoint_name = ?';
-      params.push(endpointName);
-    }
-    return (await this.ex.all(sql, params)).map((r) => toRecord<D>(r));
+  async locateGroups<D>(groupName: string): Promise<ResourceRecord<D>[]> {
+    const rows = await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE group_name = ? AND kind = 'channelGroup' ORDER BY created_ms, arn`, [groupName]);
+    return rows.map((r) => toRecord<D>(r));
   }
 
   async findByStatus<D>(kind: ResourceRecord['kind'], statuses: readonly string[], limit: number): Promise<ResourceRecord<D>[]> {
