@@ -185,7 +185,7 @@ describe('channel groups and channels (quotas: 4 groups per account and Region, 
     assert.equal(got.EgressDomain, new URL(server.url).host);
   });
 
-  test('channel: Create returns every output member (InputType defaults to HLS); Get, Update, List and Delete agree', async () => {
+  test('channel: Create returns every output member (InputType only when set, as AWS); Get, Update, List and Delete agree', async () => {
     const c = client('us-east-2');
     await c.send(new CreateChannelGroupCommand({ ChannelGroupName: 'cg' }));
     const t0 = Date.now();
@@ -196,15 +196,16 @@ describe('channel groups and channels (quotas: 4 groups per account and Region, 
     assert.equal(created.ChannelName, 'ch');
     assert.equal(created.Arn, 'arn:aws:mediapackagev2:us-east-2:000000000000:channelGroup/cg/channel/ch');
     assert.equal(created.Description, 'a channel');
-    assert.equal(created.InputType, 'HLS', 'InputType defaults to HLS');
+    assert.equal(created.InputType, undefined, 'CreateChannel names InputType only when the request set it (AWS returns it on Get)');
     assertRecent(created.CreatedAt, t0, t1, 'CreatedAt');
     assert.deepEqual(created.ModifiedAt, created.CreatedAt);
     assertEtag(created.ETag);
     assert.deepEqual(created.Tags, { k1: 'v1' });
     assert.deepEqual(created.IngestEndpoints?.map((e) => e.Id), ['1', '2']);
     for (const e of created.IngestEndpoints ?? []) assert.equal(typeof e.Url, 'string');
-    assert.equal(created.InputSwitchConfiguration, undefined);
-    assert.equal(created.OutputHeaderConfiguration, undefined);
+    // AWS answers a channel created without them with both switched off (Terraform and moto expect it).
+    assert.deepEqual(created.InputSwitchConfiguration, { MQCSInputSwitching: false });
+    assert.deepEqual(created.OutputHeaderConfiguration, { PublishMQCS: false });
 
     const got = await c.send(new GetChannelCommand({ ChannelGroupName: 'cg', ChannelName: 'ch' }));
     assert.equal(got.$metadata.httpStatusCode, 200);
@@ -212,7 +213,9 @@ describe('channel groups and channels (quotas: 4 groups per account and Region, 
     assert.equal(got.ChannelGroupName, 'cg');
     assert.equal(got.ChannelName, 'ch');
     assert.equal(got.Description, 'a channel');
-    assert.equal(got.InputType, 'HLS');
+    assert.equal(got.InputType, 'HLS', 'InputType defaults to HLS');
+    assert.deepEqual(got.InputSwitchConfiguration, { MQCSInputSwitching: false });
+    assert.deepEqual(got.OutputHeaderConfiguration, { PublishMQCS: false });
     assert.deepEqual(got.CreatedAt, created.CreatedAt);
     assert.deepEqual(got.ModifiedAt, created.ModifiedAt);
     assert.equal(got.ETag, created.ETag);
@@ -225,6 +228,8 @@ describe('channel groups and channels (quotas: 4 groups per account and Region, 
     assert.equal(updated.Arn, created.Arn);
     assert.equal(updated.Description, 'changed');
     assert.equal(updated.InputType, 'HLS', 'InputType is kept by an update');
+    assert.deepEqual(updated.InputSwitchConfiguration, { MQCSInputSwitching: false });
+    assert.deepEqual(updated.OutputHeaderConfiguration, { PublishMQCS: false });
     assert.deepEqual(updated.CreatedAt, created.CreatedAt);
     assert.ok(updated.ModifiedAt!.getTime() > created.ModifiedAt!.getTime(), 'ModifiedAt moves forward');
     assertEtag(updated.ETag);

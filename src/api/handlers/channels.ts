@@ -7,7 +7,12 @@ import { checkTags } from '../../domain/services/tag-service.js';
 import type { InputSwitchConfiguration, OutputHeaderConfiguration } from '../generated/types.js';
 import { date, optionalDate, type Handler } from './types.js';
 
-function wire(c: Channel, services: Services) {
+/**
+ * AWS answers a channel created without InputSwitchConfiguration or OutputHeaderConfiguration with
+ * both switched off ({"MQCSInputSwitching": false}, {"PublishMQCS": false}) on Create, Get and
+ * Update; a configuration given without the flag gets it as false too.
+ */
+function wire(c: Channel, services: Services, options: { inputType?: boolean } = {}) {
   return {
     Arn: c.arn,
     ChannelName: c.name,
@@ -17,11 +22,11 @@ function wire(c: Channel, services: Services) {
     ResetAt: optionalDate(c.resetMs),
     Description: c.description,
     IngestEndpoints: services.channels.ingestUrls(c.groupName, c.name).map((e) => ({ Id: e.id, Url: e.url })),
-    InputType: c.inputType,
+    InputType: options.inputType === false ? undefined : c.inputType,
     ETag: c.etag,
     Tags: c.tags,
-    InputSwitchConfiguration: c.inputSwitchConfiguration as InputSwitchConfiguration | undefined,
-    OutputHeaderConfiguration: c.outputHeaderConfiguration as OutputHeaderConfiguration | undefined,
+    InputSwitchConfiguration: { MQCSInputSwitching: false, ...c.inputSwitchConfiguration } as InputSwitchConfiguration,
+    OutputHeaderConfiguration: { PublishMQCS: false, ...c.outputHeaderConfiguration } as OutputHeaderConfiguration,
   };
 }
 
@@ -48,7 +53,8 @@ export const channelHandlers: {
       outputHeaderConfiguration: doc(input.OutputHeaderConfiguration),
       tags: input.Tags,
     });
-    return wire(c, services);
+    // As AWS: the response names InputType only when the request set it (GetChannel always does).
+    return wire(c, services, { inputType: input.InputType !== undefined });
   },
   GetChannel: async (input, { scope, services }) => wire(await services.channels.get(scope, input.ChannelGroupName, input.ChannelName), services),
   UpdateChannel: async (input, { scope, services }) =>
