@@ -3,7 +3,7 @@
  * key store, the clock) and wires them into the services, the pipeline and the HTTP server.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createServer, type RequestListener, type Server } from 'node:http';
@@ -32,6 +32,7 @@ import { PostgresDriver } from './storage/sql/postgres-driver.js';
 import { SqlMetadataStore } from './storage/sql/sql-metadata-store.js';
 import { SqlTimelineStore } from './storage/sql/sql-timeline-store.js';
 import { SqliteDriver } from './storage/sql/sqlite-driver.js';
+import { StartupError, dataDirError, databaseError, listenError } from './startup-errors.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 const SWEEP_INTERVAL_MS = 60_000;
@@ -72,16 +73,36 @@ function keyPairs(config: Config): { pairs: KeyPair[]; usingDefault: boolean } {
   return { pairs: [DEFAULT_KEY_PAIR], usingDefault: true };
 }
 
-export async function openStores(config: Config): Promise<{ store: MetadataStore; timeline: TimelineStore }> {
+/**
+ * Opens the metadata and timeline stores. `existing`: only a database that is already there (the
+ * `jobs` command reads the server's database; it must not create an empty one elsewhere).
+ */
+export async function openStores(config: Config, options: { existing?: boolean } = {}): Promise<{ store: MetadataStore; timeline: TimelineStore }> {
   let driver: SqlDriver;
   if (config.databaseUrl) {
     driver = new PostgresDriver(config.databaseUrl);
   } else {
-    mkdirSync(config.dataDir, { recursive: true });
-    driver = new SqliteDriver(join(config.dataDir, 'packhouse.db'));
+    const file = join(config.dataDir, 'packhouse.db');
+    if (options.existing && !existsSync(config.dataDir)) {
+      throw new StartupError(`--data-dir ${config.dataDir} does not exist. Point --data-dir (PACKHOUSE_DATA_DIR) at the server's data directory, or pass the server's --database-url.`);
+    }
+    if (options.existing && !existsSync(file)) {
+      throw new StartupError(`--data-dir ${config.dataDir} holds no Packhouse database (packhouse.db). Point --data-dir (PACKHOUSE_DATA_DIR) at the server's data directory, or pass the server's --database-url.`);
+    }
+    try {
+      mkdirSync(config.dataDir, { recursive: true });
+      driver = new SqliteDriver(file);
+    } catch (err) {
+      throw dataDirError(err, config.dataDir);
+    }
   }
-  const store = await SqlMetadataStore.open(driver);
-  return { store, timeline: new SqlTimelineStore(driver) };
+  try {
+    const store = await SqlMetadataStore.open(driver);
+    return { store, timeline: new SqlTimelineStore(driver) };
+  } catch (err) {
+    await driver.close().catch(() => undefined);
+    throw config.databaseUrl ? databaseError(err, config.databaseUrl) : dataDirError(err, config.dataDir);
+  }
 }
 
 export async function startApp(config: Config, options: { logger?: Logger; clock?: Clock } = {}): Promise<RunningApp> {
@@ -90,11 +111,43 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
   const { pairs, usingDefault } = keyPairs(config);
   const keys = new KeyStore(pairs);
   const { store, timeline } = await openStores(config);
+  // Whatever started before a start-up failure is closed again, so the process can exit.
+  const started: (() => Promise<void>)[] = [() => store.close()];
+  try {
+    return await startServices(config, logger, clock, keys, usingDefault, store, timeline, started);
+  } catch (err) {
+    for (const close of started.reverse()) await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startServices(
+  config: Config,
+  logger: Logger,
+  clock: Clock,
+  keys: KeyStore,
+  usingDefault: boolean,
+  store: MetadataStore,
+  timeline: TimelineStore,
+  started: (() => Promise<void>)[],
+): Promise<RunningApp> {
   // The S3 store of harvest output (and of live segments with --segment-store s3://...).
   let builtinS3: BuiltinS3 | undefined;
   let s3: S3Connection & { readonly builtin: boolean };
   if (config.s3.mode === 'builtin') {
-    builtinS3 = await startBuiltinS3(join(config.dataDir, 's3'), config.host, config.s3.port);
+    const dir = join(config.dataDir, 's3');
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw dataDirError(err, config.dataDir);
+    }
+    try {
+      builtinS3 = await startBuiltinS3(dir, config.host, config.s3.port);
+    } catch (err) {
+      throw listenError(err, 'The built-in S3 endpoint', { flag: 's3-port', env: 'PACKHOUSE_S3_PORT' }, config.host, config.s3.port);
+    }
+    const running = builtinS3;
+    started.push(() => running.close());
     s3 = { endpoint: builtinS3.url, region: 'us-east-1', credentials: builtinS3.credentials, builtin: true };
     logger.info({ s3Url: builtinS3.url, dataDir: join(config.dataDir, 's3') }, 'built-in local S3 endpoint for harvest output');
   } else if (config.s3.mode === 'endpoint') {
@@ -109,8 +162,6 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
     const state = await sink.checkBucket(bucket);
     if (state === 'missing' && s3.builtin) await sink.createBucket(bucket);
     else if (state !== 'ok') {
-      await builtinS3?.close();
-      await store.close();
       throw new ConfigError(`--segment-store s3://${bucket}: the bucket ${state === 'missing' ? 'does not exist' : 'is not accessible with the configured S3 credentials'}; create it, or fix --s3-endpoint and the S3 credentials`);
     }
     blobs = new S3BlobStore({ bucket, prefix, endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials });
@@ -125,10 +176,14 @@ export async function startApp(config: Config, options: { logger?: Logger; clock
     else res.writeHead(503, { 'retry-after': '1' }).end('starting\n');
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (err) {
+    throw listenError(err, 'Packhouse', { flag: 'port', env: 'PACKHOUSE_PORT' }, config.host, config.port);
+  }
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;

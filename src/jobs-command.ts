@@ -15,7 +15,7 @@ function row(j: HarvestJob): string {
 }
 
 export async function jobsCommand(config: Config, follow: boolean, out: NodeJS.WritableStream): Promise<void> {
-  const { store } = await openStores(config);
+  const { store } = await openStores(config, { existing: true });
   try {
     for (;;) {
       const jobs = await store.findByStatus<HarvestJob>('harvestJob', ['QUEUED', 'IN_PROGRESS', 'COMPLETED', 'FAILED', 'CANCELLED'], 1000);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, settingsHelp } from './config/config.js';
 import { startApp } from './app.js';
 import { jobsCommand } from './jobs-command.js';
+import { StartupError } from './startup-errors.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -77,6 +78,11 @@ export async function main(args: string[]): Promise<void> {
     if (err instanceof ConfigError) {
       process.stderr.write(`packhouse: invalid configuration: ${(err).message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    if (err instanceof StartupError) {
+      process.stderr.write(`packhouse: ${err.message}\n`);
+      process.exitCode = 1;
       return;
     }
     throw err;

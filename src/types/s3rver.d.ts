@@ -11,5 +11,9 @@ declare module 's3rver' {
     constructor(options: S3rverOptions);
     run(): Promise<{ address: string; port: number; family?: string }>;
     close(): Promise<void>;
+    /** Creates its HTTP server and listens; with a callback, returns that server at once. */
+    listen(port: number, address: string, callback: () => void): import('node:http').Server;
+    /** The server close() stops (set by run()). */
+    httpServer?: import('node:http').Server;
   }
 }

@@ -14,7 +14,13 @@ export interface BuiltinS3 {
 export async function startBuiltinS3(directory: string, host: string, port: number): Promise<BuiltinS3> {
   mkdirSync(directory, { recursive: true });
   const server = new S3rver({ port, address: host === 'localhost' ? '127.0.0.1' : host, directory, silent: true });
-  const info = (await server.run()) as { address: string; port: number };
+  // Not server.run(): it never settles when the port is taken (the error is emitted, not rejected).
+  const http = await new Promise<import('node:http').Server>((resolve, reject) => {
+    const listening = server.listen(port, host === 'localhost' ? '127.0.0.1' : host, () => resolve(listening));
+    listening.once('error', reject);
+  });
+  server.httpServer = http;
+  const info = http.address() as { address: string; port: number };
   const address = info.address === '0.0.0.0' ? '127.0.0.1' : info.address.includes(':') ? `[${info.address}]` : info.address;
   return {
     url: `http://${address}:${info.port}`,
