@@ -110,7 +110,6 @@ export function writeMpd(o: MpdOptions): string {
     const next = starts[i + 1];
     const dur = next !== undefined ? ` duration="${isoDuration((next - startMs) / 1000)}"` : '';
     lines.push(`<Period id="${startMs}" start="${isoDuration(offset / 1000)}"${dur}>`);
-    lines.push(`<SupplementalProperty schemeIdUri="urn:scte:dash:utc-time" value="${new Date(startMs).toISOString()}"/>`);
     let setId = 0;
     for (const kind of ['video', 'audio'] as const) {
       const tracks = present.filter((t) => (kind === 'audio' ? t.kind === 'audio' : t.kind !== 'audio') && p.segments.has(t.id));
@@ -137,6 +136,8 @@ export function writeMpd(o: MpdOptions): string {
       }
       lines.push('</AdaptationSet>');
     }
+    // ISO/IEC 23009-1 §5.3.2 (Period content model): SupplementalProperty follows the AdaptationSets.
+    lines.push(`<SupplementalProperty schemeIdUri="urn:scte:dash:utc-time" value="${new Date(startMs).toISOString()}"/>`);
     lines.push('</Period>');
   });
   if (o.utcTiming && !o.closed) lines.push(`<UTCTiming schemeIdUri="${esc(o.utcTiming.schemeIdUri)}" value="${esc(o.utcTiming.value)}"/>`);
