@@ -226,6 +226,14 @@ describe('§4.3.2 media segment tags', () => {
       assert.ok(Math.abs((got[4] ?? 0) - (base + 0.4)) < 1e-6);
     });
 
+    test('years 0000-0099 are those years, not 1900-1999 (and year 0 is a leap year)', () => {
+      const dates = ['0050-01-01T00:00:00Z', '0099-12-31T23:59:59.250+01:00', '0000-02-29T12:00:00Z'];
+      const lines = ['#EXTM3U', '#EXT-X-TARGETDURATION:1'];
+      for (const [i, d] of dates.entries()) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${d}`, '#EXTINF:1,', `s${i}.ts`);
+      const got = parseMediaPlaylist(lines.join('\n')).segments.map((s) => new Date(s.programDateTime ?? NaN).toISOString());
+      assert.deepEqual(got, ['0050-01-01T00:00:00.000Z', '0099-12-31T22:59:59.250Z', '0000-02-29T12:00:00.000Z']);
+    });
+
     test('a date that is not ISO 8601 is an error', () => {
       throwsParse(() => parseMediaPlaylist('#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-PROGRAM-DATE-TIME:yesterday\n#EXTINF:1,\na.ts\n'), /not an ISO 8601/);
       throwsParse(() => parseMediaPlaylist('#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-PROGRAM-DATE-TIME:2024-02-30T00:00:00Z\n#EXTINF:1,\na.ts\n'), /not an ISO 8601/);

@@ -151,3 +151,12 @@ function routeOf(method: string, path: string): string | undefined {
   const m = matchRoute(method, path);
   return 'operation' in m ? m.operation : undefined;
 }
+
+test('a path with a dot segment matches nothing: the signature covers the path with dot segments resolved', () => {
+  assert.deepEqual(matchRoute('GET', '/channelGroup/..'), { error: 'not-found' });
+  assert.deepEqual(matchRoute('GET', '/channelGroup/g1/channel/.'), { error: 'not-found' });
+  assert.deepEqual(matchRoute('GET', '/channelGroup/g1/channel/c1/../c2'), { error: 'not-found' });
+  assert.deepEqual(matchRoute('GET', '/tags/..'), { error: 'not-found' });
+  // Dots inside a segment are not dot segments.
+  assert.deepEqual(matchRoute('GET', '/channelGroup/..a'), { operation: 'GetChannelGroup', labels: { ChannelGroupName: '..a' } });
+});

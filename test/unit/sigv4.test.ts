@@ -186,13 +186,59 @@ test('query with repeated keys verifies, whatever order the values arrive in', a
 
 test('canonical query sorts by encoded key then value and normalises escapes', () => {
   assert.equal(canonicalQuery('b=2&a=z&a=y&c'), 'a=y&a=z&b=2&c=');
-  assert.equal(canonicalQuery('k=%7e%2f+x&X-Amz-Signature=abc'), 'k=~%2F%2Bx');
+  // '+' is a space, as URLSearchParams (which the request is acted on with) reads it.
+  assert.equal(canonicalQuery('k=%7e%2f+x&X-Amz-Signature=abc', true), 'k=~%2F%20x');
+  assert.equal(canonicalQuery('k=a%2Bb'), 'k=a%2Bb');
+  // Only a presigned request leaves its own X-Amz-Signature out; the header form signs every parameter.
+  assert.equal(canonicalQuery('k=1&X-Amz-Signature=abc'), 'X-Amz-Signature=abc&k=1');
   assert.equal(canonicalQuery('bad=%zz%4'), 'bad=%25zz%254');
 });
 
 test('query values with reserved characters verify', async () => {
   const req = await signed(request('GET', '/channelGroup', { maxResults: '5', nextToken: 'a+b/c=d e*' }));
   assert.equal(verifySigV4(req, lookup, NOW).accountId, KEY.accountId);
+});
+
+test("a query value is signed as the value it is acted on: 'a+b' on the wire is \"a b\", not the signed \"a+b\"", async () => {
+  const plus = await signed(request('GET', '/channelGroup', { nextToken: 'a+b' }));
+  assert.equal(plus.rawQuery, 'nextToken=a%2Bb');
+  assert.equal(new URLSearchParams(plus.rawQuery).get('nextToken'), 'a+b');
+  assert.equal(verifySigV4(plus, lookup, NOW).accountId, KEY.accountId);
+  // Sent as 'a+b', the server reads "a b": the signature over "a+b" must not cover it.
+  assert.equal(new URLSearchParams('nextToken=a+b').get('nextToken'), 'a b');
+  assertAuthError(() => verifySigV4({ ...plus, rawQuery: 'nextToken=a+b' }, lookup, NOW), 'InvalidSignatureException', MISMATCH);
+  // A space signed by the SDK (%20) may arrive as '+': the same value either way.
+  const space = await signed(request('GET', '/channelGroup', { nextToken: 'a b' }));
+  assert.equal(space.rawQuery, 'nextToken=a%20b');
+  assert.equal(verifySigV4({ ...space, rawQuery: 'nextToken=a+b' }, lookup, NOW).accountId, KEY.accountId);
+  // Presigned URLs follow the same rule.
+  const presigned = received(await signer().presign(request('GET', '/channelGroup', { nextToken: 'a+b' }), { signingDate: NOW, expiresIn: 300 }));
+  assert.equal(verifySigV4(presigned, lookup, NOW).accountId, KEY.accountId);
+  assertAuthError(() => verifySigV4({ ...presigned, rawQuery: presigned.rawQuery.replace('a%2Bb', 'a+b') }, lookup, NOW), 'InvalidSignatureException', MISMATCH);
+});
+
+test('exactly one signature: a header-signed request carrying a signature parameter in its query, in any spelling, is refused', async () => {
+  const req = await signed(request('GET', '/channelGroup', { maxResults: '5' }));
+  assert.equal(verifySigV4(req, lookup, NOW).accountId, KEY.accountId);
+  for (const extra of ['x-amz-signature=deadbeef', 'X-Amz-Signature=deadbeef', 'X-AMZ-SIGNATURE=x', 'x-amz-credential=AKID%2F20261128', 'x-amz-algorithm=AWS4-HMAC-SHA256']) {
+    assertAuthError(() => verifySigV4({ ...req, rawQuery: `${req.rawQuery}&${extra}` }, lookup, NOW), 'IncompleteSignatureException', /Only one authentication mechanism/);
+  }
+  // A presigned request spells its parameters exactly, once each.
+  const presigned = received(await signer().presign(request('GET', '/channelGroup/g1/'), { signingDate: NOW, expiresIn: 300 }));
+  assert.equal(verifySigV4(presigned, lookup, NOW).accountId, KEY.accountId);
+  const sig = /X-Amz-Signature=([0-9a-f]+)/.exec(presigned.rawQuery)![1]!;
+  assertAuthError(() => verifySigV4({ ...presigned, rawQuery: `${presigned.rawQuery}&x-amz-signature=${sig}` }, lookup, NOW), 'IncompleteSignatureException', /x-amz-signature/);
+  assertAuthError(() => verifySigV4({ ...presigned, rawQuery: `${presigned.rawQuery}&X-Amz-Signature=${sig}` }, lookup, NOW), 'IncompleteSignatureException', /more than once/);
+});
+
+test('an X-Amz-Date in years 0000-0099 is read as that year, not 1900-1999', async () => {
+  const req = await signed(request('GET', '/channelGroup'));
+  const headers = { ...req.headers, 'x-amz-date': '00500101T000000Z' };
+  assertAuthError(() => verifySigV4({ ...req, headers }, lookup, NOW), 'InvalidSignatureException', /^Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20261128' != '00500101'/);
+  const v = new SigV4Verifier(lookup);
+  const old = await signed(request('GET', '/channelGroup'), { at: new Date('0050-06-01T00:00:00Z') });
+  assertAuthError(() => v.verify(old, NOW), 'InvalidSignatureException', /^Signature expired: 00500601T000000Z is now earlier/);
+  assert.equal(v.verify(old, new Date('0050-06-01T00:05:00Z')).accountId, KEY.accountId);
 });
 
 test('presigned URL verifies until it expires', async () => {

@@ -6,6 +6,7 @@
  */
 
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { utcMs } from '../../media/time.js';
 
 export interface KeyPair {
   accessKeyId: string;
@@ -72,6 +73,10 @@ const PRESIGN_PARAMS = [
   'X-Amz-Expires',
 ] as const;
 
+/** Query parameters (lowercased) that make a request a presigned one, in any spelling. */
+const PRESIGN_MARKERS: ReadonlySet<string> = new Set(['x-amz-algorithm', 'x-amz-credential', 'x-amz-signature']);
+const PRESIGN_LOWER: ReadonlySet<string> = new Set(PRESIGN_PARAMS.map((p) => p.toLowerCase()));
+
 /** Client-supplied text for an error message, cut short so a huge header cannot bloat the reply. */
 function shown(text: string): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
@@ -122,8 +127,14 @@ function hexValue(code: number): number {
   return -1;
 }
 
-/** Decodes %XX escapes to bytes; a '%' not followed by two hex digits stays literal. '+' stays '+'. */
+/**
+ * Decodes a query name or value exactly as the URLSearchParams that Packhouse reads queries with:
+ * '+' is a space, %XX escapes are bytes, and a '%' not followed by two hex digits stays literal.
+ * The signature must cover the value the request is acted on: were '+' kept literal here, a query
+ * signed as `a%2Bb` (the value "a+b") would verify when sent as `a+b`, which means "a b".
+ */
 function percentDecode(text: string): Buffer {
+  if (text.includes('+')) text = text.replace(/\+/g, ' ');
   if (!text.includes('%')) return Buffer.from(text, 'utf8');
   const raw = Buffer.from(text, 'utf8');
   const out = Buffer.allocUnsafe(raw.length);
@@ -195,14 +206,17 @@ function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Sorted by encoded name, then encoded value; the presigned signature itself is left out. */
-export function canonicalQuery(rawQuery: string): string {
-  return canonicalQueryOf(parseQuery(rawQuery));
+/**
+ * Sorted by encoded name, then encoded value. In the presigned form the X-Amz-Signature parameter
+ * itself is left out; in the header form every parameter is signed.
+ */
+export function canonicalQuery(rawQuery: string, presigned = false): string {
+  return canonicalQueryOf(parseQuery(rawQuery), presigned);
 }
 
-function canonicalQueryOf(params: readonly QueryParam[]): string {
+function canonicalQueryOf(params: readonly QueryParam[], presigned: boolean): string {
   return params
-    .filter((p) => p.name.toLowerCase() !== 'x-amz-signature')
+    .filter((p) => !presigned || p.name !== 'X-Amz-Signature')
     .map((p) => [p.encodedName, p.encodedValue] as const)
     .sort((a, b) => compareCodeUnits(a[0], b[0]) || compareCodeUnits(a[1], b[1]))
     .map(([name, value]) => `${name}=${value}`)
@@ -257,8 +271,7 @@ function parseAmzDate(text: string): number | undefined {
   const m = AMZ_DATE_RE.exec(text);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  return formatAmzDate(ms) === text ? ms : undefined;
+  return s < 60 ? utcMs(y, mo, d, h, mi, s) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,9 +487,10 @@ export class SigV4Verifier {
     const query = parseQuery(req.rawQuery);
     const authorization = headerText(req.headers, 'authorization');
     const hasAuthHeader = authorization !== undefined && authorization.trim() !== '';
-    const hasPresign = query.some(
-      (p) => p.name === 'X-Amz-Algorithm' || p.name === 'X-Amz-Credential' || p.name === 'X-Amz-Signature',
-    );
+    // Any spelling of a presigning parameter counts: a header-signed request that also carries
+    // `x-amz-signature` in its query holds two signatures, and exactly one is accepted.
+    const presignNames = query.filter((p) => PRESIGN_MARKERS.has(p.name.toLowerCase()));
+    const hasPresign = presignNames.length > 0;
     if (!hasAuthHeader && !hasPresign) {
       throw new AuthError('MissingAuthenticationTokenException', MISSING_TOKEN_MESSAGE);
     }
@@ -484,6 +498,10 @@ export class SigV4Verifier {
       throw incomplete(
         'Only one authentication mechanism is allowed: either the Authorization header or X-Amz-* query parameters, not both.',
       );
+    }
+    const misspelt = hasAuthHeader ? undefined : query.find((p) => PRESIGN_LOWER.has(p.name.toLowerCase()) && !(PRESIGN_PARAMS as readonly string[]).includes(p.name));
+    if (misspelt) {
+      throw incomplete(`Query parameter '${shown(misspelt.name)}' is not a SigV4 parameter name; presigned requests spell them exactly (${PRESIGN_PARAMS.join(', ')}).`);
     }
     const parts = hasAuthHeader
       ? fromAuthorizationHeader(authorization ?? '', req.headers)
@@ -518,7 +536,7 @@ export class SigV4Verifier {
     const canonicalRequest = [
       req.method,
       canonicalUri(req.rawPath),
-      canonicalQueryOf(query),
+      canonicalQueryOf(query, !hasAuthHeader),
       canonicalHeaders(req.headers, signedHeaders),
       parts.signedHeaders,
       payloadHash,

@@ -76,6 +76,9 @@ function decodeLabel(label: string, raw: string): string {
 export function matchRoute(method: string, rawPath: string): RouteMatch {
   const q = rawPath.indexOf('?');
   const parts = splitPath(q < 0 ? rawPath : rawPath.slice(0, q));
+  // The signature covers the path with dot segments resolved (as the SDKs sign it); routing a
+  // literal '.' or '..' would act on another path than the one signed, so such a path matches nothing.
+  if (parts.some((p) => p === '.' || p === '..')) return { error: 'not-found' };
   const candidates = ROUTES_BY_DEPTH.get(parts.length);
   if (candidates === undefined) return { error: 'not-found' };
   const verb = method.toUpperCase();

@@ -5,6 +5,8 @@
  * SCTE-35 and vendor tags pass through the reader without being modelled here.
  */
 
+import { parseIsoDateTime } from '../time.js';
+
 export class PlaylistParseError extends Error {
   override name = 'PlaylistParseError';
 }
@@ -255,18 +257,7 @@ function tagInteger(tag: TagLine): number {
  * SHOULD treat the time zone as UTC." Accepts `Z`, `±hh:mm`, `±hhmm` (what ffmpeg writes) and `±hh`.
  */
 export function parseDateTime(text: string): number | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/.exec(text.trim());
-  if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
-  const fraction = m[7] === undefined ? 0 : Number(`0.${m[7]}`) * 1000;
-  let ms = Date.UTC(year, month - 1, day, hour, minute, second) + fraction;
-  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return undefined;
-  if (m[9] !== undefined) {
-    const offsetMinutes = Number(m[10]) * 60 + Number(m[11] ?? '0');
-    ms -= (m[9] === '-' ? -1 : 1) * offsetMinutes * 60_000;
-  }
-  return ms;
+  return parseIsoDateTime(text, { zoneOptional: true });
 }
 
 /** `<n>[@<o>]` (§4.3.2.2, and the BYTERANGE attribute of EXT-X-MAP, §4.3.2.5). */
