@@ -187,3 +187,46 @@ describe('the writers pass the checks', () => {
     );
   });
 });
+
+describe('what the writers got wrong', () => {
+  const en2: OutputTrack = { ...audio, id: 'index_3', codecs: 'mp4a.40.5', bandwidth: 32_000 };
+
+  test('two audio renditions of one language get different NAMEs in their group (RFC 8216 §4.3.4.1.1)', () => {
+    const text = writeMultivariant({ tracks: [video, audio, en2], playlistUri: (t) => `index_${t.id}.m3u8`, version: 6 });
+    assertValidPlaylist(text, 'multivariant with two English audio renditions');
+    assert.match(text, /LANGUAGE="en"[^\n]*URI="index_index_2\.m3u8"/);
+    assert.match(text, /LANGUAGE="en"[^\n]*URI="index_index_3\.m3u8"/);
+  });
+
+  test('a declared language that is not an RFC 5646 tag is mended or left out, in playlists and MPDs', async () => {
+    for (const [declared, tag] of [
+      ['en_US', 'en-US'],
+      ['English (US)', undefined],
+      ['fr', 'fr'],
+    ] as const) {
+      const a: OutputTrack = { ...audio, language: declared };
+      const mv = writeMultivariant({ tracks: [video, a], playlistUri: (t) => `index_${t.id}.m3u8`, version: 6 });
+      assertValidPlaylist(mv, `multivariant with audio language "${declared}"`);
+      assert.match(mv, new RegExp(`LANGUAGE="${tag ?? 'und'}"`));
+      const mpd = writeMpd(mpdOptions(true, { tracks: [video, a], segments: new Map([video, a].map((t) => [t.id, restarted(t)])) }));
+      await assertValidMpd(mpd, `MPD with audio language "${declared}"`);
+      if (tag) assert.match(mpd, new RegExp(`contentType="audio"[^>]* lang="${tag}"`));
+      else assert.doesNotMatch(mpd, / lang=/);
+    }
+  });
+
+  test('EXT-X-START TIME-OFFSET is a decimal number whatever its size (RFC 8216 §4.2)', () => {
+    for (const timeOffset of [1e-7, -0.0000005, 12.3456789]) {
+      const text = writeMediaPlaylist({
+        track: video,
+        segments: restarted(video),
+        segmentUri: (s) => `s_${s.seq}.mp4`,
+        initUri: (s) => `i_${s.initId ?? 'x'}.mp4`,
+        version: 6,
+        closed: true,
+        startTag: { timeOffset, precise: false },
+      });
+      assertValidPlaylist(text, `EXT-X-START:TIME-OFFSET from ${timeOffset}`);
+    }
+  });
+});

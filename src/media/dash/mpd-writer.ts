@@ -4,6 +4,7 @@
  * windows, static for closed ones (time-shift and harvest). Pure.
  */
 import type { OutputSegment, OutputTrack } from '../timeline/model.js';
+import { languageTag } from '../language.js';
 
 export interface MpdOptions {
   readonly tracks: readonly OutputTrack[];
@@ -115,7 +116,8 @@ export function writeMpd(o: MpdOptions): string {
       const tracks = present.filter((t) => (kind === 'audio' ? t.kind === 'audio' : t.kind !== 'audio') && p.segments.has(t.id));
       if (!tracks.length) continue;
       const mime = kind === 'audio' ? 'audio/mp4' : 'video/mp4';
-      const lang = kind === 'audio' && tracks[0]!.language ? ` lang="${esc(tracks[0]!.language)}"` : '';
+      const tag = kind === 'audio' ? languageTag(tracks[0]!.language) : undefined;
+      const lang = tag ? ` lang="${tag}"` : '';
       lines.push(`<AdaptationSet id="${setId++}" contentType="${kind}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1"${lang}>`);
       for (const t of tracks) {
         const segs = p.segments.get(t.id)!;

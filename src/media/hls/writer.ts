@@ -4,6 +4,7 @@
  * how URIs are named is the caller's choice.
  */
 import type { OutputSegment, OutputTrack } from '../timeline/model.js';
+import { languageTag } from '../language.js';
 
 export interface MultivariantOptions {
   readonly tracks: readonly OutputTrack[];
@@ -24,12 +25,16 @@ export function writeMultivariant(o: MultivariantOptions): string {
   const audio = o.tracks.filter((t) => t.kind === 'audio');
   const video = o.tracks.filter((t) => t.kind !== 'audio');
   const group = 'audio_0';
+  // §4.3.4.1.1: the members of a group have different NAMEs; a language two renditions share is
+  // told apart by the rendition id.
+  const baseName = (t: OutputTrack) => languageTag(t.language) ?? t.id;
+  const name = (t: OutputTrack) => (audio.filter((o) => baseName(o) === baseName(t)).length > 1 ? `${baseName(t)} (${t.id})` : baseName(t));
   audio.forEach((t, i) => {
     const attrs = [
       'TYPE=AUDIO',
       `GROUP-ID=${q(group)}`,
-      `NAME=${q(t.language ?? t.id)}`,
-      `LANGUAGE=${q(t.language ?? 'und')}`,
+      `NAME=${q(name(t))}`,
+      `LANGUAGE=${q(languageTag(t.language) ?? 'und')}`,
       i === 0 ? 'DEFAULT=YES' : 'DEFAULT=NO',
       'AUTOSELECT=YES',
       ...(t.channels !== undefined ? [`CHANNELS=${q(String(t.channels))}`] : []),
@@ -125,7 +130,8 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
   if (o.closed) lines.push('#EXT-X-PLAYLIST-TYPE:VOD');
-  if (o.startTag) lines.push(`#EXT-X-START:TIME-OFFSET=${o.startTag.timeOffset}${o.startTag.precise ? ',PRECISE=YES' : ''}`);
+  // §4.2 signed-decimal-floating-point: fixed digits, never exponent notation (1e-7).
+  if (o.startTag) lines.push(`#EXT-X-START:TIME-OFFSET=${Number(o.startTag.timeOffset.toFixed(3))}${o.startTag.precise ? ',PRECISE=YES' : ''}`);
   if (ll) {
     lines.push(`#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${(3 * ll.partTargetSeconds).toFixed(3)}`);
     lines.push(`#EXT-X-PART-INF:PART-TARGET=${ll.partTargetSeconds.toFixed(3)}`);
