@@ -13,6 +13,7 @@ import { NoContentError, planHarvest, type HarvestPlan, type PlannedObject, type
 import { groupBytes, groupSegment, windowGroups } from '../output-groups.js';
 import type { OutputTrack } from '../../media/timeline/model.js';
 import { outputTrack } from '../output-model.js';
+import { bucketNameProblem, objectKeyProblem } from '../s3-names.js';
 
 export interface RunnerLogger {
   info(obj: object, msg: string): void;
@@ -66,6 +67,16 @@ async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) =
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, lane));
   if (failed !== undefined) throw failed;
+}
+
+/**
+ * Every key the job would write is a key S3 takes and the built-in store can hold, or nothing is
+ * written (a job queued before CreateHarvestJob checked its destination, or a key made longer by
+ * rendition names than the create-time check could know).
+ */
+function checkDestination(bucket: string, objects: readonly PlannedObject[]): void {
+  const problem = bucketNameProblem(bucket) ?? objects.map((o) => objectKeyProblem(o.key, 'The harvested key')).find((p) => p !== undefined);
+  if (problem) throw new JobFailed(`${problem} Nothing was written; run a new harvest job with another Destination.`);
 }
 
 const scopeOf = (r: ResourceRecord): Scope => ({ accountId: r.accountId, region: r.region });
@@ -222,6 +233,7 @@ export class HarvestRunner {
       const plan = await this.plan(r);
       progress = { ...progress, objectsTotal: plan.media.length + plan.manifests.length, bytesTotal: plan.media.reduce((n, o) => n + o.bytes, 0) };
       logger.info({ job: arn, segments: plan.segmentCount, objects: progress.objectsTotal }, 'harvest job started');
+      checkDestination(r.doc.bucket, [...plan.media, ...plan.manifests]);
       await this.prepareBucket(r.doc.bucket);
       let lastLog = 0;
       const copy = async (o: PlannedObject) => {

@@ -10,6 +10,7 @@ import type { MetadataOps, Scope } from '../ports.js';
 import { MESSAGES, records, requireChannel, requireEndpoint, requireGroup, type ServiceContext } from './context.js';
 import { checkEtag } from './etag.js';
 import { pageRequest, pageResult, probe } from './pagination.js';
+import { harvestDestinationProblem } from '../s3-names.js';
 
 export const MAX_HARVEST_WINDOW_MS = 24 * 3600 * 1000;
 
@@ -57,6 +58,14 @@ function checkManifests(endpoint: OriginEndpoint, wanted: CreateHarvestJobInput[
   }
 }
 
+/** The bucket and path must make S3 keys (never paths): checked before anything is queued. */
+function checkDestination(bucket: string, destinationPath: string, manifests: CreateHarvestJobInput['manifests']): void {
+  const names = [...manifests.hls.map((m) => `${m}.m3u8`), ...manifests.lowLatencyHls.map((m) => `${m}.m3u8`), ...manifests.dash.map((m) => `${m}.mpd`)];
+  const longest = names.reduce((a, b) => (Buffer.byteLength(b) > Buffer.byteLength(a) ? b : a), '');
+  const problem = harvestDestinationProblem(bucket, destinationPath, longest);
+  if (problem) throw new ValidationError('MEMBER_INVALID', problem);
+}
+
 export class HarvestJobService {
   constructor(private readonly ctx: ServiceContext) {}
 
@@ -75,6 +84,7 @@ export class HarvestJobService {
         throw new ValidationError('NUM_MANIFESTS_LOW', 'HarvestedManifests names no manifest: list at least one of the endpoint\'s HLS, low-latency HLS or DASH manifests.');
       }
       checkManifests(endpoint, manifests);
+      checkDestination(input.bucket, input.destinationPath, manifests);
       checkWindow(endpoint, input.startMs, input.endMs, now);
       const active = await tx.countResources({ kind: 'harvestJob', scope, groupName: g, statuses: ACTIVE_HARVEST_STATUSES });
       if (active >= settings.quotas.activeHarvestJobsPerGroup) {
