@@ -142,19 +142,24 @@ async function startServices(
       throw dataDirError(err, config.dataDir);
     }
     try {
-      builtinS3 = await startBuiltinS3(dir, config.host, config.s3.port);
+      builtinS3 = await startBuiltinS3({ directory: dir, host: config.s3.host, port: config.s3.port, credentials: config.s3.credentials });
     } catch (err) {
-      throw listenError(err, 'The built-in S3 endpoint', { flag: 's3-port', env: 'PACKHOUSE_S3_PORT' }, config.host, config.s3.port);
+      throw listenError(err, 'The built-in S3 endpoint', { flag: 's3-port', env: 'PACKHOUSE_S3_PORT' }, config.s3.host, config.s3.port);
     }
     const running = builtinS3;
     started.push(() => running.close());
     s3 = { endpoint: builtinS3.url, region: 'us-east-1', credentials: builtinS3.credentials, builtin: true };
-    logger.info({ s3Url: builtinS3.url, dataDir: join(config.dataDir, 's3') }, 'built-in local S3 endpoint for harvest output');
+    logger.info(
+      { s3Url: builtinS3.url, dataDir: join(config.dataDir, 's3'), accessKeyId: config.s3.credentials.accessKeyId, defaultKeys: config.s3.defaultKeys },
+      `built-in local S3 endpoint for harvest output: ${builtinS3.url}, accepting only requests signed with access key ${config.s3.credentials.accessKeyId}${config.s3.defaultKeys ? ' (the default S3RVER/S3RVER pair, loopback only)' : ''}`,
+    );
   } else if (config.s3.mode === 'endpoint') {
     s3 = { endpoint: config.s3.endpoint, region: config.s3.region, credentials: config.s3.credentials, builtin: false };
   } else {
     s3 = { region: config.s3.region, credentials: config.s3.credentials, builtin: false };
   }
+  const harvestStore = config.s3.mode === 'builtin' ? `the built-in local S3 store (${builtinS3?.url ?? ''})` : config.s3.mode === 'endpoint' ? `the S3 store at ${config.s3.endpoint}` : `AWS S3 (region ${config.s3.region})`;
+  logger.info({ harvestStore: config.s3.mode, harvestStoreReason: config.s3.reason }, `harvest output goes to ${harvestStore}, because ${config.s3.reason}`);
   const sink: ObjectSink = new S3Sink({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, createsBuckets: s3.builtin });
   let blobs: BlobStore;
   if (config.segmentStore.mode === 's3') {
@@ -228,7 +233,7 @@ async function startServices(
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
   logger.info(
-    { url, publicUrl, s3Url: builtinS3?.url, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite', keyPairs: keys.size },
+    { url, publicUrl, s3Url: builtinS3?.url, harvestStore: config.s3.mode, harvestStoreReason: config.s3.reason, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite', keyPairs: keys.size },
     'packhouse listening',
   );
   if (usingDefault) {

@@ -36,11 +36,18 @@ export interface Config {
   readonly harvest: HarvestConfig;
 }
 
-/** Where harvested assets go: a given S3-compatible endpoint, AWS S3 itself, or the built-in local store. */
-export type S3Config =
+/**
+ * Where harvested assets go: a given S3-compatible endpoint, AWS S3 itself, or the built-in local
+ * store; `reason` says which setting chose it (logged at start-up).
+ */
+export type S3Config = { readonly reason: string } & (
   | { readonly mode: 'endpoint'; readonly endpoint: string; readonly region: string; readonly credentials: Credentials | undefined }
   | { readonly mode: 'aws'; readonly region: string; readonly credentials: Credentials | undefined }
-  | { readonly mode: 'builtin'; readonly port: number };
+  | { readonly mode: 'builtin'; readonly host: string; readonly port: number; readonly credentials: Credentials; readonly defaultKeys: boolean }
+);
+
+/** The key pair the built-in S3 endpoint accepts when none is configured (loopback only; README). */
+export const DEFAULT_BUILTIN_S3_KEYS: Credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 interface Credentials {
   readonly accessKeyId: string;
@@ -91,6 +98,9 @@ export const SETTINGS = {
   s3AccessKeyId: { flag: 's3-access-key-id', env: 'PACKHOUSE_S3_ACCESS_KEY_ID', help: 'access key for the S3 store (else the AWS SDK default chain)' },
   s3SecretAccessKey: { flag: 's3-secret-access-key', env: 'PACKHOUSE_S3_SECRET_ACCESS_KEY', help: 'secret key for the S3 store' },
   s3Port: { flag: 's3-port', env: 'PACKHOUSE_S3_PORT', def: '4569', help: 'port of the built-in local S3 endpoint (0 picks a free one)' },
+  s3Host: { flag: 's3-host', env: 'PACKHOUSE_S3_HOST', def: '127.0.0.1', help: 'address the built-in local S3 endpoint listens on (not loopback: needs --s3-builtin-access-key-id)' },
+  s3BuiltinAccessKeyId: { flag: 's3-builtin-access-key-id', env: 'PACKHOUSE_S3_BUILTIN_ACCESS_KEY_ID', help: 'access key id the built-in local S3 endpoint accepts (default S3RVER, on loopback only)' },
+  s3BuiltinSecretAccessKey: { flag: 's3-builtin-secret-access-key', env: 'PACKHOUSE_S3_BUILTIN_SECRET_ACCESS_KEY', help: 'secret of that key (default S3RVER, on loopback only)' },
   harvestConcurrency: { flag: 'harvest-concurrency', env: 'PACKHOUSE_HARVEST_CONCURRENCY', def: '2', help: 'harvest jobs one node runs at once' },
   harvestLease: { flag: 'harvest-lease-seconds', env: 'PACKHOUSE_HARVEST_LEASE_SECONDS', def: '10', help: 'how long a crashed node holds a running job before another takes it over' },
   harvestSettle: { flag: 'harvest-settle-seconds', env: 'PACKHOUSE_HARVEST_SETTLE_SECONDS', def: '20', help: 'how long after EndTime a job waits for late content' },
@@ -185,13 +195,44 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const s3Endpoint = raw('s3Endpoint');
   const s3Region = raw('s3Region')!;
   let s3: S3Config;
-  if (s3Endpoint === 'aws' || (s3Endpoint === undefined && (s3Credentials || env['AWS_ACCESS_KEY_ID'] || env['AWS_PROFILE']))) {
-    s3 = { mode: 'aws', region: s3Region, credentials: s3Credentials };
+  const awsBecause =
+    s3Endpoint === 'aws'
+      ? `${name('s3Endpoint')} is "aws"`
+      : s3Endpoint !== undefined
+        ? undefined
+        : s3Credentials
+          ? `${name('s3AccessKeyId')} is set and ${name('s3Endpoint')} is not`
+          : env['AWS_ACCESS_KEY_ID']
+            ? `AWS_ACCESS_KEY_ID is set in the environment and ${name('s3Endpoint')} is not (set it to choose another store)`
+            : env['AWS_PROFILE']
+              ? `AWS_PROFILE is set in the environment and ${name('s3Endpoint')} is not (set it to choose another store)`
+              : undefined;
+  if (awsBecause !== undefined) {
+    s3 = { mode: 'aws', region: s3Region, credentials: s3Credentials, reason: awsBecause };
   } else if (s3Endpoint !== undefined) {
     if (!/^https?:\/\/[^/]+/.test(s3Endpoint)) throw new ConfigError(`${name('s3Endpoint')} must be an http(s) URL or "aws"; got "${s3Endpoint}"`);
-    s3 = { mode: 'endpoint', endpoint: s3Endpoint.replace(/\/+$/, ''), region: s3Region, credentials: s3Credentials };
+    s3 = { mode: 'endpoint', endpoint: s3Endpoint.replace(/\/+$/, ''), region: s3Region, credentials: s3Credentials, reason: `${name('s3Endpoint')} is set` };
   } else {
-    s3 = { mode: 'builtin', port: int('s3Port', 0, 65535) };
+    const s3Host = raw('s3Host')!;
+    if (s3Host !== 'localhost' && isIP(s3Host) === 0) throw new ConfigError(`${name('s3Host')} must be an IP address or localhost; got "${s3Host}"`);
+    const builtinId = raw('s3BuiltinAccessKeyId');
+    const builtinSecret = raw('s3BuiltinSecretAccessKey');
+    if ((builtinId === undefined) !== (builtinSecret === undefined)) {
+      throw new ConfigError(`${name('s3BuiltinAccessKeyId')} and ${name('s3BuiltinSecretAccessKey')} must be set together`);
+    }
+    if (builtinId === undefined && !isLoopback(s3Host)) {
+      throw new ConfigError(
+        `${name('s3Host')} ${s3Host} (not loopback) needs configured keys: set ${name('s3BuiltinAccessKeyId')} and ${name('s3BuiltinSecretAccessKey')}; the default S3RVER/S3RVER pair is only accepted on loopback`,
+      );
+    }
+    s3 = {
+      mode: 'builtin',
+      host: s3Host,
+      port: int('s3Port', 0, 65535),
+      credentials: builtinId && builtinSecret ? { accessKeyId: builtinId, secretAccessKey: builtinSecret } : DEFAULT_BUILTIN_S3_KEYS,
+      defaultKeys: builtinId === undefined,
+      reason: `no S3 store configured (no ${name('s3Endpoint')}, S3 keys, AWS_ACCESS_KEY_ID or AWS_PROFILE)`,
+    };
   }
   const segmentStoreRaw = raw('segmentStore')!;
   let segmentStore: Config['segmentStore'];

@@ -26,6 +26,7 @@ import {
 } from '@aws-sdk/client-mediapackagev2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { startServer, type TestServer } from '../support/server.js';
+import { startReadingProxy, type ReadingProxy } from '../support/s3-raw.js';
 import { decode, errorLines, expectEncoderSuccess, ffprobe, get, isoSeconds, readMaster, readMedia, startEncoder, waitFor, type RunningProcess } from '../support/live.js';
 import {
   builtinS3Url,
@@ -55,6 +56,7 @@ const RENDITIONS = ['index_0', 'index_1', 'index_2'];
 let server: TestServer;
 let client: MediaPackageV2Client;
 let s3Url: string;
+let reader: ReadingProxy;
 let s3: S3Client;
 let cmafEncoder: RunningProcess;
 let tsEncoder: RunningProcess;
@@ -250,7 +252,8 @@ async function verifyHarvest(h: Harvest): Promise<void> {
   const windowSeconds = (E - S) / 1000;
   const maxSeg = Math.max(...[...expectedSegs.values()].flat().map((s) => s.durationMs)) / 1000;
   for (const file of [...h.hls.map((m) => `${m.name}.m3u8`), ...h.dash.map((d) => `${d}.mpd`)]) {
-    const url = `${s3Url}/${h.bucket}/${at(file)}`;
+    // The built-in S3 only answers signed requests: ffmpeg reads through a proxy that signs.
+    const url = `${reader.url}/${h.bucket}/${at(file)}`;
     const r = await decode(url);
     assert.equal(r.code, 0, `ffmpeg decode of ${file}: ${r.stderr}`);
     assert.deepEqual(errorLines(r.stderr), [], `ffmpeg decode of ${file} printed errors`);
@@ -268,6 +271,7 @@ describe('harvest jobs that run (CMAF HLS + LL-HLS + DASH, and TS)', () => {
     client = server.client();
     s3Url = builtinS3Url(server);
     s3 = s3Client(s3Url);
+    reader = await startReadingProxy(s3);
     await client.send(new CreateChannelGroupCommand({ ChannelGroupName: G }));
     await client.send(new CreateChannelCommand({ ChannelGroupName: G, ChannelName: CM }));
     await client.send(new CreateChannelCommand({ ChannelGroupName: G, ChannelName: TSC }));
@@ -313,6 +317,7 @@ describe('harvest jobs that run (CMAF HLS + LL-HLS + DASH, and TS)', () => {
   });
 
   after(async () => {
+    await reader?.close();
     await cmafEncoder?.kill('SIGKILL');
     await tsEncoder?.kill('SIGKILL');
     s3?.destroy();

@@ -48,7 +48,7 @@ describe('two nodes, live segments in S3, ingest spread over both', () => {
   before(async () => {
     db = await createPgDatabase();
     s3Dir = mkdtempSync(join(tmpdir(), 'packhouse-s3-'));
-    s3 = await startBuiltinS3(s3Dir, '127.0.0.1', 0);
+    s3 = await startBuiltinS3({ directory: s3Dir, host: '127.0.0.1', port: 0, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     s3c = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: 'us-east-1', credentials: s3.credentials });
     for (const Bucket of ['live', 'vod']) await s3c.send(new CreateBucketCommand({ Bucket }));
     const args = [

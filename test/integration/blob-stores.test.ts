@@ -27,7 +27,7 @@ const backends: { name: string; open: () => Promise<{ blobs: BlobStore; close: (
     name: 'S3 (s3rver)',
     async open() {
       const dir = mkdtempSync(join(tmpdir(), 'packhouse-blobs-s3-'));
-      const s3: BuiltinS3 = await startBuiltinS3(dir, '127.0.0.1', 0);
+      const s3: BuiltinS3 = await startBuiltinS3({ directory: dir, host: '127.0.0.1', port: 0, credentials: { accessKeyId: 'blob-test', secretAccessKey: 'blob-test-secret' } });
       const client = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: 'us-east-1', credentials: s3.credentials });
       await client.send(new CreateBucketCommand({ Bucket: 'live' }));
       client.destroy();

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import S3rver from 's3rver';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetHarvestJobCommand, type GetHarvestJobCommandOutput, type MediaPackageV2Client } from '@aws-sdk/client-mediapackagev2';
 import { findAll, parseXml, readMedia, type MediaPlaylistText } from './live.js';
 import type { TestServer } from './server.js';
@@ -51,12 +51,17 @@ export async function listKeys(s3: S3Client, bucket: string, prefix?: string): P
   return keys.sort();
 }
 
-/** Plain GET of an object from an s3rver (`{url}/{bucket}/{key}`); throws unless 200. */
+/** GetObject (signed with the S3RVER keys) from an s3rver or the built-in S3 endpoint; throws unless found. */
 export async function getObject(s3Url: string, bucket: string, key: string): Promise<Buffer> {
-  const res = await fetch(`${s3Url}/${bucket}/${key}`);
-  const body = Buffer.from(await res.arrayBuffer());
-  if (res.status !== 200) throw new Error(`GET ${bucket}/${key} from S3 answered ${res.status}: ${body.toString('utf8').slice(0, 200)}`);
-  return body;
+  const client = s3Client(s3Url);
+  try {
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(await out.Body!.transformToByteArray());
+  } catch (err) {
+    throw new Error(`GET ${bucket}/${key} from S3 failed: ${(err as Error).name}: ${(err as Error).message}`);
+  } finally {
+    client.destroy();
+  }
 }
 
 export interface OwnS3 {

@@ -22,7 +22,20 @@ export interface SignedRequest {
   rawQuery: string;
   /** Node's IncomingHttpHeaders: names are lowercase. */
   headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
+  /**
+   * The body, checked against the declared x-amz-content-sha256; undefined when the body is still
+   * streaming (S3 object data): the declared hash is then signed as given, and the caller must
+   * check the body against it before using the body.
+   */
+  body: Buffer | undefined;
+}
+
+export interface VerifierOptions {
+  /**
+   * S3's canonical request: the path as sent, each segment encoded once, no dot-segment or
+   * empty-segment removal; header-signed requests must declare x-amz-content-sha256.
+   */
+  readonly s3?: boolean;
 }
 
 export interface Caller {
@@ -173,6 +186,14 @@ export function canonicalUri(rawPath: string): string {
   const lead = rawPath.startsWith('/') ? '/' : '';
   const trail = rawPath.endsWith('/') ? '/' : '';
   return lead + segments.join('/') + trail;
+}
+
+/**
+ * Canonical URI as S3 takes it: the path exactly as sent (S3 signers sign the encoded path they
+ * send; no dot-segment or empty-segment removal, no second encoding).
+ */
+export function s3CanonicalUri(rawPath: string): string {
+  return rawPath === '' ? '/' : rawPath;
 }
 
 interface QueryParam {
@@ -480,6 +501,7 @@ export class SigV4Verifier {
   constructor(
     private readonly lookup: KeyLookup,
     readonly service = 'mediapackagev2',
+    private readonly options: VerifierOptions = {},
   ) {}
 
   /** Returns who signed the request, or throws AuthError. */
@@ -524,18 +546,26 @@ export class SigV4Verifier {
 
     this.checkTime(parts, now.getTime());
 
-    const bodyHash = sha256Hex(req.body);
     const declared = parts.declaredPayloadHash;
-    if (declared !== undefined && declared !== UNSIGNED_PAYLOAD && declared.toLowerCase() !== bodyHash) {
-      throw invalid(
-        "The x-amz-content-sha256 value sent with the request does not match the SHA-256 of the body received.",
-      );
+    let payloadHash: string;
+    if (req.body === undefined) {
+      if (declared === undefined && hasAuthHeader) {
+        throw incomplete('Missing required header for this request: x-amz-content-sha256.');
+      }
+      payloadHash = declared ?? UNSIGNED_PAYLOAD;
+    } else {
+      const bodyHash = sha256Hex(req.body);
+      if (declared !== undefined && declared !== UNSIGNED_PAYLOAD && declared.toLowerCase() !== bodyHash) {
+        throw invalid(
+          "The x-amz-content-sha256 value sent with the request does not match the SHA-256 of the body received.",
+        );
+      }
+      payloadHash = declared ?? bodyHash;
     }
-    const payloadHash = declared ?? bodyHash;
 
     const canonicalRequest = [
       req.method,
-      canonicalUri(req.rawPath),
+      this.options.s3 ? s3CanonicalUri(req.rawPath) : canonicalUri(req.rawPath),
       canonicalQueryOf(query, !hasAuthHeader),
       canonicalHeaders(req.headers, signedHeaders),
       parts.signedHeaders,
