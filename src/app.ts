@@ -18,6 +18,8 @@ import { createServices } from './domain/services/index.js';
 import { Dataplane } from './dataplane/dataplane-http.js';
 import { DEFAULT_INGEST_LIMITS, IngestService } from './dataplane/ingest/ingest-service.js';
 import { OriginService } from './dataplane/origin/origin-service.js';
+import { EgressGuard } from './dataplane/origin/egress-access.js';
+import { parseCdnSecretsFile, type CdnSecrets } from './dataplane/origin/cdn-secrets.js';
 import { RetentionKeeper } from './dataplane/retention.js';
 import { DiskBlobStore } from './storage/blobs/disk-blob-store.js';
 import { S3BlobStore } from './storage/blobs/s3-blob-store.js';
@@ -71,6 +73,22 @@ function keyPairs(config: Config): { pairs: KeyPair[]; usingDefault: boolean } {
   if (config.keyPair) pairs.push(config.keyPair);
   if (pairs.length) return { pairs, usingDefault: false };
   return { pairs: [DEFAULT_KEY_PAIR], usingDefault: true };
+}
+
+/** The CDN identifier secrets of --cdn-secrets-file (none without it); values are never logged. */
+function cdnSecretsOf(config: Config): CdnSecrets {
+  if (!config.cdnSecretsFile) return new Map();
+  let text: string;
+  try {
+    text = readFileSync(config.cdnSecretsFile, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`--cdn-secrets-file (PACKHOUSE_CDN_SECRETS_FILE): cannot read ${config.cdnSecretsFile}: ${(err as Error).message}`);
+  }
+  try {
+    return parseCdnSecretsFile(text, config.cdnSecretsFile);
+  } catch (err) {
+    throw new ConfigError(`--cdn-secrets-file (PACKHOUSE_CDN_SECRETS_FILE): ${(err as Error).message}`);
+  }
 }
 
 /**
@@ -131,6 +149,7 @@ async function startServices(
   timeline: TimelineStore,
   started: (() => Promise<void>)[],
 ): Promise<RunningApp> {
+  const cdnSecrets = cdnSecretsOf(config);
   // The S3 store of harvest output (and of live segments with --segment-store s3://...).
   let builtinS3: BuiltinS3 | undefined;
   let s3: S3Connection & { readonly builtin: boolean };
@@ -193,7 +212,7 @@ async function startServices(
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
   const publicUrl = config.publicUrl ?? url;
-  const settings = { publicUrl, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS, eventWebhooks: config.harvest.webhooks };
+  const settings = { publicUrl, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS, eventWebhooks: config.harvest.webhooks, cdnSecretArns: new Set(cdnSecrets.keys()) };
   const cleanup = new ChannelCleanup({ store, timeline, blobs, logger });
   const purge = (arn: string) => void cleanup.purge(arn).catch((err: unknown) => logger.error({ err, channel: arn }, 'removing a deleted channel\'s content failed; the sweep retries'));
   const services = createServices({ store, clock, ids: randomIds, settings, hooks: { channelDeleted: purge } });
@@ -202,7 +221,7 @@ async function startServices(
   const retention = new RetentionKeeper({ store, timeline, blobs, clock, logger });
   const ingest = new IngestService({ store, timeline, blobs, clock, logger, limits: DEFAULT_INGEST_LIMITS, onSegments: (ch) => retention.touch(ch) });
   const origin = new OriginService({ store, timeline, blobs, clock, manifestCacheBytes: config.manifestCacheBytes });
-  const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger, verifier, clock);
+  const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger, verifier, clock, new EgressGuard(cdnSecrets));
   ready.listener = createRequestListener(pipeline, dataplane, logger);
 
   const runner = new HarvestRunner({
@@ -233,7 +252,7 @@ async function startServices(
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
   logger.info(
-    { url, publicUrl, s3Url: builtinS3?.url, harvestStore: config.s3.mode, harvestStoreReason: config.s3.reason, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite', keyPairs: keys.size },
+    { url, publicUrl, s3Url: builtinS3?.url, harvestStore: config.s3.mode, harvestStoreReason: config.s3.reason, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite', keyPairs: keys.size, cdnSecrets: cdnSecrets.size },
     'packhouse listening',
   );
   if (usingDefault) {

@@ -23,6 +23,8 @@ export interface Config {
   /** postgres://... to share state between nodes; empty for SQLite in the data directory. */
   readonly databaseUrl: string;
   readonly credentialsFile: string | undefined;
+  /** JSON file of CDN identifier secrets (secret ARN to value) for CdnAuthConfiguration. */
+  readonly cdnSecretsFile: string | undefined;
   /** The single key pair of the simple case (PACKHOUSE_ACCESS_KEY_ID/...), if set. */
   readonly keyPair: KeyPairConfig | undefined;
   readonly logLevel: string;
@@ -84,6 +86,7 @@ export const SETTINGS = {
   publicUrl: { flag: 'public-url', env: 'PACKHOUSE_PUBLIC_URL', help: 'base of every URL the API hands out (default http://{host}:{port})' },
   databaseUrl: { flag: 'database-url', env: 'PACKHOUSE_DATABASE_URL', def: '', help: 'postgres://... to use PostgreSQL instead of SQLite in the data directory' },
   credentialsFile: { flag: 'credentials-file', env: 'PACKHOUSE_CREDENTIALS_FILE', help: 'JSON file of access key pairs, each mapped to an account id' },
+  cdnSecretsFile: { flag: 'cdn-secrets-file', env: 'PACKHOUSE_CDN_SECRETS_FILE', help: 'JSON file mapping Secrets Manager secret ARNs to CDN identifier values, for origin endpoints with CdnAuthConfiguration' },
   accessKeyId: { flag: 'access-key-id', env: 'PACKHOUSE_ACCESS_KEY_ID', help: 'access key id of the single key pair' },
   secretAccessKey: { flag: 'secret-access-key', env: 'PACKHOUSE_SECRET_ACCESS_KEY', help: 'secret of the single key pair' },
   accountId: { flag: 'account-id', env: 'PACKHOUSE_ACCOUNT_ID', def: '000000000000', help: '12-digit account id of the single key pair' },
@@ -261,6 +264,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     publicUrl,
     databaseUrl,
     credentialsFile: credentialsFile === undefined ? undefined : resolve(credentialsFile),
+    cdnSecretsFile: raw('cdnSecretsFile') === undefined ? undefined : resolve(raw('cdnSecretsFile')!),
     keyPair,
     logLevel,
     quotas: {

@@ -10,6 +10,8 @@ import type { Clock } from '../domain/ports.js';
 import { DataplaneError } from './channel-locator.js';
 import type { IngestService } from './ingest/ingest-service.js';
 import type { OriginService } from './origin/origin-service.js';
+import type { EgressGuard } from './origin/egress-access.js';
+import type { RequestFacts } from '../domain/policy-evaluation.js';
 
 class TooLarge extends Error {}
 
@@ -48,7 +50,15 @@ export class Dataplane {
     /** Checks SigV4 on ingest to channels that have a resource policy. */
     private readonly verifier: SigV4Verifier,
     private readonly clock: Clock,
+    /** Enforces origin endpoint policies on egress. */
+    private readonly egress: EgressGuard,
   ) {}
+
+  /** What a policy condition may ask about the request (Packhouse itself speaks plain HTTP). */
+  private facts(req: IncomingMessage): RequestFacts {
+    const h = (name: string) => (typeof req.headers[name] === 'string' ? req.headers[name] : undefined);
+    return { now: this.clock.now(), sourceIp: req.socket.remoteAddress, userAgent: h('user-agent'), referer: h('referer'), secureTransport: false };
+  }
 
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string): void {
     const cors: Record<string, string> = { 'access-control-allow-origin': typeof req.headers.origin === 'string' ? req.headers.origin : '*' };
@@ -73,7 +83,8 @@ export class Dataplane {
         const body = req.method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, this.maxIngestBytes);
         const method = req.method ?? 'PUT';
         const authenticate = () => this.verifier.verify({ method, rawPath, rawQuery, headers: req.headers, body }, this.clock.now());
-        const status = await this.ingest.receive({ method, groupName: groupName!, ingestId: ingestId!, channelName: channelName!, path: file.join('/'), body, authenticate });
+        const facts = this.facts(req);
+        const status = await this.ingest.receive({ method, groupName: groupName!, ingestId: ingestId!, channelName: channelName!, path: file.join('/'), body, authenticate, facts });
         res.writeHead(status, { 'content-length': 0 });
         res.end();
         return;
@@ -82,7 +93,13 @@ export class Dataplane {
         req.resume();
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new DataplaneError(405, 'The origin answers GET and HEAD.');
         const [, , groupName, channelName, endpointName, file] = parts;
-        const r = await this.origin.serve({ groupName: groupName!, channelName: channelName!, endpointName: endpointName!, file: file!, query: new URLSearchParams(rawQuery) });
+        const method = req.method;
+        const query = new URLSearchParams(rawQuery);
+        const signed = req.headers.authorization !== undefined || query.has('X-Amz-Signature') || query.has('X-Amz-Credential');
+        const authenticate = () => this.verifier.verify({ method, rawPath, rawQuery, headers: req.headers, body: Buffer.alloc(0) }, this.clock.now());
+        const facts = this.facts(req);
+        const authorize = (endpoint: Parameters<EgressGuard['check']>[0]) => this.egress.check(endpoint, { method, facts, headers: req.headers, signed, authenticate });
+        const r = await this.origin.serve({ groupName: groupName!, channelName: channelName!, endpointName: endpointName!, file: file!, query, authorize });
         const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
         res.writeHead(r.status, { ...cors, ...r.headers, 'content-length': body.length });
         res.end(req.method === 'HEAD' ? undefined : body);

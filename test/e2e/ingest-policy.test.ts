@@ -12,6 +12,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { CreateChannelCommand, CreateChannelGroupCommand, CreateOriginEndpointCommand, PutChannelPolicyCommand } from '@aws-sdk/client-mediapackagev2';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
+import { expectError, validation } from '../support/errors.js';
 
 const OWNER = { accessKeyId: 'AKIDOWNER', secretAccessKey: 'owner-secret', accountId: '111111111111' };
 const ENCODER = { accessKeyId: 'AKIDENCODER', secretAccessKey: 'encoder-secret', accountId: '222222222222' };
@@ -30,7 +31,7 @@ before(async () => {
   server = await startServer({ env: { PACKHOUSE_CREDENTIALS_FILE: file } });
   const c = server.client({ accessKeyId: OWNER.accessKeyId, secretAccessKey: OWNER.secretAccessKey });
   await c.send(new CreateChannelGroupCommand({ ChannelGroupName: 'g' }));
-  for (const name of ['open', 'guarded']) {
+  for (const name of ['open', 'guarded', 'not-resource']) {
     await c.send(new CreateChannelCommand({ ChannelGroupName: 'g', ChannelName: name }));
     await c.send(new CreateOriginEndpointCommand({ ChannelGroupName: 'g', ChannelName: name, OriginEndpointName: 'ts', ContainerType: 'TS', StartoverWindowSeconds: 300, Segment: { SegmentDurationSeconds: 2 }, HlsManifests: [{ ManifestName: 'index' }] }));
   }
@@ -44,6 +45,17 @@ before(async () => {
           { Effect: 'Allow', Principal: { AWS: [`arn:aws:iam::${ENCODER.accountId}:role/Encoder`, STRANGER.accountId] }, Action: 'mediapackagev2:PutObject', Resource: arn('guarded') },
           { Effect: 'Deny', Principal: { AWS: STRANGER.accountId }, Action: 'mediapackagev2:*', Resource: '*' },
         ],
+      }),
+    }),
+  );
+  // Allows the encoder everything except this channel: NotResource must keep its uploads out.
+  await c.send(
+    new PutChannelPolicyCommand({
+      ChannelGroupName: 'g',
+      ChannelName: 'not-resource',
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: ENCODER.accountId }, Action: 'mediapackagev2:PutObject', NotResource: arn('not-resource') }],
       }),
     }),
   );
@@ -108,4 +120,28 @@ test('the allowed account signs its uploads and the channel serves them', async 
   const seg = await fetch(`${server.url}/out/v1/g/guarded/ts/segment_video_1.ts`);
   assert.equal(seg.status, 200);
   assert.ok(Buffer.from(await seg.arrayBuffer()).equals(segment), 'the served segment is the uploaded one');
+});
+
+test('an Allow with NotResource = this channel does not let the upload through', async () => {
+  const r = await put('not-resource', 'seg_0.ts', segment, ENCODER);
+  assert.equal(r.status, 403);
+  assert.match(r.text, /does not allow account 222222222222 mediapackagev2:PutObject/);
+});
+
+test('channel policy conditions are evaluated: aws:SourceIp decides, and what is not evaluated is refused at Put', async () => {
+  const c = server.client({ accessKeyId: OWNER.accessKeyId, secretAccessKey: OWNER.secretAccessKey });
+  const withCondition = (Condition: object) =>
+    c.send(
+      new PutChannelPolicyCommand({
+        ChannelGroupName: 'g',
+        ChannelName: 'not-resource',
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: ENCODER.accountId }, Action: 'mediapackagev2:PutObject', Resource: arn('not-resource'), Condition }] }),
+      }),
+    );
+  await withCondition({ IpAddress: { 'aws:SourceIp': '192.0.2.0/24' } });
+  assert.equal((await put('not-resource', 'seg_0.ts', segment, ENCODER)).status, 403);
+  await withCondition({ IpAddress: { 'aws:SourceIp': ['192.0.2.0/24', '127.0.0.1/32'] } });
+  assert.equal((await put('not-resource', 'seg_0.ts', segment, ENCODER)).status, 201);
+  await expectError(withCondition({ StringEquals: { 'aws:RequestTag/team': 'a' } }), validation('INVALID_POLICY'));
+  await expectError(withCondition({ 'ForAnyValue:BinaryEquals': { 'aws:UserAgent': 'eA==' } }), validation('INVALID_POLICY'));
 });

@@ -9,7 +9,7 @@
 // rest through the SDK.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,7 +41,7 @@ import {
   type MediaPackageV2Client,
   type SpekeKeyProvider,
 } from '@aws-sdk/client-mediapackagev2';
-import { LOCAL_KEYS, ROOT, startServer, type TestServer } from '../support/server.js';
+import { LOCAL_KEYS, ROOT, startServer, tempDir, type TestServer } from '../support/server.js';
 import { conflict, expectError, notFound, validation } from '../support/errors.js';
 import { resolveSpecDir } from '../../scripts/codegen.js';
 
@@ -175,8 +175,11 @@ describe('origin endpoints, policies and tags (quota: 2 origin endpoints per cha
   const url = (ch: string, ep: string, manifest: string, ext: string): string => `${server.url}/out/v1/${G}/${ch}/${ep}/${manifest}${ext}`;
 
   before(async () => {
+    // The CDN identifier secret the CdnAuthConfiguration test names (there is no Secrets Manager).
+    const secrets = join(tempDir(), 'cdn-secrets.json');
+    writeFileSync(secrets, JSON.stringify({ 'arn:aws:secretsmanager:us-east-1:000000000000:secret:cdn-secret-AbCdEf': '0e4b3a9c-5d1f-4c57-9a55-3f0d6b2f2b10' }));
     server = await startServer({
-      args: ['--quota-endpoints-per-channel', '2', '--quota-channel-groups', '10', '--quota-channels-per-group', '60'],
+      args: ['--quota-endpoints-per-channel', '2', '--quota-channel-groups', '10', '--quota-channels-per-group', '60', '--cdn-secrets-file', secrets],
     });
     c = server.client();
     await c.send(new CreateChannelGroupCommand({ ChannelGroupName: G }));

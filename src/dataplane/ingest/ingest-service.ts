@@ -12,7 +12,7 @@ import type { Channel } from '../../domain/model.js';
 import type { BlobStore, Clock, MetadataStore, RenditionRecord, ResourceRecord, TimelineStore } from '../../domain/ports.js';
 import { isMultivariant, parseMediaPlaylist, parseMultivariantPlaylist, type MediaPlaylist, type MultivariantPlaylist } from '../../media/hls/playlist.js';
 import { MAX_SEGMENT_MS } from '../../domain/timeline-limits.js';
-import { evaluatePolicy } from '../../domain/policy-evaluation.js';
+import { evaluatePolicy, PolicyCache, PolicyGrammarError, requestContext, type RequestFacts } from '../../domain/policy-evaluation.js';
 import { DataplaneError, locateChannel } from '../channel-locator.js';
 import { probeSegment, validateSegment, type SegmentProbe } from './segment-probe.js';
 
@@ -39,6 +39,8 @@ export interface IngestRequest {
   readonly body: Buffer;
   /** Verifies the request's SigV4 signature and names the signer's account; throws when it cannot. */
   readonly authenticate?: () => { readonly accountId: string };
+  /** What a channel policy's conditions may ask about the request (source address, headers, time). */
+  readonly facts?: RequestFacts;
 }
 
 /** The key prefix of one channel's files: a digest of its ARN (stable, path-safe). */
@@ -58,6 +60,8 @@ interface Hints {
 export class IngestService {
   /** Serialises reconciliation per channel input in this process (a cheap guard; the timeline dedupes too). */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Channel policies, parsed once per text. */
+  private readonly policies = new PolicyCache();
 
   constructor(
     private readonly deps: {
@@ -130,7 +134,12 @@ export class IngestService {
         `Channel ${channel.name} has a resource policy, so ingest must be signed with AWS Signature Version 4 (service mediapackagev2) by a key the policy allows (${(err as Error).message}).`,
       );
     }
-    const decision = evaluatePolicy(channel.doc.policy!, { accountId, action: 'mediapackagev2:PutObject', resourceArn: channel.arn });
+    const policy = this.policies.get(channel.doc.policy!);
+    if (policy instanceof PolicyGrammarError) {
+      throw new DataplaneError(403, `The resource policy of channel ${channel.name} cannot be evaluated (${policy.message}), so every upload is refused. Put a policy Packhouse accepts.`);
+    }
+    const context = requestContext(req.facts ?? { now: this.deps.clock.now(), secureTransport: false });
+    const decision = evaluatePolicy(policy, { principal: { kind: 'account', accountId }, action: 'mediapackagev2:PutObject', resourceArn: channel.arn, context });
     if (decision !== 'allow') {
       throw new DataplaneError(
         403,

@@ -34,6 +34,8 @@ export interface OriginRequest {
   readonly endpointName: string;
   readonly file: string;
   readonly query: URLSearchParams;
+  /** Access control, called with the endpoint before any work is done; throws to refuse (egress-access.ts). */
+  readonly authorize?: (endpoint: OriginEndpoint) => void;
 }
 
 type ManifestKind = 'hls' | 'llhls' | 'dash';
@@ -109,6 +111,7 @@ export class OriginService {
 
   async serve(req: OriginRequest): Promise<OriginResponse> {
     const endpointRec = await locateEndpoint(this.deps.store, req.groupName, req.channelName, req.endpointName);
+    req.authorize?.(endpointRec.doc);
     const channel = (await locateChannel(this.deps.store, req.groupName, req.channelName)).doc;
     const endpoint = endpointRec.doc;
     if (endpoint.containerType === 'ISM') throw new DataplaneError(501, 'MSS (ISM) output is not built yet in Packhouse.');

@@ -31,6 +31,8 @@ export interface ServiceSettings {
   readonly harvestJobRetentionMs: number;
   /** Where harvest-job events go (also for jobs failed by a deletion). */
   readonly eventWebhooks: readonly string[];
+  /** ARNs of the CDN identifier secrets this Packhouse is configured with (CdnAuthConfiguration). */
+  readonly cdnSecretArns?: ReadonlySet<string> | undefined;
 }
 
 export interface ServiceContext {

@@ -11,7 +11,7 @@ import { records, requireChannel, requireEndpoint, requireGroup, type ServiceCon
 import { checkEtag } from './etag.js';
 import { normalizeEndpointConfig } from './endpoint-rules.js';
 import { pageRequest, pageResult, probe } from './pagination.js';
-import { validatePolicy } from './policy.js';
+import { validateCdnAuthConfiguration, validatePolicy } from './policy.js';
 
 export type ManifestKind = 'hls' | 'lowLatencyHls' | 'dash' | 'mss';
 
@@ -122,6 +122,7 @@ export class OriginEndpointService {
 
   async putPolicy(scope: Scope, g: string, c: string, e: string, policy: string, cdnAuthConfiguration?: ConfigDoc): Promise<void> {
     validatePolicy(policy);
+    validateCdnAuthConfiguration(cdnAuthConfiguration, scope, this.ctx.settings.cdnSecretArns ?? new Set());
     await this.mutate(scope, g, c, e, (ep) => ({ ...ep, policy, cdnAuthConfiguration }), false);
   }
 
