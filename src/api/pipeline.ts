@@ -15,6 +15,7 @@ import { precheckCreateHarvestJob } from './handlers/harvest-jobs.js';
 import type { Handler } from './handlers/types.js';
 import { parseInput } from './protocol/parse.js';
 import { matchRoute } from './protocol/router.js';
+import { isStorageFull, STORAGE_FULL_MESSAGE } from '../domain/storage-full.js';
 import { serializeError, serializeOutput } from './protocol/serialize.js';
 import { validateInput } from './protocol/validate.js';
 
@@ -171,6 +172,12 @@ export class ApiPipeline {
     }
     if (err instanceof AuthError) {
       return this.errorResponse({ shape: err.code, status: err.status, message: err.message });
+    }
+    if (isStorageFull(err)) {
+      // The operator's to fix, and it passes: 503 (which SDKs retry) with the reason.
+      this.deps.logger.warn({ err, requestId, operation }, 'request refused: storage full');
+      const r = this.errorResponse({ shape: 'InternalServerException', status: 503, message: `${STORAGE_FULL_MESSAGE} (request id ${requestId})` });
+      return { ...r, headers: { ...r.headers, 'retry-after': '10' } };
     }
     this.deps.logger.error({ err, requestId, operation }, 'unexpected error');
     return this.errorResponse({

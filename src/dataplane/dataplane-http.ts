@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { SigV4Verifier } from '../api/auth/sigv4.js';
 import type { Clock } from '../domain/ports.js';
 import { DataplaneError } from './channel-locator.js';
+import { isStorageFull, STORAGE_FULL_MESSAGE } from '../domain/storage-full.js';
 import type { IngestService } from './ingest/ingest-service.js';
 import type { OriginService } from './origin/origin-service.js';
 import type { EgressGuard } from './origin/egress-access.js';
@@ -63,17 +64,25 @@ export class Dataplane {
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string): void {
     const cors: Record<string, string> = { 'access-control-allow-origin': typeof req.headers.origin === 'string' ? req.headers.origin : '*' };
     const fail = (err: unknown) => {
-      const status = err instanceof DataplaneError ? err.status : err instanceof TooLarge ? 413 : 500;
+      const full = isStorageFull(err);
+      const status = err instanceof DataplaneError ? err.status : err instanceof TooLarge ? 413 : full ? 507 : 500;
       const text =
-        err instanceof DataplaneError ? err.message : err instanceof TooLarge ? `The file is larger than ${this.maxIngestBytes} bytes, the ingest limit.` : 'internal error';
-      if (status >= 500) this.logger.error({ err, path: rawPath }, 'data plane request failed');
+        err instanceof DataplaneError
+          ? err.message
+          : err instanceof TooLarge
+            ? `The file is larger than ${this.maxIngestBytes} bytes, the ingest limit.`
+            : full
+              ? STORAGE_FULL_MESSAGE
+              : 'internal error';
+      if (full) this.logger.warn({ err, path: rawPath }, 'data plane request refused: storage full');
+      else if (status >= 500) this.logger.error({ err, path: rawPath }, 'data plane request failed');
       else this.logger.debug({ path: rawPath, status, reason: text }, 'data plane request refused');
       if (res.headersSent) {
         res.destroy();
         return;
       }
       const body = `${text}\n`;
-      res.writeHead(status, { ...cors, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.writeHead(status, { ...cors, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...(full ? { 'retry-after': '10' } : {}) });
       res.end(body);
     };
     const run = async () => {

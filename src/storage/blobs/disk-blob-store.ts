@@ -24,8 +24,14 @@ export class DiskBlobStore implements BlobStore {
     const target = this.path(key);
     await mkdir(dirname(target), { recursive: true });
     const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, data);
-    await rename(tmp, target);
+    try {
+      await writeFile(tmp, data);
+      await rename(tmp, target);
+    } catch (err) {
+      // A failed write (a full disk, most often) leaves no temporary behind.
+      await rm(tmp, { force: true });
+      throw err;
+    }
   }
 
   async get(key: string): Promise<Buffer | undefined> {
