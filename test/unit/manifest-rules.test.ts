@@ -8,6 +8,7 @@ import { writeMpd, type MpdOptions } from '../../src/media/dash/mpd-writer.js';
 import { writeMediaPlaylist, writeMultivariant, type MediaPlaylistOptions } from '../../src/media/hls/writer.js';
 import type { OutputSegment, OutputTrack } from '../../src/media/timeline/model.js';
 import { assertValidMpd, assertValidPlaylist, hlsErrors, mpdSchemaErrors } from '../support/manifest-rules.js';
+import { findAll, parseXml } from '../support/live.js';
 
 const T0 = 1_800_000_000_000;
 const video: OutputTrack = { id: 'index_0', kind: 'video', container: 'fmp4', codecs: 'avc1.64001f', bandwidth: 1_000_000, width: 640, height: 360, frameRate: 25, timescale: 90000 };
@@ -213,6 +214,21 @@ describe('what the writers got wrong', () => {
       if (tag) assert.match(mpd, new RegExp(`contentType="audio"[^>]* lang="${tag}"`));
       else assert.doesNotMatch(mpd, / lang=/);
     }
+  });
+
+  test('audio in two languages is two AdaptationSets, each with its lang (ISO/IEC 23009-1 §5.3.3)', async () => {
+    const fr: OutputTrack = { ...en2, language: 'fr' };
+    const mpd = writeMpd(mpdOptions(true, { tracks: [video, audio, fr], segments: new Map([video, audio, fr].map((t) => [t.id, restarted(t)])) }));
+    await assertValidMpd(mpd, 'MPD with English and French audio');
+    const sets = findAll(parseXml(mpd), 'Period').map((period) =>
+      findAll(period, 'AdaptationSet').map((set) => [set.attrs['contentType'], set.attrs['lang'], findAll(set, 'Representation').map((r) => r.attrs['id'])]),
+    );
+    const expected = [
+      ['video', undefined, ['index_0']],
+      ['audio', 'en', ['index_2']],
+      ['audio', 'fr', ['index_3']],
+    ];
+    assert.deepEqual(sets, [expected, expected]);
   });
 
   test('EXT-X-START TIME-OFFSET is a decimal number whatever its size (RFC 8216 §4.2)', () => {

@@ -112,11 +112,17 @@ export function writeMpd(o: MpdOptions): string {
     const dur = next !== undefined ? ` duration="${isoDuration((next - startMs) / 1000)}"` : '';
     lines.push(`<Period id="${startMs}" start="${isoDuration(offset / 1000)}"${dur}>`);
     let setId = 0;
-    for (const kind of ['video', 'audio'] as const) {
-      const tracks = present.filter((t) => (kind === 'audio' ? t.kind === 'audio' : t.kind !== 'audio') && p.segments.has(t.id));
+    // §5.3.3: the video tracks are one AdaptationSet; audio is one per language, which a player
+    // picks by AdaptationSet@lang.
+    const inPeriod = present.filter((t) => p.segments.has(t.id));
+    const audioTags = [...new Set(inPeriod.filter((t) => t.kind === 'audio').map((t) => languageTag(t.language)))];
+    const sets = [
+      { kind: 'video' as const, tag: undefined, tracks: inPeriod.filter((t) => t.kind !== 'audio') },
+      ...audioTags.map((tag) => ({ kind: 'audio' as const, tag, tracks: inPeriod.filter((t) => t.kind === 'audio' && languageTag(t.language) === tag) })),
+    ];
+    for (const { kind, tag, tracks } of sets) {
       if (!tracks.length) continue;
       const mime = kind === 'audio' ? 'audio/mp4' : 'video/mp4';
-      const tag = kind === 'audio' ? languageTag(tracks[0]!.language) : undefined;
       const lang = tag ? ` lang="${tag}"` : '';
       lines.push(`<AdaptationSet id="${setId++}" contentType="${kind}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1"${lang}>`);
       for (const t of tracks) {
