@@ -1,26 +1,72 @@
 /**
  * `packhouse jobs [--follow]`: lists the harvest jobs of every account and Region in the
- * configured database (SQLite in --data-dir, or --database-url) with their status and progress;
+ * configured database (SQLite in --data-dir, or --database-url) under a header row: status, job,
+ * window, destination, and what the job is at — what a QUEUED job waits for, a running job's
+ * progress, the span a COMPLETED job harvested (when short of its window), a FAILED job's reason.
  * `--follow` redraws every second until no job is queued or running.
  */
 import type { Config } from './config/config.js';
-import type { HarvestJob } from './domain/model.js';
+import { spanIsShort, type HarvestJob } from './domain/model.js';
+import type { MetadataStore, ResourceRecord, TimelineStore } from './domain/ports.js';
+import { harvestReadiness, type Readiness } from './domain/harvest/readiness.js';
 import { openStores } from './app.js';
 
-function row(j: HarvestJob): string {
+const iso = (ms: number) => new Date(ms).toISOString();
+const secondsFrom = (ms: number, nowMs: number) => `${Math.max(0, Math.ceil((ms - nowMs) / 1000))} s`;
+
+/** What a QUEUED job waits for, in words. */
+export function waitingText(w: Readiness, nowMs: number): string {
+  if (w.due) return 'due: starts at the next scheduling pass';
+  const arrived = w.arrivedUpToMs !== undefined ? `; content has arrived up to ${iso(w.arrivedUpToMs)}` : '';
+  switch (w.waitingFor) {
+    case 'end-time':
+      return `waiting for its end time (${iso(w.untilMs!)}, in ${secondsFrom(w.untilMs!, nowMs)})`;
+    case 'late-content':
+      return `waiting for late content: the input is live but has not reached the end time yet${arrived}`;
+    case 'settle':
+      return `waiting for late content: the input stopped; runs with what there is in ${secondsFrom(w.untilMs!, nowMs)}${arrived}`;
+  }
+}
+
+async function stateText(r: ResourceRecord<HarvestJob>, deps: { store: MetadataStore; timeline: TimelineStore }, config: Config, nowMs: number): Promise<string> {
+  const j = r.doc;
   const p = j.progress;
-  const pct = p && p.objectsTotal ? `${Math.floor((100 * p.objectsWritten) / p.objectsTotal)}% (${p.objectsWritten}/${p.objectsTotal} objects, ${(p.bytesWritten / 1e6).toFixed(1)}/${(p.bytesTotal / 1e6).toFixed(1)} MB)` : '';
-  const window = `${new Date(j.startMs).toISOString()} .. ${new Date(j.endMs).toISOString()}`;
-  return [j.status.padEnd(11), `${j.groupName}/${j.channelName}/${j.endpointName}/${j.name}`.padEnd(48), window, `s3://${j.bucket}/${j.destinationPath}`, pct || (j.errorMessage ?? '')].join('  ');
+  switch (j.status) {
+    case 'QUEUED':
+      return waitingText(await harvestReadiness(deps, r, nowMs, config.harvest.settleSeconds * 1000), nowMs);
+    case 'IN_PROGRESS':
+      return p && p.objectsTotal
+        ? `${Math.floor((100 * p.objectsWritten) / p.objectsTotal)}% (${p.objectsWritten}/${p.objectsTotal} objects, ${(p.bytesWritten / 1e6).toFixed(1)}/${(p.bytesTotal / 1e6).toFixed(1)} MB)`
+        : 'planning';
+    case 'COMPLETED': {
+      const done = p ? `${p.objectsWritten} objects, ${(p.bytesWritten / 1e6).toFixed(1)} MB` : '';
+      if (!j.harvested) return done;
+      const span = `harvested ${iso(j.harvested.startMs)} .. ${iso(j.harvested.endMs)}`;
+      return `${done}; ${span}${spanIsShort(j, j.harvested) ? ' (SHORT of the window: the stream stopped)' : ''}`;
+    }
+    default:
+      return j.errorMessage ?? '';
+  }
+}
+
+const COLUMNS = [11, 48, 50];
+
+function line(cells: readonly string[]): string {
+  return cells.map((c, i) => (i < COLUMNS.length ? c.padEnd(COLUMNS[i]!) : c)).join('  ').trimEnd();
 }
 
 export async function jobsCommand(config: Config, follow: boolean, out: NodeJS.WritableStream): Promise<void> {
-  const { store } = await openStores(config, { existing: true });
+  const { store, timeline } = await openStores(config, { existing: true });
   try {
     for (;;) {
       const jobs = await store.findByStatus<HarvestJob>('harvestJob', ['QUEUED', 'IN_PROGRESS', 'COMPLETED', 'FAILED', 'CANCELLED'], 1000);
-      const lines = jobs.map((r) => row(r.doc));
-      out.write(`${lines.length ? lines.join('\n') : 'no harvest jobs'}\n`);
+      const nowMs = Date.now();
+      const rows: string[] = [];
+      for (const r of jobs) {
+        const j = r.doc;
+        rows.push(line([j.status, `${j.groupName}/${j.channelName}/${j.endpointName}/${j.name}`, `${iso(j.startMs)} .. ${iso(j.endMs)}`, `s3://${j.bucket}/${j.destinationPath}`, await stateText(r, { store, timeline }, config, nowMs)]));
+      }
+      out.write(rows.length ? `${[line(['STATUS', 'JOB (group/channel/endpoint/name)', 'WINDOW', 'DESTINATION', 'STATE']), ...rows].join('\n')}\n` : 'no harvest jobs\n');
       const active = jobs.some((r) => r.doc.status === 'QUEUED' || r.doc.status === 'IN_PROGRESS');
       if (!follow || !active) return;
       await new Promise((r) => setTimeout(r, 1000));

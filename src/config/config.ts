@@ -106,7 +106,7 @@ export const SETTINGS = {
   s3BuiltinSecretAccessKey: { flag: 's3-builtin-secret-access-key', env: 'PACKHOUSE_S3_BUILTIN_SECRET_ACCESS_KEY', help: 'secret of that key (default S3RVER, on loopback only)' },
   harvestConcurrency: { flag: 'harvest-concurrency', env: 'PACKHOUSE_HARVEST_CONCURRENCY', def: '2', help: 'harvest jobs one node runs at once' },
   harvestLease: { flag: 'harvest-lease-seconds', env: 'PACKHOUSE_HARVEST_LEASE_SECONDS', def: '10', help: 'how long a crashed node holds a running job before another takes it over' },
-  harvestSettle: { flag: 'harvest-settle-seconds', env: 'PACKHOUSE_HARVEST_SETTLE_SECONDS', def: '20', help: 'how long after EndTime a job waits for late content' },
+  harvestSettle: { flag: 'harvest-settle-seconds', env: 'PACKHOUSE_HARVEST_SETTLE_SECONDS', def: '20', help: 'once ingest stopped or stalled short of EndTime: how long after EndTime a job waits before it runs with what there is (while input is alive, a job waits for its content however late)' },
   eventWebhooks: { flag: 'event-webhooks', env: 'PACKHOUSE_EVENT_WEBHOOKS', def: '', help: 'comma-separated URLs that receive harvest-job events (HTTP POST)' },
   segmentStore: { flag: 'segment-store', env: 'PACKHOUSE_SEGMENT_STORE', def: 'disk', help: 'where live segments live: "disk" (under --data-dir) or s3://bucket[/prefix] on the S3 store of --s3-endpoint, shared by several nodes' },
   manifestCache: { flag: 'manifest-cache-mb', env: 'PACKHOUSE_MANIFEST_CACHE_MB', def: '64', help: 'memory for rendered manifests of closed time-shift windows (0 turns the cache off)' },

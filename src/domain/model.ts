@@ -105,6 +105,21 @@ export interface HarvestJob {
   /** Which worker runs the job, until when (IN_PROGRESS only); another may take over after. */
   readonly lease?: { readonly owner: string; readonly untilMs: number } | undefined;
   readonly progress?: HarvestProgress | undefined;
+  /**
+   * COMPLETED only: the span actually harvested (start of its first segment, end of its last, on
+   * the channel's clock). Shorter than the window when the stream stopped inside it.
+   */
+  readonly harvested?: HarvestedSpan | undefined;
+}
+
+export interface HarvestedSpan {
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+/** Whether a harvested span falls short of its job's window (the stream stopped, or began late). */
+export function spanIsShort(job: Pick<HarvestJob, 'startMs' | 'endMs'>, span: HarvestedSpan): boolean {
+  return span.startMs > job.startMs || span.endMs < job.endMs;
 }
 
 export interface HarvestProgress {

@@ -27,11 +27,12 @@ test('packhouse jobs lists every harvest job with its status, window, destinatio
     const run = spawnSync(process.execPath, [BIN, 'jobs', '--data-dir', server.dataDir], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     const lines = run.stdout.trim().split('\n');
-    assert.equal(lines.length, 2, run.stdout);
+    assert.equal(lines.length, 3, run.stdout);
+    assert.match(lines[0]!, /^STATUS\s+JOB \(group\/channel\/endpoint\/name\)\s+WINDOW\s+DESTINATION\s+STATE$/, 'a header row');
     const empty = lines.find((l) => l.includes('g/c/e/empty'));
     const later = lines.find((l) => l.includes('g/c/e/later'));
     assert.match(empty ?? '', /^FAILED .*s3:\/\/vod\/a\/ .*There was no content available for the specified time window\./);
-    assert.match(later ?? '', /^QUEUED .*s3:\/\/vod\/b\//);
+    assert.match(later ?? '', /^QUEUED .*s3:\/\/vod\/b\/\s+waiting for its end time \(.*, in \d+ s\)$/);
     assert.ok(later?.includes(new Date(now - 60_000).toISOString()), later);
   } finally {
     await server.stop();

@@ -155,6 +155,12 @@ export interface EncoderOptions {
   readonly hlsTime?: number;
   /** Real-time pacing (-re); default true. */
   readonly realtime?: boolean;
+  /**
+   * Pacing slower (or faster) than real time: `-readrate` (e.g. 0.8 reads 0.8 s of media per
+   * second). ffmpeg's program date-times follow the media clock, so they fall behind the wall
+   * clock as a slow encoder's would. Overrides `realtime`.
+   */
+  readonly readrate?: number;
   /** Playlist entries kept by ffmpeg; default 6. */
   readonly listSize?: number;
   /** Picture and tone: 'a' (testsrc2, 440 Hz, the default) or 'b' (testsrc, 880 Hz) — different bytes, same layout. */
@@ -193,7 +199,7 @@ export function encoderArgs(o: EncoderOptions): string[] {
     '-nostats',
     '-v',
     'error',
-    ...(o.input === 'stdin' ? ['-f', 'nut', '-i', 'pipe:0'] : lavfiInputs(o.look, o.realtime !== false)),
+    ...(o.input === 'stdin' ? ['-f', 'nut', '-i', 'pipe:0'] : lavfiInputs(o.look, o.readrate ?? (o.realtime !== false))),
     '-t',
     String(o.seconds),
     '-map',
@@ -250,9 +256,9 @@ export function encoderArgs(o: EncoderOptions): string[] {
   ];
 }
 
-/** The lavfi test picture (320x180, 25 fps) and tone inputs, each read in real time when `realtime`. */
-function lavfiInputs(look: 'a' | 'b' | undefined, realtime: boolean): string[] {
-  const re = realtime ? ['-re'] : [];
+/** The lavfi test picture (320x180, 25 fps) and tone inputs, each read in real time when `pace` is true, at that rate when a number. */
+function lavfiInputs(look: 'a' | 'b' | undefined, pace: boolean | number): string[] {
+  const re = typeof pace === 'number' ? ['-readrate', String(pace)] : pace ? ['-re'] : [];
   return [
     ...re,
     '-f',

@@ -1,15 +1,16 @@
 /**
  * Runs harvest jobs: claims a QUEUED job once its window has ended and its content has arrived
- * (or an IN_PROGRESS job whose worker's lease ran out after a crash), writes the planned objects
+ * (readiness.ts), or an IN_PROGRESS job whose worker's lease ran out after a crash, writes the planned objects
  * to the destination bucket, and ends the job COMPLETED or FAILED with a reason, queueing its
  * event in the same transaction. Every node may run one; leases keep a job on one worker.
  */
 import { arns } from '../arn.js';
-import { ACTIVE_HARVEST_STATUSES, type Channel, type HarvestJob, type HarvestProgress, type OriginEndpoint } from '../model.js';
+import { ACTIVE_HARVEST_STATUSES, spanIsShort, type Channel, type HarvestedSpan, type HarvestJob, type HarvestProgress, type OriginEndpoint } from '../model.js';
 import type { BlobStore, Clock, Ids, MetadataStore, ObjectSink, ResourceRecord, Scope, TimelineStore } from '../ports.js';
 import { records } from '../services/context.js';
 import { harvestEvents } from './events.js';
 import { NoContentError, planHarvest, type HarvestPlan, type PlannedObject, type WindowTrack } from './planner.js';
+import { harvestReadiness } from './readiness.js';
 import { groupBytes, groupSegment, windowGroups } from '../output-groups.js';
 import type { OutputTrack } from '../../media/timeline/model.js';
 import { outputTrack } from '../output-model.js';
@@ -25,8 +26,10 @@ export interface HarvestRunnerSettings {
   /** Jobs this worker runs at once. */
   readonly concurrency: number;
   readonly leaseMs: number;
-  /** How long after EndTime a job waits for content still on its way before it runs anyway. */
+  /** Once ingest stopped or stalled short of EndTime: how long after EndTime a job waits before it runs with what there is. */
   readonly settleMs: number;
+  /** How often a running job logs its progress. */
+  readonly progressLogMs?: number | undefined;
   readonly pollMs: number;
   readonly retentionMs: number;
   /** Webhook URLs that receive the EventBridge-shaped events. */
@@ -80,11 +83,14 @@ function checkDestination(bucket: string, objects: readonly PlannedObject[]): vo
 }
 
 const scopeOf = (r: ResourceRecord): Scope => ({ accountId: r.accountId, region: r.region });
+const iso = (ms: number) => new Date(ms).toISOString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class HarvestRunner {
   readonly owner: string;
   private readonly running = new Map<string, Promise<void>>();
+  /** The windows of the jobs this worker runs (for their log lines). */
+  private readonly windows = new Map<string, { startMs: number; endMs: number }>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private stopped = false;
@@ -136,26 +142,12 @@ export class HarvestRunner {
     return arns.channel(scopeOf(r), r.doc.groupName, r.doc.channelName);
   }
 
-  /** QUEUED: the window ended and the content up to EndTime arrived (or settleMs passed). IN_PROGRESS: lease expired. */
+  /** QUEUED: the window ended and its content arrived (readiness.ts). IN_PROGRESS: lease expired. */
   private async isDue(r: ResourceRecord<HarvestJob>): Promise<boolean> {
     const now = this.deps.clock.now().getTime();
     const job = r.doc;
     if (job.status === 'IN_PROGRESS') return (job.lease?.untilMs ?? 0) < now;
-    if (now < job.endMs) return false;
-    if (now >= job.endMs + this.deps.settings.settleMs) return true;
-    const renditions = await this.deps.timeline.listRenditions(this.channelArn(r));
-    if (renditions.length === 0) return false;
-    const endpoint = await this.deps.store.getResource<OriginEndpoint>(arns.endpoint(scopeOf(r), job.groupName, job.channelName, job.endpointName));
-    const segDurS = Number(endpoint?.doc.segment['SegmentDurationSeconds'] ?? 6);
-    for (const rendition of renditions) {
-      const last = await this.deps.timeline.latestSegment(this.channelArn(r), rendition.id);
-      if (!last || last.startMs + last.durationMs < job.endMs) return false;
-      // The output segment holding EndTime must be whole too (its later input segments arrived).
-      const wg = await windowGroups(this.deps.timeline, this.channelArn(r), rendition.id, Math.max(job.startMs, job.endMs - 60_000), job.endMs, segDurS);
-      const end = wg.groups[wg.groups.length - 1];
-      if (end && !end.complete) return false;
-    }
-    return true;
+    return (await harvestReadiness(this.deps, r, now, this.deps.settings.settleMs)).due;
   }
 
   private async claim(arn: string): Promise<ResourceRecord<HarvestJob> | undefined> {
@@ -191,7 +183,7 @@ export class HarvestRunner {
     });
   }
 
-  private async finish(arn: string, outcome: { status: 'COMPLETED' } | { status: 'FAILED'; message: string }, progress?: HarvestProgress): Promise<void> {
+  private async finish(arn: string, outcome: { status: 'COMPLETED'; harvested: HarvestedSpan } | { status: 'FAILED'; message: string }, progress?: HarvestProgress, startedMs?: number): Promise<void> {
     const { store, clock, ids, settings } = this.deps;
     await store.transaction(async (tx) => {
       const r = await tx.getResource<HarvestJob>(arn);
@@ -201,7 +193,7 @@ export class HarvestRunner {
       const next: HarvestJob = {
         ...rest,
         status: outcome.status,
-        ...(outcome.status === 'FAILED' ? { errorMessage: outcome.message } : {}),
+        ...(outcome.status === 'FAILED' ? { errorMessage: outcome.message } : { harvested: outcome.harvested }),
         ...(progress ? { progress } : {}),
         modifiedMs: now,
         etag: ids.etag(),
@@ -209,15 +201,32 @@ export class HarvestRunner {
       await tx.updateResource(records.harvestJob(scopeOf(r), next, settings.retentionMs));
       await tx.enqueueEvents(harvestEvents(next, scopeOf(r), now, settings.webhooks, ids.uuid()));
     });
-    this.deps.logger.info({ job: arn, status: outcome.status, ...(outcome.status === 'FAILED' ? { reason: outcome.message } : {}) }, 'harvest job finished');
+    this.deps.logger.info({ job: arn, status: outcome.status, ...(outcome.status === 'FAILED' ? { reason: outcome.message } : {}), ...this.summary(arn, outcome, progress, startedMs) }, 'harvest job finished');
+  }
+
+  /** The final line's numbers: objects, bytes, duration and throughput; the window asked for and the span harvested. */
+  private summary(arn: string, outcome: { status: 'COMPLETED'; harvested: HarvestedSpan } | { status: 'FAILED'; message: string }, progress?: HarvestProgress, startedMs?: number): object {
+    const job = this.windows.get(arn);
+    const durationMs = startedMs === undefined ? undefined : Date.now() - startedMs;
+    const bytes = progress?.bytesWritten ?? 0;
+    return {
+      ...(progress ? { objects: progress.objectsWritten, bytes } : {}),
+      ...(durationMs !== undefined ? { durationMs, throughputMBps: Number((bytes / 1e6 / Math.max(0.001, durationMs / 1000)).toFixed(2)) } : {}),
+      ...(job ? { window: { start: iso(job.startMs), end: iso(job.endMs) } } : {}),
+      ...(outcome.status === 'COMPLETED'
+        ? { harvested: { start: iso(outcome.harvested.startMs), end: iso(outcome.harvested.endMs) }, ...(job ? { short: spanIsShort(job, outcome.harvested) } : {}) }
+        : {}),
+    };
   }
 
   private async run(r: ResourceRecord<HarvestJob>): Promise<void> {
     const { logger, settings } = this.deps;
     const arn = r.arn;
     const abort = new AbortController();
+    const startedMs = Date.now();
     let alive = true;
     let progress: HarvestProgress = { objectsWritten: 0, objectsTotal: 0, bytesWritten: 0, bytesTotal: 0 };
+    this.windows.set(arn, { startMs: r.doc.startMs, endMs: r.doc.endMs });
     const beat = setInterval(() => {
       this.heartbeat(arn, progress).then(
         (ok) => {
@@ -229,41 +238,48 @@ export class HarvestRunner {
         (err: unknown) => logger.warn({ err, job: arn }, 'harvest: heartbeat failed'),
       );
     }, Math.max(200, Math.floor(settings.leaseMs / 4)));
+    const logProgress = () => {
+      const elapsedMs = Date.now() - startedMs;
+      const pct = progress.bytesTotal > 0 ? Math.floor((100 * progress.bytesWritten) / progress.bytesTotal) : progress.objectsTotal > 0 ? Math.floor((100 * progress.objectsWritten) / progress.objectsTotal) : 0;
+      logger.info({ job: arn, ...progress, percent: pct, elapsedMs }, 'harvest progress');
+    };
+    // Progress at a steady cadence (by time, not by object), and once more at the end.
+    let ticker: NodeJS.Timeout | undefined;
     try {
-      const plan = await this.plan(r);
+      const { plan, harvested } = await this.plan(r);
       progress = { ...progress, objectsTotal: plan.media.length + plan.manifests.length, bytesTotal: plan.media.reduce((n, o) => n + o.bytes, 0) };
-      logger.info({ job: arn, segments: plan.segmentCount, objects: progress.objectsTotal }, 'harvest job started');
+      logger.info({ job: arn, segments: plan.segmentCount, objects: progress.objectsTotal, bytes: progress.bytesTotal, window: { start: iso(r.doc.startMs), end: iso(r.doc.endMs) } }, 'harvest job started');
       checkDestination(r.doc.bucket, [...plan.media, ...plan.manifests]);
+      ticker = setInterval(logProgress, settings.progressLogMs ?? 3000);
       await this.prepareBucket(r.doc.bucket);
-      let lastLog = 0;
       const copy = async (o: PlannedObject) => {
         if (!alive) throw new JobStopped();
         const body = o.text !== undefined ? Buffer.from(o.text) : await groupBytes(this.deps.blobs, o.blobKeys!);
         if (!body) throw new JobFailed(`A segment of the window (${o.key.split('/').pop()}) was removed from Packhouse before it could be copied: the window slid out of the startover window. Harvest a more recent window.`);
         await this.write(r.doc.bucket, o.key, body, o.contentType, abort.signal);
         progress = { ...progress, objectsWritten: progress.objectsWritten + 1, bytesWritten: progress.bytesWritten + body.length };
-        const now = Date.now();
-        if (now - lastLog > 2000) {
-          lastLog = now;
-          logger.info({ job: arn, ...progress }, 'harvest progress');
-        }
       };
       // Segments go up several at a time; manifests only once every segment is in place.
       await inParallel(plan.media, settings.writeParallelism, copy);
       await inParallel(plan.manifests, 1, copy);
       alive = false;
-      await this.finish(arn, { status: 'COMPLETED' }, progress);
+      clearInterval(ticker);
+      logProgress();
+      await this.finish(arn, { status: 'COMPLETED', harvested }, progress, startedMs);
     } catch (err) {
+      clearInterval(ticker);
       if (err instanceof JobStopped || abort.signal.aborted) {
-        logger.info({ job: arn }, 'harvest job stopped (cancelled or taken over)');
+        logger.info({ job: arn, ...progress }, 'harvest job stopped (cancelled or taken over)');
         return;
       }
       const message = err instanceof NoContentError || err instanceof JobFailed ? err.message : `The harvest failed: ${(err as Error).message}`;
       if (!(err instanceof NoContentError || err instanceof JobFailed)) logger.error({ err, job: arn }, 'harvest: job failed');
-      await this.finish(arn, { status: 'FAILED', message }, progress);
+      await this.finish(arn, { status: 'FAILED', message }, progress, startedMs);
     } finally {
       alive = false;
       clearInterval(beat);
+      clearInterval(ticker);
+      this.windows.delete(arn);
     }
   }
 
@@ -299,7 +315,7 @@ export class HarvestRunner {
     }
   }
 
-  private async plan(r: ResourceRecord<HarvestJob>): Promise<HarvestPlan> {
+  private async plan(r: ResourceRecord<HarvestJob>): Promise<{ plan: HarvestPlan; harvested: HarvestedSpan }> {
     const { store, timeline, clock } = this.deps;
     const job = r.doc;
     const scope = scopeOf(r);
@@ -322,14 +338,18 @@ export class HarvestRunner {
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     const windowTracks = new Map<string, WindowTrack>();
     for (const t of tracks) {
-      // Whole output segments touching the window, as the endpoint lists them; the last may be
-      // shorter when the stream stopped inside it.
+      // Whole output segments touching the window, as the endpoint lists them. A group the stream
+      // stopped inside is left out: its name stands for the whole group's bytes (005-output-segments.md).
       const wg = await windowGroups(timeline, channelRec.arn, t.id, job.startMs, job.endMs, segDurS);
       windowTracks.set(t.id, {
         n: wg.n,
-        segments: wg.groups.map((g) => ({ ...groupSegment(g), blobKeys: g.pieces.map((p) => p.key), bytes: g.pieces.reduce((b, p) => b + p.bytes, 0), initKey: g.pieces[0]!.initKey })),
+        segments: wg.groups.filter((g) => g.complete).map((g) => ({ ...groupSegment(g), blobKeys: g.pieces.map((p) => p.key), bytes: g.pieces.reduce((b, p) => b + p.bytes, 0), initKey: g.pieces[0]!.initKey })),
       });
     }
-    return planHarvest(job, endpoint, tracks, windowTracks);
+    const plan = planHarvest(job, endpoint, tracks, windowTracks);
+    // The span every harvested track covers: from the latest first segment to the earliest last one's end.
+    const spans = [...windowTracks.values()].filter((w) => w.segments.length > 0).map((w) => ({ startMs: w.segments[0]!.startMs, endMs: w.segments.at(-1)!.startMs + w.segments.at(-1)!.durationMs }));
+    const harvested = { startMs: Math.max(...spans.map((x) => x.startMs)), endMs: Math.min(...spans.map((x) => x.endMs)) };
+    return { plan, harvested };
   }
 }
