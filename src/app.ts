@@ -236,6 +236,7 @@ async function startServices(
       concurrency: config.harvest.concurrency,
       leaseMs: config.harvest.leaseSeconds * 1000,
       settleMs: config.harvest.settleSeconds * 1000,
+      progressLogMs: config.harvest.progressSeconds * 1000,
       pollMs: 500,
       retentionMs: settings.harvestJobRetentionMs,
       webhooks: config.harvest.webhooks,

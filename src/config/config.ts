@@ -60,6 +60,8 @@ export interface HarvestConfig {
   readonly concurrency: number;
   readonly leaseSeconds: number;
   readonly settleSeconds: number;
+  /** How often a running harvest logs its progress. */
+  readonly progressSeconds: number;
   readonly webhooks: readonly string[];
 }
 
@@ -107,6 +109,7 @@ export const SETTINGS = {
   harvestConcurrency: { flag: 'harvest-concurrency', env: 'PACKHOUSE_HARVEST_CONCURRENCY', def: '2', help: 'harvest jobs one node runs at once' },
   harvestLease: { flag: 'harvest-lease-seconds', env: 'PACKHOUSE_HARVEST_LEASE_SECONDS', def: '10', help: 'how long a crashed node holds a running job before another takes it over' },
   harvestSettle: { flag: 'harvest-settle-seconds', env: 'PACKHOUSE_HARVEST_SETTLE_SECONDS', def: '20', help: 'once ingest stopped or stalled short of EndTime: how long after EndTime a job waits before it runs with what there is (while input is alive, a job waits for its content however late)' },
+  harvestProgress: { flag: 'harvest-progress-seconds', env: 'PACKHOUSE_HARVEST_PROGRESS_SECONDS', def: '5', help: 'how often a running harvest job logs its progress (and once at its end)' },
   eventWebhooks: { flag: 'event-webhooks', env: 'PACKHOUSE_EVENT_WEBHOOKS', def: '', help: 'comma-separated URLs that receive harvest-job events (HTTP POST)' },
   segmentStore: { flag: 'segment-store', env: 'PACKHOUSE_SEGMENT_STORE', def: 'disk', help: 'where live segments live: "disk" (under --data-dir) or s3://bucket[/prefix] on the S3 store of --s3-endpoint, shared by several nodes' },
   manifestCache: { flag: 'manifest-cache-mb', env: 'PACKHOUSE_MANIFEST_CACHE_MB', def: '64', help: 'memory for rendered manifests of closed time-shift windows (0 turns the cache off)' },
@@ -258,6 +261,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
       concurrency: int('harvestConcurrency', 1, 64),
       leaseSeconds: int('harvestLease', 2, 3600),
       settleSeconds: int('harvestSettle', 0, 3600),
+      progressSeconds: int('harvestProgress', 1, 3600),
       webhooks,
     },
     dataDir: resolve(raw('dataDir')!),

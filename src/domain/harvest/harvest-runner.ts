@@ -240,7 +240,8 @@ export class HarvestRunner {
     }, Math.max(200, Math.floor(settings.leaseMs / 4)));
     const logProgress = () => {
       const elapsedMs = Date.now() - startedMs;
-      const pct = progress.bytesTotal > 0 ? Math.floor((100 * progress.bytesWritten) / progress.bytesTotal) : progress.objectsTotal > 0 ? Math.floor((100 * progress.objectsWritten) / progress.objectsTotal) : 0;
+      // By objects: bytesTotal counts the segments' bytes only (init segments and manifests are sized as they are written).
+      const pct = progress.objectsTotal > 0 ? Math.floor((100 * progress.objectsWritten) / progress.objectsTotal) : 0;
       logger.info({ job: arn, ...progress, percent: pct, elapsedMs }, 'harvest progress');
     };
     // Progress at a steady cadence (by time, not by object), and once more at the end.
