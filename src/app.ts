@@ -163,7 +163,7 @@ async function startServices(
     try {
       builtinS3 = await startBuiltinS3({ directory: dir, host: config.s3.host, port: config.s3.port, credentials: config.s3.credentials });
     } catch (err) {
-      throw listenError(err, 'The built-in S3 endpoint', { flag: 's3-port', env: 'PACKHOUSE_S3_PORT' }, config.s3.host, config.s3.port);
+      throw listenError(err, 'The built-in S3 endpoint', { flag: 's3-port', env: 'PACKHOUSE_S3_PORT' }, config.s3.host, config.s3.port, { flag: 's3-host', env: 'PACKHOUSE_S3_HOST' });
     }
     const running = builtinS3;
     started.push(() => running.close());

@@ -10,7 +10,14 @@ const codeOf = (err: unknown): string | undefined => (err as { code?: unknown } 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** A listen() failure of the API server or of the built-in S3 endpoint. */
-export function listenError(err: unknown, what: string, setting: { flag: string; env: string }, host: string, port: number): Error {
+export function listenError(
+  err: unknown,
+  what: string,
+  setting: { flag: string; env: string },
+  host: string,
+  port: number,
+  hostSetting: { flag: string; env: string } = { flag: 'host', env: 'PACKHOUSE_HOST' },
+): Error {
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   switch (codeOf(err)) {
     case 'EADDRINUSE':
@@ -19,7 +26,7 @@ export function listenError(err: unknown, what: string, setting: { flag: string;
       return new StartupError(`${what} is not allowed to listen on ${where} (ports below 1024 need privileges). Choose another port with --${setting.flag} (${setting.env}).`);
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
-      return new StartupError(`${what} cannot listen on ${where}: ${host} is not an address of this machine. Fix --host (PACKHOUSE_HOST).`);
+      return new StartupError(`${what} cannot listen on ${where}: ${host} is not an address of this machine. Fix --${hostSetting.flag} (${hostSetting.env}).`);
     default:
       return err instanceof Error ? err : new Error(messageOf(err));
   }

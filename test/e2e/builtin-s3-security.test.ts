@@ -12,7 +12,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
@@ -20,7 +20,7 @@ import { request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { CreateHarvestJobCommand, GetHarvestJobCommand, type MediaPackageV2Client } from '@aws-sdk/client-mediapackagev2';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ROOT, startExpectingFailure, startServer, type TestServer } from '../support/server.js';
+import { ROOT, startExpectingFailure, startServer, tempDir, type TestServer } from '../support/server.js';
 import { cmafEndpoint, createLiveChannel, expectEncoderSuccess, startEncoder, waitFor } from '../support/live.js';
 import { builtinS3Url, listKeys, S3RVER_KEYS } from '../support/harvest.js';
 import { rawS3, s3ErrorCode, signS3 } from '../support/s3-raw.js';
@@ -301,6 +301,14 @@ describe('binding and start-up', () => {
     } finally {
       await s.stop();
     }
+  });
+
+  test('an --s3-host that is not an address of this machine is named in the one-line failure', async () => {
+    const dir = tempDir();
+    const r = await startExpectingFailure(['--port', '0', '--s3-port', '0', '--s3-host', '192.0.2.1', '--s3-builtin-access-key-id', 'k', '--s3-builtin-secret-access-key', 's', '--data-dir', dir]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /built-in S3 endpoint cannot listen on 192\.0\.2\.1:\d+: 192\.0\.2\.1 is not an address of this machine\. Fix --s3-host \(PACKHOUSE_S3_HOST\)/);
   });
 
   test('the start-up log says which store harvests go to and why', async () => {
