@@ -42,7 +42,7 @@ test('DeleteChannel removes the channel\'s media; the same name created again st
     await c.send(new DeleteOriginEndpointCommand({ ChannelGroupName: 'g', ChannelName: 'c', OriginEndpointName: 'ts' }));
     await c.send(new DeleteChannelCommand({ ChannelGroupName: 'g', ChannelName: 'c' }));
     await waitFor('the media folder to go', async () => (existsSync(media) ? undefined : true), 10_000, 100);
-    assert.ok(server.logs.some((l) => l.includes('deleted channel: content removed')));
+    await waitFor('the clean-up log line', async () => (server.logs.some((l) => l.includes('deleted channel: content removed')) ? true : undefined), 10_000, 100);
 
     await create();
     const empty = await get(`${out}/index_video.m3u8`);

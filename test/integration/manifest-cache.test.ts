@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arns } from '../../src/domain/arn.js';
-import type { Channel, OriginEndpoint } from '../../src/domain/model.js';
+import type { Channel, ChannelGroup, OriginEndpoint } from '../../src/domain/model.js';
 import { records } from '../../src/domain/services/context.js';
 import { OriginService, type OriginResponse } from '../../src/dataplane/origin/origin-service.js';
 import { ManifestCache } from '../../src/dataplane/origin/manifest-cache.js';
@@ -30,6 +30,7 @@ describe('closed-window manifest cache', () => {
   let timeline: SqlTimelineStore;
   let origin: OriginService;
   let clockMs = T0 + 600_000;
+  const group: ChannelGroup = { name: 'g', arn: arns.group(scope, 'g'), egressDomain: 'localhost', createdMs: 0, modifiedMs: 0, etag: 'g1', tags: {} };
   const channel: Channel = { groupName: 'g', name: 'c', arn: arns.channel(scope, 'g', 'c'), inputType: 'HLS', createdMs: 0, modifiedMs: 0, etag: 'c1', tags: {} };
   const endpoint: OriginEndpoint = {
     groupName: 'g', channelName: 'c', name: 'e', arn: arns.endpoint(scope, 'g', 'c', 'e'), containerType: 'CMAF', segment: { SegmentName: 'seg', SegmentDurationSeconds: 2 },
@@ -48,6 +49,7 @@ describe('closed-window manifest cache', () => {
     driver = new SqliteDriver(join(dir, 'db.sqlite'));
     store = await SqlMetadataStore.open(driver);
     timeline = new SqlTimelineStore(driver);
+    await store.insertResource(records.group(scope, group));
     await store.insertResource(records.channel(scope, channel));
     await store.insertResource(records.endpoint(scope, endpoint));
     await timeline.upsertRendition({ channelArn: channel.arn, id: 'v', container: 'fmp4', kind: 'video', codecs: 'avc1.64001f', bandwidth: 1_000_000, timescale: 90_000, initKey: 'm/init-aa.mp4', updatedMs: T0 });
