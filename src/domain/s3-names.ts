@@ -62,3 +62,14 @@ export function harvestDestinationProblem(bucket: string, destinationPath: strin
   }
   return undefined;
 }
+
+/** Why a harvest cannot write these keys to this bucket (the first problem), checked before anything is written. */
+export function harvestKeysProblem(bucket: string, keys: Iterable<string>): string | undefined {
+  const b = bucketNameProblem(bucket);
+  if (b) return b;
+  for (const key of keys) {
+    const problem = objectKeyProblem(key, 'The harvested key');
+    if (problem) return problem;
+  }
+  return undefined;
+}

@@ -252,11 +252,21 @@ describe('hostile harvest destinations', () => {
     assert.deepEqual(leaks(h.dataDir), [], 'nothing new outside the data directory');
   });
 
-  test('a valid destination harvests into the built-in store with its configured keys', async () => {
+  test('a valid destination harvests into the built-in store with its configured keys, over a broken object', async () => {
+    const url = builtinS3Url(h);
+    // A crash left the manifest's key broken: torn metadata and checksum files.
+    const own = s3With(url, OWN_KEYS);
+    await own.send(new CreateBucketCommand({ Bucket: 'vod' }));
+    await own.send(new PutObjectCommand({ Bucket: 'vod', Key: `clips/${MARKER}/index.m3u8`, Body: 'torn' }));
+    const folder = join(h.dataDir, 's3', 'vod', 'clips', MARKER);
+    writeFileSync(join(folder, 'index.m3u8._S3rver_metadata.json'), '');
+    writeFileSync(join(folder, 'index.m3u8._S3rver_object.md5'), '');
     await c.send(job('fine', 'vod', `clips/${MARKER}/`));
     const j = await finished('fine');
     assert.equal(j.Status, 'COMPLETED', j.ErrorMessage);
-    const url = builtinS3Url(h);
+    const manifest = await own.send(new GetObjectCommand({ Bucket: 'vod', Key: `clips/${MARKER}/index.m3u8` }));
+    assert.equal(manifest.ContentType, 'application/vnd.apple.mpegurl', 'the job replaced the broken object, metadata included');
+    assert.match(await manifest.Body!.transformToString(), /^#EXTM3U/);
     await assert.rejects(listKeys(s3With(url, S3RVER_KEYS), 'vod'), (err: Error) => err.name === 'InvalidAccessKeyId', 'the default keys are not accepted when others are configured');
     const keys = await listKeys(s3With(url, OWN_KEYS), 'vod', `clips/${MARKER}/`);
     assert.ok(keys.includes(`clips/${MARKER}/index.m3u8`), keys.join(', '));

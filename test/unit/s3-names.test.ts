@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bucketNameProblem, harvestDestinationProblem, objectKeyProblem } from '../../src/domain/s3-names.js';
+import { bucketNameProblem, harvestDestinationProblem, harvestKeysProblem, objectKeyProblem } from '../../src/domain/s3-names.js';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 
 test('object keys: names, never paths, and what S3 refuses', () => {
@@ -41,6 +41,13 @@ test('a harvest destination: the bucket, the path as a key prefix, and the longe
   assert.match(harvestDestinationProblem('vod', '/', 'index.m3u8') ?? '', /empty segment/);
   assert.match(harvestDestinationProblem('a/../b', 'x/', 'index.m3u8') ?? '', /BucketName/);
   assert.match(harvestDestinationProblem('vod', 'p'.repeat(1015), 'index.m3u8') ?? '', /1026 bytes; S3 keys are at most 1024 bytes/);
+});
+
+test('the keys a harvest plans are checked again before writing (jobs queued before the create-time check)', () => {
+  assert.equal(harvestKeysProblem('vod', ['clips/a/index.m3u8', 'clips/a/segment_index_0_1.mp4']), undefined);
+  assert.match(harvestKeysProblem('vod', ['clips/a/index.m3u8', '../../tmp/x/index.m3u8']) ?? '', /The harvested key "\.\.\/\.\.\/tmp\/x\/index\.m3u8" has a "\.\." segment/);
+  assert.match(harvestKeysProblem('a/../b', ['k']) ?? '', /bucket name/);
+  assert.match(harvestKeysProblem('vod', [`${'p'.repeat(1020)}/index.m3u8`]) ?? '', /at most 1024 bytes/);
 });
 
 test('the built-in S3: loopback by default, keys required elsewhere, and the reason for the harvest store', () => {

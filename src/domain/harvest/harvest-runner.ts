@@ -14,7 +14,7 @@ import { harvestReadiness } from './readiness.js';
 import { groupBytes, groupSegment, windowGroups } from '../output-groups.js';
 import type { OutputTrack } from '../../media/timeline/model.js';
 import { outputTrack } from '../output-model.js';
-import { bucketNameProblem, objectKeyProblem } from '../s3-names.js';
+import { harvestKeysProblem } from '../s3-names.js';
 
 export interface RunnerLogger {
   info(obj: object, msg: string): void;
@@ -78,7 +78,7 @@ async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) =
  * rendition names than the create-time check could know).
  */
 function checkDestination(bucket: string, objects: readonly PlannedObject[]): void {
-  const problem = bucketNameProblem(bucket) ?? objects.map((o) => objectKeyProblem(o.key, 'The harvested key')).find((p) => p !== undefined);
+  const problem = harvestKeysProblem(bucket, objects.map((o) => o.key));
   if (problem) throw new JobFailed(`${problem} Nothing was written; run a new harvest job with another Destination.`);
 }
 
