@@ -19,6 +19,7 @@ import { Dataplane } from './dataplane/dataplane-http.js';
 import { DEFAULT_INGEST_LIMITS, IngestService } from './dataplane/ingest/ingest-service.js';
 import { OriginService } from './dataplane/origin/origin-service.js';
 import { EgressGuard } from './dataplane/origin/egress-access.js';
+import { RequestFactsReader } from './dataplane/request-facts.js';
 import { parseCdnSecretsFile, type CdnSecrets } from './dataplane/origin/cdn-secrets.js';
 import { RetentionKeeper } from './dataplane/retention.js';
 import { DiskBlobStore } from './storage/blobs/disk-blob-store.js';
@@ -221,7 +222,7 @@ async function startServices(
   const retention = new RetentionKeeper({ store, timeline, blobs, clock, logger });
   const ingest = new IngestService({ store, timeline, blobs, clock, logger, limits: DEFAULT_INGEST_LIMITS, onSegments: (ch) => retention.touch(ch) });
   const origin = new OriginService({ store, timeline, blobs, clock, manifestCacheBytes: config.manifestCacheBytes });
-  const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger, verifier, clock, new EgressGuard(cdnSecrets));
+  const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger, verifier, clock, new EgressGuard(cdnSecrets), new RequestFactsReader(clock, config.trustedProxies));
   ready.listener = createRequestListener(pipeline, dataplane, logger);
 
   const runner = new HarvestRunner({

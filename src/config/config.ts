@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { Quotas } from '../domain/services/context.js';
 import { parseS3Url } from '../storage/blobs/s3-blob-store.js';
+import { parseCidr } from '../domain/policy-evaluation.js';
 
 export interface KeyPairConfig {
   readonly accessKeyId: string;
@@ -25,6 +26,8 @@ export interface Config {
   readonly credentialsFile: string | undefined;
   /** JSON file of CDN identifier secrets (secret ARN to value) for CdnAuthConfiguration. */
   readonly cdnSecretsFile: string | undefined;
+  /** Addresses / CIDR ranges of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed. */
+  readonly trustedProxies: readonly string[];
   /** The single key pair of the simple case (PACKHOUSE_ACCESS_KEY_ID/...), if set. */
   readonly keyPair: KeyPairConfig | undefined;
   readonly logLevel: string;
@@ -89,6 +92,7 @@ export const SETTINGS = {
   databaseUrl: { flag: 'database-url', env: 'PACKHOUSE_DATABASE_URL', def: '', help: 'postgres://... to use PostgreSQL instead of SQLite in the data directory' },
   credentialsFile: { flag: 'credentials-file', env: 'PACKHOUSE_CREDENTIALS_FILE', help: 'JSON file of access key pairs, each mapped to an account id' },
   cdnSecretsFile: { flag: 'cdn-secrets-file', env: 'PACKHOUSE_CDN_SECRETS_FILE', help: 'JSON file mapping Secrets Manager secret ARNs to CDN identifier values, for origin endpoints with CdnAuthConfiguration' },
+  trustedProxies: { flag: 'trusted-proxies', env: 'PACKHOUSE_TRUSTED_PROXIES', def: '', help: 'comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto give aws:SourceIp and aws:SecureTransport to data-plane policies' },
   accessKeyId: { flag: 'access-key-id', env: 'PACKHOUSE_ACCESS_KEY_ID', help: 'access key id of the single key pair' },
   secretAccessKey: { flag: 'secret-access-key', env: 'PACKHOUSE_SECRET_ACCESS_KEY', help: 'secret of the single key pair' },
   accountId: { flag: 'account-id', env: 'PACKHOUSE_ACCOUNT_ID', def: '000000000000', help: '12-digit account id of the single key pair' },
@@ -253,6 +257,11 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     if (!/^https?:\/\/[^/]+/.test(u)) throw new ConfigError(`${name('eventWebhooks')}: "${u}" is not an http(s) URL`);
   }
 
+  const trustedProxies = (raw('trustedProxies') ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  for (const t of trustedProxies) {
+    if (!parseCidr(t)) throw new ConfigError(`${name('trustedProxies')}: "${t}" is not an IP address or CIDR range (such as 10.0.0.0/8)`);
+  }
+
   return {
     host,
     port,
@@ -269,6 +278,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     databaseUrl,
     credentialsFile: credentialsFile === undefined ? undefined : resolve(credentialsFile),
     cdnSecretsFile: raw('cdnSecretsFile') === undefined ? undefined : resolve(raw('cdnSecretsFile')!),
+    trustedProxies,
     keyPair,
     logLevel,
     quotas: {

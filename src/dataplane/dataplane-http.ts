@@ -12,7 +12,7 @@ import { isStorageFull, STORAGE_FULL_MESSAGE } from '../domain/storage-full.js';
 import type { IngestService } from './ingest/ingest-service.js';
 import type { OriginService } from './origin/origin-service.js';
 import type { EgressGuard } from './origin/egress-access.js';
-import type { RequestFacts } from '../domain/policy-evaluation.js';
+import type { RequestFactsReader } from './request-facts.js';
 
 class TooLarge extends Error {}
 
@@ -53,13 +53,9 @@ export class Dataplane {
     private readonly clock: Clock,
     /** Enforces origin endpoint policies on egress. */
     private readonly egress: EgressGuard,
+    /** What policy conditions may ask about a request (client address, TLS, headers, time). */
+    private readonly facts: RequestFactsReader,
   ) {}
-
-  /** What a policy condition may ask about the request (Packhouse itself speaks plain HTTP). */
-  private facts(req: IncomingMessage): RequestFacts {
-    const h = (name: string) => (typeof req.headers[name] === 'string' ? req.headers[name] : undefined);
-    return { now: this.clock.now(), sourceIp: req.socket.remoteAddress, userAgent: h('user-agent'), referer: h('referer'), secureTransport: false };
-  }
 
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string): void {
     const cors: Record<string, string> = { 'access-control-allow-origin': typeof req.headers.origin === 'string' ? req.headers.origin : '*' };
@@ -92,7 +88,7 @@ export class Dataplane {
         const body = req.method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, this.maxIngestBytes);
         const method = req.method ?? 'PUT';
         const authenticate = () => this.verifier.verify({ method, rawPath, rawQuery, headers: req.headers, body }, this.clock.now());
-        const facts = this.facts(req);
+        const facts = this.facts.read(req);
         const status = await this.ingest.receive({ method, groupName: groupName!, ingestId: ingestId!, channelName: channelName!, path: file.join('/'), body, authenticate, facts });
         res.writeHead(status, { 'content-length': 0 });
         res.end();
@@ -106,7 +102,7 @@ export class Dataplane {
         const query = new URLSearchParams(rawQuery);
         const signed = req.headers.authorization !== undefined || query.has('X-Amz-Signature') || query.has('X-Amz-Credential');
         const authenticate = () => this.verifier.verify({ method, rawPath, rawQuery, headers: req.headers, body: Buffer.alloc(0) }, this.clock.now());
-        const facts = this.facts(req);
+        const facts = this.facts.read(req);
         const authorize = (endpoint: Parameters<EgressGuard['check']>[0]) => this.egress.check(endpoint, { method, facts, headers: req.headers, signed, authenticate });
         const r = await this.origin.serve({ groupName: groupName!, channelName: channelName!, endpointName: endpointName!, file: file!, query, authorize });
         const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;

@@ -331,7 +331,8 @@ function checkValue(op: OperatorSpec, keyName: string, value: string, variables:
   }
 }
 
-function parseCidr(value: string): { net: string; prefix: number; type: 'ipv4' | 'ipv6' } | undefined {
+/** Parses "192.0.2.10" or "10.0.0.0/8" (IPv4 or IPv6); undefined when it is neither. */
+export function parseCidr(value: string): { net: string; prefix: number; type: 'ipv4' | 'ipv6' } | undefined {
   const slash = value.indexOf('/');
   const net = slash >= 0 ? value.slice(0, slash) : value;
   const v = isIP(net);

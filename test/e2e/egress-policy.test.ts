@@ -32,6 +32,20 @@ const IDS = { ChannelGroupName: 'eg', ChannelName: 'ch', OriginEndpointName: 'ts
 
 let server: TestServer;
 let client: MediaPackageV2Client;
+let segmentFile: string;
+
+/** A channel eg/ch with TS endpoint ts and one 2 s segment of content on `s`. */
+async function setUp(s: TestServer): Promise<MediaPackageV2Client> {
+  const c = s.client({ accessKeyId: OWNER.accessKeyId, secretAccessKey: OWNER.secretAccessKey });
+  await c.send(new CreateChannelGroupCommand({ ChannelGroupName: 'eg' }));
+  await c.send(new CreateChannelCommand({ ChannelGroupName: 'eg', ChannelName: 'ch' }));
+  await c.send(new CreateOriginEndpointCommand({ ...IDS, ContainerType: 'TS', StartoverWindowSeconds: 300, Segment: { SegmentDurationSeconds: 2 }, HlsManifests: [{ ManifestName: 'index' }] }));
+  const put = (file: string, body: Buffer) => fetch(`${s.url}/in/v1/eg/1/ch/${file}`, { method: 'PUT', body });
+  assert.equal((await put('seg_0.ts', readFileSync(segmentFile))).status, 201);
+  const playlist = `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PROGRAM-DATE-TIME:${new Date(Date.now() - 2000).toISOString()}\n#EXTINF:2.000,\nseg_0.ts\n`;
+  assert.equal((await put('video.m3u8', Buffer.from(playlist))).status, 201);
+  return c;
+}
 
 before(async () => {
   const dir = tempDir();
@@ -39,16 +53,10 @@ before(async () => {
   writeFileSync(keys, JSON.stringify({ credentials: [OWNER, STRANGER] }));
   const secrets = join(dir, 'cdn-secrets.json');
   writeFileSync(secrets, JSON.stringify({ [SECRET_ARN]: { MediaPackageV2CDNIdentifier: SECRET_VALUE } }));
-  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-f', 'mpegts', join(dir, 's.ts')]);
+  segmentFile = join(dir, 's.ts');
+  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-f', 'mpegts', segmentFile]);
   server = await startServer({ env: { PACKHOUSE_CREDENTIALS_FILE: keys, PACKHOUSE_CDN_SECRETS_FILE: secrets } });
-  client = server.client({ accessKeyId: OWNER.accessKeyId, secretAccessKey: OWNER.secretAccessKey });
-  await client.send(new CreateChannelGroupCommand({ ChannelGroupName: 'eg' }));
-  await client.send(new CreateChannelCommand({ ChannelGroupName: 'eg', ChannelName: 'ch' }));
-  await client.send(new CreateOriginEndpointCommand({ ...IDS, ContainerType: 'TS', StartoverWindowSeconds: 300, Segment: { SegmentDurationSeconds: 2 }, HlsManifests: [{ ManifestName: 'index' }] }));
-  const put = (file: string, body: Buffer) => fetch(`${server.url}/in/v1/eg/1/ch/${file}`, { method: 'PUT', body });
-  assert.equal((await put('seg_0.ts', readFileSync(join(dir, 's.ts')))).status, 201);
-  const playlist = `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PROGRAM-DATE-TIME:${new Date(Date.now() - 2000).toISOString()}\n#EXTINF:2.000,\nseg_0.ts\n`;
-  assert.equal((await put('video.m3u8', Buffer.from(playlist))).status, 201);
+  client = await setUp(server);
 });
 
 after(async () => {
@@ -112,6 +120,7 @@ test('Allow * GetObject with aws:SourceIp: 127.0.0.1 is served, another range is
   await putPolicy(policy({ Effect: 'Allow', Principal: '*', Action: ['mediapackagev2:GetObject', 'mediapackagev2:GetHeadObject'], Resource: EP_ARN, Condition: { IpAddress: { 'aws:SourceIp': '192.0.2.0/24' } } }));
   assert.deepEqual(await statuses(), [403, 403, 403]);
   assert.deepEqual(await statuses({ method: 'HEAD' }), [403, 403, 403]);
+  assert.deepEqual(await statuses({ headers: { 'X-Forwarded-For': '192.0.2.7' } }), [403, 403, 403], 'X-Forwarded-For from a peer that is not a trusted proxy is ignored');
 });
 
 test('a policy granting an account: unsigned and other accounts are refused, the account signs and is served', async () => {
@@ -119,6 +128,12 @@ test('a policy granting an account: unsigned and other accounts are refused, the
   assert.deepEqual(await statuses(), [403, 403, 403]);
   assert.deepEqual(await statuses({ key: STRANGER }), [403, 403, 403]);
   assert.deepEqual(await statuses({ key: OWNER }), [200, 200, 200]);
+  // A presigned URL (X-Amz-* query parameters) works as well as a signed header.
+  const u = new URL(server.url);
+  const signer = new SignatureV4({ service: 'mediapackagev2', region: 'us-east-1', credentials: OWNER, sha256: Sha256, uriEscapePath: true });
+  const presigned = await signer.presign({ method: 'GET', protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path: '/out/v1/eg/ch/ts/segment_video_1.ts', query: {}, headers: { host: u.host } }, { expiresIn: 300 });
+  const qs = new URLSearchParams(presigned.query as Record<string, string>).toString();
+  assert.equal((await fetch(`${server.url}/out/v1/eg/ch/ts/segment_video_1.ts?${qs}`)).status, 200);
   const bad = await get('index.m3u8', { key: { ...OWNER, secretAccessKey: 'wrong' } });
   assert.equal(bad.status, 403);
   assert.match(bad.text, /Signature Version 4 is not valid/);
@@ -156,4 +171,27 @@ test('PutOriginEndpointPolicy refuses what Packhouse does not evaluate, and secr
   assert.equal(badRole.json['ValidationExceptionType'], 'ROLE_ARN_INVALID_FORMAT');
   // The refused Puts left the accepted policy in force.
   assert.deepEqual(await statuses(), [200, 200, 200]);
+});
+
+test('behind a trusted proxy (--trusted-proxies), aws:SourceIp and aws:SecureTransport come from X-Forwarded-For / X-Forwarded-Proto', async () => {
+  const keys = join(tempDir(), 'keys.json');
+  writeFileSync(keys, JSON.stringify({ credentials: [OWNER] }));
+  const proxied = await startServer({ args: ['--trusted-proxies', '127.0.0.1/32, 10.0.0.0/8'], env: { PACKHOUSE_CREDENTIALS_FILE: keys } });
+  try {
+    const c = await setUp(proxied);
+    const seg = (headers: Record<string, string>) => fetch(`${proxied.url}/out/v1/eg/ch/ts/segment_video_1.ts`, { headers }).then((r) => r.status);
+    await c.send(
+      new PutOriginEndpointPolicyCommand({
+        ...IDS,
+        Policy: policy({ Effect: 'Allow', Principal: '*', Action: 'mediapackagev2:GetObject', Resource: EP_ARN, Condition: { IpAddress: { 'aws:SourceIp': '192.0.2.0/24' }, Bool: { 'aws:SecureTransport': 'true' } } }),
+      }),
+    );
+    assert.equal(await seg({}), 403, 'the proxy itself (127.0.0.1, plain HTTP) is not allowed');
+    assert.equal(await seg({ 'X-Forwarded-For': '192.0.2.7', 'X-Forwarded-Proto': 'https' }), 200);
+    assert.equal(await seg({ 'X-Forwarded-For': '192.0.2.7', 'X-Forwarded-Proto': 'http' }), 403, 'not over TLS');
+    assert.equal(await seg({ 'X-Forwarded-For': '192.0.2.7, 10.1.2.3', 'X-Forwarded-Proto': 'https' }), 200, 'a chain of trusted proxies is walked');
+    assert.equal(await seg({ 'X-Forwarded-For': '192.0.2.7, 198.51.100.1', 'X-Forwarded-Proto': 'https' }), 403, 'the right-most untrusted address is the client; addresses left of it are the client\'s own claims');
+  } finally {
+    await proxied.stop();
+  }
 });

@@ -22,3 +22,12 @@ test('bad values stop the start with a message naming the setting', () => {
   assert.throws(() => loadConfig(['--manifest-cache-mb', '-1'], {}), /--manifest-cache-mb \(PACKHOUSE_MANIFEST_CACHE_MB\) must be a whole number from 0 to 65536/);
   assert.equal(loadConfig(['--manifest-cache-mb', '0'], {}).manifestCacheBytes, 0);
 });
+
+test('--trusted-proxies and --cdn-secrets-file: addresses or CIDR ranges; a path resolved', () => {
+  assert.deepEqual(loadConfig([], {}).trustedProxies, []);
+  assert.deepEqual(loadConfig(['--trusted-proxies', '10.0.0.0/8, 192.0.2.1,2001:db8::/32'], {}).trustedProxies, ['10.0.0.0/8', '192.0.2.1', '2001:db8::/32']);
+  assert.throws(() => loadConfig([], { PACKHOUSE_TRUSTED_PROXIES: '10.0.0.0/33' }), /--trusted-proxies \(PACKHOUSE_TRUSTED_PROXIES\): "10.0.0.0\/33" is not an IP address or CIDR range/);
+  assert.throws(() => loadConfig(['--trusted-proxies', 'proxy.internal'], {}), ConfigError);
+  assert.equal(loadConfig([], {}).cdnSecretsFile, undefined);
+  assert.match(loadConfig([], { PACKHOUSE_CDN_SECRETS_FILE: 'cdn.json' }).cdnSecretsFile ?? '', /\/cdn\.json$/);
+});
