@@ -221,6 +221,8 @@ async function startServices(
   const pipeline = new ApiPipeline({ services, store, verifier, clock, ids: randomIds, logger });
   const retention = new RetentionKeeper({ store, timeline, blobs, clock, logger });
   const ingest = new IngestService({ store, timeline, blobs, clock, logger, limits: DEFAULT_INGEST_LIMITS, onSegments: (ch) => retention.touch(ch) });
+  ingest.start();
+  started.push(async () => ingest.stop());
   const origin = new OriginService({ store, timeline, blobs, clock, manifestCacheBytes: config.manifestCacheBytes });
   const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger, verifier, clock, new EgressGuard(cdnSecrets), new RequestFactsReader(clock, config.trustedProxies));
   ready.listener = createRequestListener(pipeline, dataplane, logger);
@@ -268,6 +270,7 @@ async function startServices(
     logger,
     close: async () => {
       clearInterval(sweep);
+      ingest.stop();
       dispatcher.stop();
       await runner.stop();
       await builtinS3?.close();

@@ -9,12 +9,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Logger } from 'pino';
 import type { Channel } from '../../domain/model.js';
-import type { BlobStore, Clock, MetadataStore, RenditionRecord, ResourceRecord, TimelineStore } from '../../domain/ports.js';
+import type { BlobStore, Clock, MetadataStore, RenditionRecord, ResourceRecord, SegmentRecord, TimelineStore } from '../../domain/ports.js';
 import { isMultivariant, parseMediaPlaylist, parseMultivariantPlaylist, type MediaPlaylist, type MultivariantPlaylist } from '../../media/hls/playlist.js';
 import { MAX_SEGMENT_MS } from '../../domain/timeline-limits.js';
 import { evaluatePolicy, PolicyCache, PolicyGrammarError, requestContext, type RequestFacts } from '../../domain/policy-evaluation.js';
 import { DataplaneError, locateChannel } from '../channel-locator.js';
 import { probeSegment, validateSegment, type SegmentProbe } from './segment-probe.js';
+import { stallAfterMs } from '../../domain/harvest/readiness.js';
 
 const PLAYLIST_RE = /\.m3u8$/i;
 const MEDIA_RE = /\.(ts|m4s|mp4|m4v|m4a|cmfv|cmfa|mp4a)$/i;
@@ -57,9 +58,30 @@ interface Hints {
   language?: string;
 }
 
+/** What this node last saw of one channel input (for the start / stop log lines only). */
+interface InputActivity {
+  readonly channel: string;
+  readonly group: string;
+  readonly channelName: string;
+  readonly input: string;
+  lastMs: number;
+  /** Duration of its newest segment: the input counts as stopped after a few of these without a new one. */
+  durationMs: number;
+}
+
+/** Which input last fed a channel's timeline, and when a restart was last logged (one line per event, not per rendition). */
+interface ChannelFeed {
+  input: string;
+  restartLoggedMs: number;
+}
+
 export class IngestService {
   /** Serialises reconciliation per channel input in this process (a cheap guard; the timeline dedupes too). */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Channel inputs receiving segments, keyed by channel ARN and input id; an entry leaves when its input stops. */
+  private readonly inputs = new Map<string, InputActivity>();
+  private readonly feeds = new Map<string, ChannelFeed>();
+  private watch: NodeJS.Timeout | undefined;
   /** Channel policies, parsed once per text. */
   private readonly policies = new PolicyCache();
 
@@ -75,6 +97,65 @@ export class IngestService {
       readonly onSegments?: (channel: ResourceRecord<Channel>) => void;
     },
   ) {}
+
+  /**
+   * Logs a line when a channel input stops (no new segment for a few target durations); the
+   * other lines (start, switch, restart) are logged as segments arrive. Call stop() to end.
+   */
+  start(everyMs = 1000): void {
+    this.watch = setInterval(() => this.noticeStops(), everyMs);
+    this.watch.unref();
+  }
+
+  stop(): void {
+    if (this.watch) clearInterval(this.watch);
+  }
+
+  private noticeStops(): void {
+    const now = this.deps.clock.now().getTime();
+    for (const [key, a] of this.inputs) {
+      const quietMs = now - a.lastMs;
+      if (quietMs <= stallAfterMs(a)) continue;
+      this.inputs.delete(key);
+      this.deps.logger.info({ channel: a.channel, group: a.group, channelName: a.channelName, input: a.input, lastSegmentAgoMs: quietMs }, 'ingest: input stopped');
+      const feed = this.feeds.get(a.channel);
+      if (feed && feed.input === a.input && ![...this.inputs.values()].some((x) => x.channel === a.channel)) this.feeds.delete(a.channel);
+    }
+  }
+
+  /** A segment of this input was received (kept, or dropped as the other input's duplicate). */
+  private received(channel: ResourceRecord<Channel>, input: string, durationMs: number, now: number): void {
+    const key = `${channel.arn}\n${input}`;
+    const a = this.inputs.get(key);
+    if (a && now - a.lastMs <= stallAfterMs(a)) {
+      a.lastMs = Math.max(a.lastMs, now);
+      a.durationMs = durationMs;
+      return;
+    }
+    this.inputs.set(key, { channel: channel.arn, group: channel.groupName, channelName: channel.name, input, lastMs: now, durationMs });
+    this.deps.logger.info({ channel: channel.arn, group: channel.groupName, channelName: channel.name, input }, 'ingest: input started');
+  }
+
+  /** A segment was placed on the timeline: logs a switch of the feeding input and an encoder restart, once per channel event. */
+  private appended(channel: ResourceRecord<Channel>, rec: SegmentRecord, prev: SegmentRecord | undefined, contiguous: boolean, now: number): void {
+    const feed = this.feeds.get(channel.arn);
+    const base = { channel: channel.arn, group: channel.groupName, channelName: channel.name };
+    if (!feed) {
+      this.feeds.set(channel.arn, { input: rec.source, restartLoggedMs: 0 });
+    } else if (feed.input !== rec.source) {
+      this.deps.logger.info({ ...base, from: feed.input, to: rec.source }, 'ingest: switched input');
+      feed.input = rec.source;
+    }
+    // A restart shows on every rendition at once: one line per channel within a few segment durations.
+    if (prev && rec.discontinuity) {
+      const f = this.feeds.get(channel.arn)!;
+      if (now - f.restartLoggedMs > stallAfterMs(rec)) {
+        f.restartLoggedMs = now;
+        const reason = prev.initKey !== rec.initKey ? 'new init segment' : !contiguous ? 'media time jumped' : 'EXT-X-DISCONTINUITY';
+        this.deps.logger.info({ ...base, input: rec.source, rendition: rec.rendition, reason, at: new Date(rec.startMs).toISOString() }, 'ingest: encoder restart (discontinuity)');
+      }
+    }
+  }
 
   /** Handles one ingest request; throws DataplaneError with a one-line reason on bad input. */
   async receive(req: IngestRequest): Promise<number> {
@@ -216,6 +297,7 @@ export class IngestService {
       const mid = startMs + Math.floor(durationMs / 2);
       const twin = (await timeline.findSegments(channel.arn, rendition, mid, mid + 1))[0];
       if (twin) {
+        this.received(channel, ingestId, durationMs, now);
         // Already on the timeline. From the other input it is the redundant copy: drop it. From this
         // input, the file is a newer upload under a reused name (an encoder restarted and numbers
         // from 0 again) listed by a stale playlist: keep it until the playlist that names it arrives.
@@ -273,10 +355,12 @@ export class IngestService {
           initKey,
         },
       );
+      this.received(channel, ingestId, durationMs, now);
       if (!rec) {
         await blobs.delete([finalKey]); // the other ingest endpoint delivered this segment first
         continue;
       }
+      this.appended(channel, rec, prev, contiguous, now);
       added++;
       const record: RenditionRecord = {
         channelArn: channel.arn,
