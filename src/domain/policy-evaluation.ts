@@ -287,7 +287,7 @@ function parseConditions(v: unknown, variables: boolean, fail: (msg: string) => 
     if (!isRecord(block) || Object.keys(block).length === 0) fail(`the condition operator "${opText}" must map at least one condition key to its values.`);
     for (const [keyText, valueRaw] of Object.entries(block)) {
       const key = keyText.toLowerCase();
-      const spec = KEYS[key];
+      const spec = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
       if (!spec) fail(`the condition key "${keyText}" is not evaluated by Packhouse; supported keys: ${SUPPORTED_CONDITION_KEYS.join(', ')}.`);
       if (op.family !== 'null' && !spec.families.includes(op.family)) {
         fail(`the condition operator "${opText}" does not apply to ${spec.name} (a ${spec.type} key); use ${OPERATOR_LIST.filter((o) => spec.families.includes(o.family)).map((o) => o.name).slice(0, 4).join(', ')}, ...`);
