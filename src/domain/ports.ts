@@ -139,8 +139,15 @@ export interface RenditionRecord {
   readonly language?: string | undefined;
   readonly audioGroup?: string | undefined;
   readonly timescale: number;
-  /** Blob key of the current init segment (fMP4 only). */
+  /**
+   * Blob key of the current init segment: the input's (fMP4), or that of its CMAF repackaging
+   * (TS input that Packhouse repackaged).
+   */
   readonly initKey?: string | undefined;
+  /** TS input: RFC 6381 codecs of the CMAF repackaging, once a segment of it was repackaged. */
+  readonly cmafCodecs?: string | undefined;
+  /** TS input: why its newest segment could not be repackaged into CMAF (absent when it could). */
+  readonly cmafError?: string | undefined;
   readonly updatedMs: number;
 }
 
@@ -165,7 +172,10 @@ export interface SegmentRecord {
   readonly discSeq: number;
   /** Which ingest endpoint ("1" or "2") it came from. */
   readonly source: string;
+  /** The init segment the bytes need: the input's (fMP4), or that of cmafKey (TS). */
   readonly initKey?: string | undefined;
+  /** TS input: blob key of the segment repackaged as a CMAF fragment (absent when it could not be). */
+  readonly cmafKey?: string | undefined;
 }
 
 export interface TimelineStore {

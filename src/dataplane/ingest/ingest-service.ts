@@ -16,6 +16,7 @@ import { evaluatePolicy, PolicyCache, PolicyGrammarError, requestContext, type R
 import { DataplaneError, locateChannel } from '../channel-locator.js';
 import { probeSegment, validateSegment, type SegmentProbe } from './segment-probe.js';
 import { stallAfterMs } from '../../domain/harvest/readiness.js';
+import { RepackageError, repackageTs } from '../../media/package/ts-to-cmaf.js';
 
 const PLAYLIST_RE = /\.m3u8$/i;
 const MEDIA_RE = /\.(ts|m4s|mp4|m4v|m4a|cmfv|cmfa|mp4a)$/i;
@@ -322,6 +323,25 @@ export class IngestService {
         continue;
       }
       const cid = channelKey(channel.arn);
+      const ext = posix.extname(segPath) || '.bin';
+      // Unique per upload, so that registering a segment can never overwrite another's bytes.
+      const finalKey = `media/${cid}/${rendition}/${startMs}-${ingestId}-${randomBytes(4).toString('hex')}${ext}`;
+      // TS input is repackaged into CMAF here, once per segment (docs/design/007-packager.md): its
+      // init segment stands where an fMP4 input's would, so a change of codec configuration is a
+      // discontinuity for every endpoint.
+      let cmaf: { media: Buffer; codecs: string; key: string } | undefined;
+      let cmafError: string | undefined;
+      if (probe.container === 'ts') {
+        try {
+          const out = repackageTs(bytes);
+          initBytes = out.init;
+          cmaf = { media: out.media, codecs: out.codecs.join(','), key: `${finalKey.slice(0, -ext.length)}.cmaf.mp4` };
+        } catch (err) {
+          if (!(err instanceof RepackageError)) throw err;
+          cmafError = err.message;
+          this.deps.logger.warn({ channel: channel.arn, rendition, segment: segPath, err: err.message }, 'ingest: TS segment cannot be repackaged into CMAF; CMAF endpoints leave it out, TS endpoints serve it');
+        }
+      }
       let initKey: string | undefined;
       if (initBytes) {
         initKey = `media/${cid}/${rendition}/init-${createHash('sha1').update(initBytes).digest('hex').slice(0, 16)}.mp4`;
@@ -331,12 +351,11 @@ export class IngestService {
       const contiguous = prev !== undefined && Math.abs(prev.mediaTime + prev.mediaDuration - probe.mediaTime) <= probe.timescale / 2;
       // A new init segment is a discontinuity too: no output segment or DASH period spans two.
       const discontinuity = entry.discontinuity || (prev !== undefined && (!contiguous || prev.initKey !== initKey));
-      const ext = posix.extname(segPath) || '.bin';
-      // Unique per upload, so that registering a segment can never overwrite another's bytes.
-      const finalKey = `media/${cid}/${rendition}/${startMs}-${ingestId}-${randomBytes(4).toString('hex')}${ext}`;
+      if (cmaf) await blobs.put(cmaf.key, cmaf.media);
       try {
         await blobs.move(pendingKey, finalKey);
       } catch (err) {
+        if (cmaf) await blobs.delete([cmaf.key]);
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // registered by a concurrent request
         throw err;
       }
@@ -353,11 +372,12 @@ export class IngestService {
           discontinuity,
           source: ingestId,
           initKey,
+          ...(cmaf ? { cmafKey: cmaf.key } : {}),
         },
       );
       this.received(channel, ingestId, durationMs, now);
       if (!rec) {
-        await blobs.delete([finalKey]); // the other ingest endpoint delivered this segment first
+        await blobs.delete(cmaf ? [finalKey, cmaf.key] : [finalKey]); // the other ingest endpoint delivered this segment first
         continue;
       }
       this.appended(channel, rec, prev, contiguous, now);
@@ -378,6 +398,9 @@ export class IngestService {
         audioGroup: hints.audioGroup,
         timescale: probe.timescale,
         initKey,
+        // A rendition keeps the codecs of its last repackaged segment while a bad one passes.
+        cmafCodecs: cmaf?.codecs ?? (cmafError !== undefined ? (await timeline.listRenditions(channel.arn)).find((r) => r.id === rendition)?.cmafCodecs : undefined),
+        cmafError,
         updatedMs: now,
       };
       await timeline.upsertRendition(record);

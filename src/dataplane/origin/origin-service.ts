@@ -19,6 +19,7 @@ import { outputNames, parseSegmentName } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
 import { resolveWindow, type TimeWindow } from './window.js';
 import { ManifestCache } from './manifest-cache.js';
+import { endpointRenditions, unsupportedMessage } from '../../domain/repackaging.js';
 import { firstSeqOf, groupBytes, groupEndMs, groupIndexOf, groupOf, groupSegment, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
 import type { PartialSegment, RenditionReport } from '../../media/hls/writer.js';
 
@@ -61,6 +62,8 @@ interface ManifestAsk {
   readonly doc: ManifestDoc;
   readonly child: string | undefined;
   readonly renditions: readonly RenditionRecord[];
+  /** Where the segments are read: the stored timeline, or its CMAF view (TS input, CMAF endpoint). */
+  readonly timeline: TimelineStore;
   readonly query: URLSearchParams;
 }
 
@@ -115,32 +118,33 @@ export class OriginService {
     const channel = (await locateChannel(this.deps.store, req.groupName, req.channelName)).doc;
     const endpoint = endpointRec.doc;
     if (endpoint.containerType === 'ISM') throw new DataplaneError(501, 'MSS (ISM) output is not built yet in Packhouse.');
-    const container = endpoint.containerType === 'TS' ? 'ts' : 'fmp4';
     const segName = text(endpoint.segment['SegmentName'], 'segment');
-    const renditions = (await this.deps.timeline.listRenditions(channel.arn)).filter((r) => r.container === container);
-    const all = await this.deps.timeline.listRenditions(channel.arn);
-    if (renditions.length === 0 && all.length > 0) {
-      const have = all[0]!.container === 'ts' ? 'MPEG-TS' : 'fMP4/CMAF';
+    const view = await endpointRenditions(this.deps.timeline, channel.arn, endpoint.containerType);
+    if (view.refused) {
       throw new DataplaneError(
         415,
-        `Channel ${channel.name} receives ${have} segments, but origin endpoint ${endpoint.name} is ${endpoint.containerType}; Packhouse does not remux between containers yet. Use a ${have === 'MPEG-TS' ? 'TS' : 'CMAF'} endpoint.`,
+        `Channel ${channel.name} receives fMP4/CMAF segments, but origin endpoint ${endpoint.name} is TS, and Packhouse does not repackage fMP4 input into MPEG-TS yet. Use a CMAF endpoint, or have the encoder send MPEG-TS.`,
       );
     }
+    const { renditions, timeline } = view;
     const file = req.file;
     const manifest = this.findManifest(endpoint, file);
+    if (manifest && view.unsupported.length > 0) {
+      throw new DataplaneError(415, unsupportedMessage(channel.name, endpoint.name, view.unsupported));
+    }
     if (manifest) {
       const blocking = blockingParams(req.query);
       const llMedia = manifest.kind === 'llhls' && manifest.child !== undefined;
       if (blocking && !llMedia) {
         throw new DataplaneError(400, '_HLS_msn and _HLS_part are accepted only on the media playlists of a low-latency HLS manifest.');
       }
-      const build = () => this.manifest({ channel, endpoint, kind: manifest.kind, doc: manifest.doc, child: manifest.child, renditions, query: req.query });
+      const build = () => this.manifest({ channel, endpoint, kind: manifest.kind, doc: manifest.doc, child: manifest.child, renditions, timeline, query: req.query });
       let res = await build();
       if (blocking && res.llEdge) res = await this.blockFor(blocking, res, build);
       const { llEdge: _edge, ...plain } = res;
       return plain;
     }
-    return this.segment(channel, endpoint, segName, renditions, file);
+    return this.segment(channel, endpoint, segName, renditions, timeline, file);
   }
 
   /**
@@ -211,7 +215,7 @@ export class OriginService {
 
   /** A manifest from the timeline, and where each listed rendition begins (for the cache's expiry). */
   private async renderBody(m: ManifestAsk, window: TimeWindow, now: number): Promise<{ response: ManifestResponse; startsMs: number[] }> {
-    const { channel, endpoint, kind, doc, child, renditions, query } = m;
+    const { channel, endpoint, kind, doc, child, renditions, query, timeline } = m;
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     let tracks = renditions.map(outputTrack);
     const staticFilter = doc.FilterConfiguration?.['ManifestFilter'];
@@ -240,7 +244,7 @@ export class OriginService {
     const segments = new Map<string, OutputSegment[]>();
     for (const t of tracks) {
       if (child !== undefined && t.id !== child) continue;
-      const wg = await windowGroups(this.deps.timeline, channel.arn, t.id, window.fromMs, window.toMs, segDurS, (s) => s.startMs >= window.notBeforeMs);
+      const wg = await windowGroups(timeline, channel.arn, t.id, window.fromMs, window.toMs, segDurS, (s) => s.startMs >= window.notBeforeMs);
       groups.set(t.id, wg);
       // A media playlist lists complete output segments; the live window only those that ended by its edge.
       const listed = wg.groups.filter((g) => g.complete && (window.explicit || groupEndMs(g) <= window.toMs + 1));
@@ -273,7 +277,7 @@ export class OriginService {
       // The first period keeps its start while the window slides: the start of its run on the reference track.
       const ref = present.find((t) => t.kind !== 'audio') ?? present[0]!;
       const d0 = segments.get(ref.id)![0]!.discSeq ?? 0;
-      const runStart = window.closed ? undefined : await this.deps.timeline.runStartMs(channel.arn, ref.id, d0);
+      const runStart = window.closed ? undefined : await timeline.runStartMs(channel.arn, ref.id, d0);
       const body = writeMpd({
         tracks: present,
         segments,
@@ -311,7 +315,7 @@ export class OriginService {
       const renditionReports: RenditionReport[] = [];
       if (!window.closed) {
         for (const t of others) {
-          const w = await windowGroups(this.deps.timeline, channel.arn, t.id, window.fromMs, window.toMs, segDurS, (s) => s.startMs >= window.notBeforeMs);
+          const w = await windowGroups(timeline, channel.arn, t.id, window.fromMs, window.toMs, segDurS, (s) => s.startMs >= window.notBeforeMs);
           const at = llLast(llListed(w, window.explicit ? undefined : window.toMs, false), w.n);
           if (at) renditionReports.push({ uri: `${outputNames.childPlaylist(childName, t.id)}${qs}`, ...at });
         }
@@ -437,21 +441,21 @@ export class OriginService {
    * times the endpoint's segment duration (RFC 8216bis §6.2.6: the server holds a preload-hinted
    * part request until the part is ready).
    */
-  private async awaitSegment(channel: Channel, endpoint: OriginEndpoint, rendition: string, seq: number): Promise<SegmentRecord | undefined> {
-    const seg = await this.deps.timeline.getSegment(channel.arn, rendition, seq);
+  private async awaitSegment(timeline: TimelineStore, channel: Channel, endpoint: OriginEndpoint, rendition: string, seq: number): Promise<SegmentRecord | undefined> {
+    const seg = await timeline.getSegment(channel.arn, rendition, seq);
     if (seg) return seg;
-    const latest = await this.deps.timeline.latestSegment(channel.arn, rendition);
+    const latest = await timeline.latestSegment(channel.arn, rendition);
     if (!latest || seq <= latest.seq || seq > latest.seq + 2) return undefined;
     const until = Date.now() + 3 * Number(endpoint.segment['SegmentDurationSeconds'] ?? 6) * 1000;
     while (Date.now() < until) {
       await sleep(BLOCK_POLL_MS);
-      const got = await this.deps.timeline.getSegment(channel.arn, rendition, seq);
+      const got = await timeline.getSegment(channel.arn, rendition, seq);
       if (got) return got;
     }
     return undefined;
   }
 
-  private async segment(channel: Channel, endpoint: OriginEndpoint, segName: string, renditions: readonly RenditionRecord[], file: string): Promise<OriginResponse> {
+  private async segment(channel: Channel, endpoint: OriginEndpoint, segName: string, renditions: readonly RenditionRecord[], timeline: TimelineStore, file: string): Promise<OriginResponse> {
     const prefix = `${segName}_`;
     const notFound = () => new DataplaneError(404, `${file} is not a manifest or segment of origin endpoint ${endpoint.name}.`);
     if (!file.startsWith(prefix)) throw notFound();
@@ -476,13 +480,13 @@ export class OriginService {
     if (name.part !== undefined) {
       if (name.part >= n) throw notFound();
       const seq = firstSeqOf(k, n) + name.part;
-      const seg = await this.awaitSegment(channel, endpoint, rendition.id, seq);
+      const seg = await this.awaitSegment(timeline, channel, endpoint, rendition.id, seq);
       if (!seg || seg.startMs < resetMs) throw notFound();
       const bytes = await this.deps.blobs.get(seg.key);
       if (!bytes) throw notFound();
       return ok(bytes);
     }
-    const found = (await this.deps.timeline.segmentsBySeq(channel.arn, rendition.id, firstSeqOf(k, n), k * n)).filter((s) => s.startMs >= resetMs);
+    const found = (await timeline.segmentsBySeq(channel.arn, rendition.id, firstSeqOf(k, n), k * n)).filter((s) => s.startMs >= resetMs);
     const group = groupOf(k, n, found);
     if (!group?.complete) throw notFound();
     const bytes = await groupBytes(this.deps.blobs, group.pieces.map((p) => p.key));

@@ -15,6 +15,7 @@ import { groupBytes, groupSegment, windowGroups } from '../output-groups.js';
 import type { OutputTrack } from '../../media/timeline/model.js';
 import { outputTrack } from '../output-model.js';
 import { harvestKeysProblem } from '../s3-names.js';
+import { endpointRenditions, unsupportedMessage } from '../repackaging.js';
 
 export interface RunnerLogger {
   info(obj: object, msg: string): void;
@@ -333,15 +334,15 @@ export class HarvestRunner {
     if (job.startMs < clock.now().getTime() - startover * 1000) {
       throw new JobFailed(`The harvest window starts before the endpoint's startover window (${startover} s) by the time the job ran, so its start is no longer held. Harvest a more recent window, or raise StartoverWindowSeconds.`);
     }
-    const container = endpoint.containerType === 'TS' ? 'ts' : 'fmp4';
-    const renditions = (await timeline.listRenditions(channelRec.arn)).filter((x) => x.container === container);
-    const tracks: OutputTrack[] = renditions.map(outputTrack);
+    const view = await endpointRenditions(timeline, channelRec.arn, endpoint.containerType);
+    if (view.unsupported.length > 0) throw new JobFailed(unsupportedMessage(channelRec.doc.name, endpoint.name, view.unsupported));
+    const tracks: OutputTrack[] = view.renditions.map(outputTrack);
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     const windowTracks = new Map<string, WindowTrack>();
     for (const t of tracks) {
       // Whole output segments touching the window, as the endpoint lists them. A group the stream
       // stopped inside is left out: its name stands for the whole group's bytes (005-output-segments.md).
-      const wg = await windowGroups(timeline, channelRec.arn, t.id, job.startMs, job.endMs, segDurS);
+      const wg = await windowGroups(view.timeline, channelRec.arn, t.id, job.startMs, job.endMs, segDurS);
       windowTracks.set(t.id, {
         n: wg.n,
         segments: wg.groups.filter((g) => g.complete).map((g) => ({ ...groupSegment(g), blobKeys: g.pieces.map((p) => p.key), bytes: g.pieces.reduce((b, p) => b + p.bytes, 0), initKey: g.pieces[0]!.initKey })),

@@ -68,7 +68,7 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
       for (const s of segments.get(t.id) ?? []) {
         const key = at(outputNames.segment(segName, t.id, s.seq, n(t), t.container));
         if (!media.has(key)) media.set(key, { key, contentType: ct, bytes: s.bytes, blobKeys: s.blobKeys });
-        if (s.initKey) {
+        if (s.initKey && t.container !== 'ts') {
           const initKey = at(outputNames.init(segName, t.id, initIdOf(s.initKey)));
           if (!media.has(initKey)) media.set(initKey, { key: initKey, contentType: ct === 'audio/mp4' ? 'audio/mp4' : 'video/mp4', bytes: 0, blobKeys: [s.initKey] });
         }

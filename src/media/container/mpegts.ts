@@ -48,12 +48,12 @@ const PTS_HALF = 2 ** 32;
 /** Give up looking for an SPS after this many bytes of a video stream. */
 const SNIFF_LIMIT = 2 * 1024 * 1024;
 
-type Family = 'avc' | 'hevc' | 'adts' | 'dolby' | undefined;
+export type Family = 'avc' | 'hevc' | 'adts' | 'dolby' | undefined;
 
 // ---------------------------------------------------------------------------------------------
 // PSI: PAT and PMT sections (13818-1 §2.4.4)
 
-interface PmtStream {
+export interface PmtStream {
   pid: number;
   streamType: number;
   kind: TsStream['kind'];
@@ -191,7 +191,7 @@ function readPmt(section: Uint8Array): PmtStream[] | undefined {
   return streams;
 }
 
-function payloadStart(buf: Uint8Array, offset: number, index: number): number {
+export function payloadStart(buf: Uint8Array, offset: number, index: number): number {
   const afc = ((buf[offset + 3] ?? 0) >> 4) & 3;
   if ((afc & 1) === 0) return offset + PACKET_SIZE; // adaptation field only, no payload
   if ((afc & 2) === 0) return offset + 4;
@@ -201,7 +201,7 @@ function payloadStart(buf: Uint8Array, offset: number, index: number): number {
 }
 
 /** First pass: PAT, then the PMTs it names. Stops as soon as every PMT is read. */
-function readProgramTables(buf: Uint8Array, packetCount: number): PmtStream[] {
+export function readProgramTables(buf: Uint8Array, packetCount: number): PmtStream[] {
   let pmtPids: number[] | undefined;
   const pmts = new Map<number, PmtStream[]>();
   const assemblers = new Map<number, SectionAssembler>();
@@ -235,7 +235,7 @@ function readProgramTables(buf: Uint8Array, packetCount: number): PmtStream[] {
 // H.264 and HEVC parameter sets
 
 /** Removes emulation_prevention_three_byte (H.264 §7.4.1, H.265 §7.4.2). */
-function unescapeRbsp(nal: Uint8Array): Uint8Array {
+export function unescapeRbsp(nal: Uint8Array): Uint8Array {
   const out = new Uint8Array(nal.length);
   let n = 0;
   let zeros = 0;
@@ -251,7 +251,7 @@ function unescapeRbsp(nal: Uint8Array): Uint8Array {
 }
 
 /** NAL units of an Annex B byte stream (start codes 00 00 01 / 00 00 00 01). */
-function* nalUnits(es: Uint8Array): Generator<Uint8Array> {
+export function* nalUnits(es: Uint8Array): Generator<Uint8Array> {
   let start = -1;
   for (let i = 0; i + 2 < es.length; i++) {
     if (es[i] === 0 && es[i + 1] === 0 && es[i + 2] === 1) {
@@ -267,7 +267,7 @@ function* nalUnits(es: Uint8Array): Generator<Uint8Array> {
   if (start >= 0 && start < es.length) yield es.subarray(start);
 }
 
-interface VideoFacts {
+export interface VideoFacts {
   codec: string;
   width?: number;
   height?: number;
@@ -287,7 +287,7 @@ function skipScalingList(bits: BitReader, size: number): void {
 const AVC_HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
 
 /** seq_parameter_set_data (H.264 §7.3.2.1.1); the size and timing fields are best effort. */
-function readAvcSps(rbsp: Uint8Array): VideoFacts | undefined {
+export function readAvcSps(rbsp: Uint8Array): VideoFacts | undefined {
   if (rbsp.length < 4) return undefined;
   const profileIdc = rbsp[1] ?? 0;
   const facts: VideoFacts = { codec: avcCodecString('avc1', profileIdc, rbsp[2] ?? 0, rbsp[3] ?? 0) };
@@ -356,7 +356,7 @@ function readAvcSps(rbsp: Uint8Array): VideoFacts | undefined {
 }
 
 /** seq_parameter_set_rbsp (H.265 §7.3.2.2) up to the conformance window, with profile_tier_level (§7.3.3). */
-function readHevcSps(rbsp: Uint8Array): VideoFacts | undefined {
+export function readHevcSps(rbsp: Uint8Array): VideoFacts | undefined {
   try {
     const bits = new BitReader(rbsp, 2);
     bits.skip(4); // sps_video_parameter_set_id
@@ -685,7 +685,7 @@ class StreamState {
 }
 
 /** 33-bit PTS/DTS (§2.4.3.7): 3 + 15 + 15 bits separated by marker bits. */
-function readTimestamp(h: Uint8Array, at: number): number {
+export function readTimestamp(h: Uint8Array, at: number): number {
   const b0 = h[at] ?? 0;
   const b1 = h[at + 1] ?? 0;
   const b2 = h[at + 2] ?? 0;

@@ -108,6 +108,11 @@ const byNames = `
 CREATE INDEX resources_by_names ON resources (group_name, kind, channel_name, endpoint_name);
 `;
 
+/** TS segments carry the key of their CMAF repackaging (docs/design/007-packager.md). */
+const cmafKey = `
+ALTER TABLE segments ADD COLUMN cmaf_key TEXT;
+`;
+
 export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migration[]>> = {
   sqlite: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('INTEGER', 'TEXT') },
@@ -116,6 +121,7 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 4, name: 'segment discontinuity sequence', sql: discontinuitySequence },
     { id: 5, name: 'rendition counters', sql: counters('INTEGER') },
     { id: 6, name: 'resources by names', sql: byNames },
+    { id: 7, name: 'segment CMAF repackaging', sql: cmafKey },
   ],
   postgres: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('BIGINT', 'TEXT COLLATE "C"') },
@@ -124,5 +130,6 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 4, name: 'segment discontinuity sequence', sql: discontinuitySequence },
     { id: 5, name: 'rendition counters', sql: counters('BIGINT') },
     { id: 6, name: 'resources by names', sql: byNames },
+    { id: 7, name: 'segment CMAF repackaging', sql: cmafKey },
   ],
 };
