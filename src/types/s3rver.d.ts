@@ -39,6 +39,7 @@ declare module 's3rver/lib/stores/filesystem.js' {
     rootDirectory: string;
     getBucketPath(bucket: string): string;
     getBucket(bucket: string): Promise<unknown>;
+    putBucket(bucket: string): Promise<unknown>;
     getResourcePath(bucket: string, key: string | undefined, resource: string): string;
     getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;

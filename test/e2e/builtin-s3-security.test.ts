@@ -20,6 +20,7 @@ import { request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { CreateHarvestJobCommand, GetHarvestJobCommand, type MediaPackageV2Client } from '@aws-sdk/client-mediapackagev2';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { ROOT, startExpectingFailure, startServer, tempDir, type TestServer } from '../support/server.js';
 import { cmafEndpoint, createLiveChannel, expectEncoderSuccess, startEncoder, waitFor } from '../support/live.js';
 import { builtinS3Url, listKeys, S3RVER_KEYS } from '../support/harvest.js';
@@ -166,6 +167,17 @@ describe('the built-in S3 endpoint (default keys)', () => {
     await waitFor('the cut-off upload to be cleaned up', async () => (readdirSync(dir).filter((f) => !f.startsWith('object.bin._S3rver_')).length === 0 ? true : undefined), 15_000);
     const got = await s3.send(new GetObjectCommand({ Bucket: 'vod', Key: 'cut/object.bin' }));
     assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(first), 'the earlier object is intact');
+  });
+
+  test('a multipart upload (as harvests send objects of 16 MB and more) arrives whole', async () => {
+    const body = Buffer.alloc(18 * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 4096) body.writeUInt32BE(i, i);
+    await new Upload({ client: s3, params: { Bucket: 'vod', Key: 'big/asset.mp4', Body: body, ContentType: 'video/mp4' }, partSize: 8 * 1024 * 1024, queueSize: 2 }).done();
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'vod', Key: 'big/asset.mp4' }));
+    assert.equal(got.ContentType, 'video/mp4');
+    assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), 'the object is the bytes sent');
+    const uploads = join(server.dataDir, 's3', 'vod', '._S3rver_uploads');
+    assert.deepEqual(existsSync(uploads) ? readdirSync(uploads) : [], [], 'the parts are gone');
   });
 
   test('a broken object (empty metadata file from a crash) does not break the bucket and is overwritten', async () => {

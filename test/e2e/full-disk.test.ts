@@ -1,7 +1,7 @@
 /**
  * A full disk under the data directory (a small tmpfs mounted for the test, so the disk is really
- * full): ingest answers 507 and the API 503, each with a reason, no temporary file is left behind,
- * and both work again once space returns. Needs root (mount); skipped otherwise.
+ * full): ingest answers 507, the API and the built-in S3 503, each with a reason, no temporary file
+ * is left behind, and all work again once space returns. Needs root (mount); skipped otherwise.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,9 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateChannelCommand, CreateChannelGroupCommand, type MediaPackageV2Client } from '@aws-sdk/client-mediapackagev2';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startServer, type TestServer } from '../support/server.js';
+import { builtinS3Url, s3Client } from '../support/harvest.js';
 import { HAS_FFMPEG } from '../support/media-fixtures.js';
 
 const work = mkdtempSync(join(tmpdir(), 'packhouse-fulldisk-'));
@@ -63,7 +65,10 @@ async function put(path: string, body: Buffer | string): Promise<{ status: numbe
   return { status: res.status, text: await res.text() };
 }
 
-test('a full disk: ingest 507 and API 503 with a reason, no temporary left, recovery when space returns', { skip: SKIP }, async () => {
+test('a full disk: ingest 507, API and built-in S3 503 with a reason, no temporary left, recovery when space returns', { skip: SKIP }, async () => {
+  const s3 = s3Client(builtinS3Url(server));
+  await s3.send(new CreateBucketCommand({ Bucket: 'vod' }));
+  const object = Buffer.alloc(512 * 1024, 3);
   const filler = join(mnt, 'filler');
   fill(filler);
   try {
@@ -83,6 +88,15 @@ test('a full disk: ingest 507 and API 503 with a reason, no temporary left, reco
     assert.ok(refused, 'some API write met the full disk');
     assert.equal(refused.status, 503, refused.message);
     assert.match(refused.message, /space|full/i);
+    // The built-in S3 store (harvest output) on the same disk.
+    const s3put: (Error & { $metadata?: { httpStatusCode?: number } }) | undefined = await s3.send(new PutObjectCommand({ Bucket: 'vod', Key: 'clips/a.mp4', Body: object })).then(
+      () => undefined,
+      (err: Error & { $metadata?: { httpStatusCode?: number } }) => err,
+    );
+    assert.ok(s3put, 'the S3 PUT met the full disk');
+    assert.equal(s3put.$metadata?.httpStatusCode, 503, s3put.message);
+    assert.match(s3put.message, /no space left/);
+    assert.deepEqual(files(mnt).filter((f) => /tmp$/.test(f)), [], 'no temporary file is left behind');
   } finally {
     rmSync(filler, { force: true });
   }
@@ -90,5 +104,7 @@ test('a full disk: ingest 507 and API 503 with a reason, no temporary left, reco
   const again = await put('seg_0.ts', segment);
   assert.ok(again.status >= 200 && again.status < 300, `segment PUT after space returned: ${again.status} ${again.text}`);
   await client.send(new CreateChannelCommand({ ChannelGroupName: 'g', ChannelName: 'after' }));
-  assert.deepEqual(files(mnt).filter((f) => f.endsWith('.tmp')), [], 'no temporary file is left behind');
+  await s3.send(new PutObjectCommand({ Bucket: 'vod', Key: 'clips/a.mp4', Body: object }));
+  s3.destroy();
+  assert.deepEqual(files(mnt).filter((f) => /tmp$/.test(f)), [], 'no temporary file is left behind');
 });

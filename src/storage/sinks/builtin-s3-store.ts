@@ -15,12 +15,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { finished, PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import FilesystemStore, { type StoredObject } from 's3rver/lib/stores/filesystem.js';
 import S3Error from 's3rver/lib/models/error.js';
 import S3Object from 's3rver/lib/models/object.js';
 import { bucketNameProblem, MAX_KEY_BYTES, objectKeyProblem } from '../../domain/s3-names.js';
+import { isStorageFull } from '../../domain/storage-full.js';
 
 const TMP_SUFFIX = '.s3tmp';
 const ALLOWED_METADATA = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'content-type', 'expires', 'x-amz-storage-class', 'x-amz-website-redirect-location'];
@@ -46,6 +47,51 @@ async function writeAtomic(target: string, data: string | Buffer): Promise<void>
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** A full disk as the 503 S3 clients retry, with the reason, instead of s3rver's 500 InternalError. */
+async function guarded<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if (isStorageFull(err)) throw new S3Error('ServiceUnavailable', 'The built-in S3 store is full: no space left on the device holding it. Free space and retry.');
+    throw err;
+  }
+}
+
+/**
+ * Streams a request body through `tap` into the file `path`. When the file cannot be written (a
+ * full disk), the rest of the body is read and dropped instead of resetting the connection, so
+ * the client receives the error; a body cut off by the client fails the copy.
+ */
+function copyInto(content: Readable, tap: Transform, path: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const out = createWriteStream(path);
+    let settled = false;
+    let written = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      content.unpipe(tap);
+      tap.unpipe(out);
+      out.destroy();
+      content.resume();
+      reject(err);
+    };
+    finished(content, (err) => {
+      if (err) fail(err);
+    });
+    tap.once('error', fail);
+    out.once('error', fail);
+    out.once('finish', () => (written = true));
+    out.once('close', () => {
+      if (settled) return;
+      settled = true;
+      if (written) resolve();
+      else reject(new Error('the object file was closed before the body was written'));
+    });
+    content.pipe(tap).pipe(out);
+  });
 }
 
 function isMissing(err: unknown): boolean {
@@ -173,7 +219,7 @@ export class SafeFilesystemStore extends FilesystemStore {
         tap.end(content);
         await pipeline(tap, createWriteStream(tmp));
       } else {
-        await pipeline(content, tap, createWriteStream(tmp));
+        await copyInto(content, tap, tmp);
       }
       if (expected !== undefined && sha.digest('hex') !== expected) {
         // s3rver knows no status for this S3 error code: it is a 400, as on S3.
@@ -186,7 +232,11 @@ export class SafeFilesystemStore extends FilesystemStore {
     }
   }
 
-  override async putObject(object: StoredObject): Promise<{ size: number; md5: string }> {
+  override putObject(object: StoredObject): Promise<{ size: number; md5: string }> {
+    return guarded(this.putObjectInside(object));
+  }
+
+  private async putObjectInside(object: StoredObject): Promise<{ size: number; md5: string }> {
     const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
     const { tmp, size, md5 } = await this.receive(objectPath, object.content);
     try {
@@ -199,7 +249,11 @@ export class SafeFilesystemStore extends FilesystemStore {
     return { size, md5 };
   }
 
-  override async copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: Record<string, string>): Promise<Record<string, unknown>> {
+  override copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: Record<string, string>): Promise<Record<string, unknown>> {
+    return guarded(this.copyObjectInside(srcBucket, srcKey, destBucket, destKey, replacementMetadata));
+  }
+
+  private async copyObjectInside(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: Record<string, string>): Promise<Record<string, unknown>> {
     const srcPath = this.getResourcePath(srcBucket, srcKey, 'object');
     const destPath = this.getResourcePath(destBucket, destKey, 'object');
     const source = await this.getMetadata(srcBucket, srcKey);
@@ -221,7 +275,11 @@ export class SafeFilesystemStore extends FilesystemStore {
     return this.getMetadata(destBucket, destKey);
   }
 
-  override async initiateUpload(bucket: string, key: string, uploadId: string, metadata: Record<string, string>): Promise<void> {
+  override initiateUpload(bucket: string, key: string, uploadId: string, metadata: Record<string, string>): Promise<void> {
+    return guarded(this.initiateUploadInside(bucket, key, uploadId, metadata));
+  }
+
+  private async initiateUploadInside(bucket: string, key: string, uploadId: string, metadata: Record<string, string>): Promise<void> {
     this.getResourcePath(bucket, key, 'object'); // the key is checked now, not at completion
     const dir = this.uploadDir(bucket, uploadId);
     await mkdir(dir, { recursive: true });
@@ -229,7 +287,11 @@ export class SafeFilesystemStore extends FilesystemStore {
     await writeAtomic(join(dir, 'key'), key);
   }
 
-  override async putPart(bucket: string, uploadId: string, partNumber: string | number, content: Readable): Promise<{ size: number; md5: string }> {
+  override putPart(bucket: string, uploadId: string, partNumber: string | number, content: Readable): Promise<{ size: number; md5: string }> {
+    return guarded(this.putPartInside(bucket, uploadId, partNumber, content));
+  }
+
+  private async putPartInside(bucket: string, uploadId: string, partNumber: string | number, content: Readable): Promise<{ size: number; md5: string }> {
     const dir = this.uploadDir(bucket, uploadId);
     const part = String(partNumber);
     if (!/^\d{1,5}$/.test(part) || Number(part) < 1 || Number(part) > 10_000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive.');
@@ -284,6 +346,10 @@ export class SafeFilesystemStore extends FilesystemStore {
     const result = await this.putObject({ bucket, key, content: joined, metadata: normalised });
     await rm(dir, { recursive: true, force: true });
     return result;
+  }
+
+  override putBucket(bucket: string): Promise<unknown> {
+    return guarded(super.putBucket(bucket));
   }
 
   override async getSubresource(bucket: string, key: string | undefined, resourceType: string): Promise<unknown> {
