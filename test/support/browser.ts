@@ -62,18 +62,29 @@ window.play = (kind, url, target, rate, timeoutMs, lowLatency) => new Promise((r
     h.attachMedia(video);
     h.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch((e) => errors.push('play(): ' + e.message)));
   }
-  const timer = setInterval(() => {
-    const done = played() >= target || video.ended || errors.length > 0 || performance.now() - t0 > timeoutMs;
-    if (!done) return;
-    clearInterval(timer);
+  // Done on the player's own events: enough played (timeupdate), the end, an error; the timeout
+  // only bounds a player that never gets there.
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(bound);
     const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : { totalVideoFrames: 0 };
     resolve({ currentTime: video.currentTime, played: played(), ended: video.ended, errors, periods, decodedFrames: q.totalVideoFrames, wallSeconds: (performance.now() - t0) / 1000 });
-  }, 100);
+  };
+  const bound = setTimeout(finish, timeoutMs);
+  video.addEventListener('timeupdate', () => { if (played() >= target) finish(); });
+  video.addEventListener('ended', finish);
+  const push = errors.push.bind(errors);
+  errors.push = (...e) => { const n = push(...e); finish(); return n; };
 });
 </script></body></html>`;
 
 export interface BrowserPlayer {
-  /** Plays until `untilSeconds` have been played (from where playback began), the end, an error, or the timeout. */
+  /**
+   * Plays until `untilSeconds` have been played (from where playback began), the end, or an error —
+   * decided on the player's own events (timeupdate, ended, error) — or, at the latest, the timeout.
+   */
   play(kind: 'dash' | 'hls', url: string, o: { untilSeconds: number; rate?: number; timeoutMs?: number; lowLatency?: boolean }): Promise<PlayResult>;
   /** Whether the browser can decode the given MSE type (e.g. 'video/mp4; codecs="avc1.64001f"'). */
   canPlay(type: string): Promise<boolean>;
