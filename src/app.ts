@@ -213,7 +213,8 @@ async function startServices(
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
   const publicUrl = config.publicUrl ?? url;
-  const settings = { publicUrl, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS, eventWebhooks: config.harvest.webhooks, cdnSecretArns: new Set(cdnSecrets.keys()) };
+  const ingestUrls = [config.ingestUrls[0] ?? publicUrl, config.ingestUrls[1] ?? publicUrl] as const;
+  const settings = { publicUrl, ingestUrls, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS, eventWebhooks: config.harvest.webhooks, cdnSecretArns: new Set(cdnSecrets.keys()) };
   const cleanup = new ChannelCleanup({ store, timeline, blobs, logger });
   const purge = (arn: string) => void cleanup.purge(arn).catch((err: unknown) => logger.error({ err, channel: arn }, 'removing a deleted channel\'s content failed; the sweep retries'));
   const services = createServices({ store, clock, ids: randomIds, settings, hooks: { channelDeleted: purge } });
@@ -256,7 +257,7 @@ async function startServices(
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
   logger.info(
-    { url, publicUrl, s3Url: builtinS3?.url, harvestStore: config.s3.mode, harvestStoreReason: config.s3.reason, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite', keyPairs: keys.size, cdnSecrets: cdnSecrets.size },
+    { url, publicUrl, ingestUrls, s3Url: builtinS3?.url, harvestStore: config.s3.mode, harvestStoreReason: config.s3.reason, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite', keyPairs: keys.size, cdnSecrets: cdnSecrets.size },
     'packhouse listening',
   );
   if (usingDefault) {

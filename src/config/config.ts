@@ -21,6 +21,8 @@ export interface Config {
   readonly dataDir: string;
   /** Base of every URL the API hands out; undefined: http://{host}:{bound port}, known once listening. */
   readonly publicUrl: string | undefined;
+  /** Bases of ingest endpoints 1 and 2 in the URLs the API hands out; undefined: the public URL. */
+  readonly ingestUrls: readonly [string | undefined, string | undefined];
   /** postgres://... to share state between nodes; empty for SQLite in the data directory. */
   readonly databaseUrl: string;
   readonly credentialsFile: string | undefined;
@@ -89,6 +91,8 @@ export const SETTINGS = {
   port: { flag: 'port', env: 'PACKHOUSE_PORT', def: '8080', help: 'TCP port to listen on (0 picks a free one)' },
   dataDir: { flag: 'data-dir', env: 'PACKHOUSE_DATA_DIR', def: './data', help: 'directory for the database and media' },
   publicUrl: { flag: 'public-url', env: 'PACKHOUSE_PUBLIC_URL', help: 'base of every URL the API hands out (default http://{host}:{port})' },
+  ingestUrl1: { flag: 'ingest-url-1', env: 'PACKHOUSE_INGEST_URL_1', help: 'base of ingest endpoint 1\'s URL (e.g. the node or load balancer that takes the first input; default --public-url)' },
+  ingestUrl2: { flag: 'ingest-url-2', env: 'PACKHOUSE_INGEST_URL_2', help: 'base of ingest endpoint 2\'s URL (e.g. the node that takes the second input; default --public-url)' },
   databaseUrl: { flag: 'database-url', env: 'PACKHOUSE_DATABASE_URL', def: '', help: 'postgres://... to use PostgreSQL instead of SQLite in the data directory' },
   credentialsFile: { flag: 'credentials-file', env: 'PACKHOUSE_CREDENTIALS_FILE', help: 'JSON file of access key pairs, each mapped to an account id' },
   cdnSecretsFile: { flag: 'cdn-secrets-file', env: 'PACKHOUSE_CDN_SECRETS_FILE', help: 'JSON file mapping Secrets Manager secret ARNs to CDN identifier values, for origin endpoints with CdnAuthConfiguration' },
@@ -160,16 +164,21 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const host = raw('host')!;
   if (host !== 'localhost' && isIP(host) === 0) throw new ConfigError(`${name('host')} must be an IP address or localhost; got "${host}"`);
   const port = int('port', 0, 65535);
-  const publicUrl = raw('publicUrl')?.replace(/\/+$/, '');
-  if (publicUrl !== undefined) {
+  const baseUrl = (k: Key): string | undefined => {
+    const v = raw(k)?.replace(/\/+$/, '');
+    if (v === undefined) return undefined;
     let parsedUrl: URL;
     try {
-      parsedUrl = new URL(publicUrl);
+      parsedUrl = new URL(v);
     } catch {
-      throw new ConfigError(`${name('publicUrl')} must be an absolute http(s) URL; got "${publicUrl}"`);
+      throw new ConfigError(`${name(k)} must be an absolute http(s) URL; got "${v}"`);
     }
-    if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') throw new ConfigError(`${name('publicUrl')} must use http or https; got "${publicUrl}"`);
-  }
+    if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') throw new ConfigError(`${name(k)} must use http or https; got "${v}"`);
+    if (parsedUrl.search || parsedUrl.hash) throw new ConfigError(`${name(k)} must not have a query or fragment; got "${v}"`);
+    return v;
+  };
+  const publicUrl = baseUrl('publicUrl');
+  const ingestUrls = [baseUrl('ingestUrl1'), baseUrl('ingestUrl2')] as const;
 
   const databaseUrl = raw('databaseUrl') ?? '';
   if (databaseUrl !== '' && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -275,6 +284,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     },
     dataDir: resolve(raw('dataDir')!),
     publicUrl,
+    ingestUrls,
     databaseUrl,
     credentialsFile: credentialsFile === undefined ? undefined : resolve(credentialsFile),
     cdnSecretsFile: raw('cdnSecretsFile') === undefined ? undefined : resolve(raw('cdnSecretsFile')!),

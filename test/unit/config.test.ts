@@ -31,3 +31,11 @@ test('--trusted-proxies and --cdn-secrets-file: addresses or CIDR ranges; a path
   assert.equal(loadConfig([], {}).cdnSecretsFile, undefined);
   assert.match(loadConfig([], { PACKHOUSE_CDN_SECRETS_FILE: 'cdn.json' }).cdnSecretsFile ?? '', /\/cdn\.json$/);
 });
+
+test('--ingest-url-1 / --ingest-url-2 (or the variables) name each ingest endpoint\'s base; a trailing slash is dropped; default: none', () => {
+  assert.deepEqual(loadConfig([], {}).ingestUrls, [undefined, undefined]);
+  assert.deepEqual(loadConfig(['--ingest-url-1', 'https://in-a.example.net/'], { PACKHOUSE_INGEST_URL_2: 'http://10.0.0.2:8080' }).ingestUrls, ['https://in-a.example.net', 'http://10.0.0.2:8080']);
+  assert.throws(() => loadConfig(['--ingest-url-2', 'in-b.example.net'], {}), /--ingest-url-2 \(PACKHOUSE_INGEST_URL_2\) must be an absolute http\(s\) URL/);
+  assert.throws(() => loadConfig([], { PACKHOUSE_INGEST_URL_1: 'ftp://in-a.example.net' }), /--ingest-url-1 \(PACKHOUSE_INGEST_URL_1\) must use http or https/);
+  assert.throws(() => loadConfig(['--ingest-url-1', 'https://in-a.example.net/?x=1'], {}), /must not have a query or fragment/);
+});

@@ -35,8 +35,9 @@ export class ChannelService {
   constructor(private readonly ctx: ServiceContext) {}
 
   ingestUrls(groupName: string, channelName: string): { id: string; url: string }[] {
-    const base = this.ctx.settings.publicUrl;
-    return ['1', '2'].map((id) => ({ id, url: `${base}/in/v1/${groupName}/${id}/${channelName}/index` }));
+    const { publicUrl, ingestUrls } = this.ctx.settings;
+    // Each endpoint may name its own host (two nodes, as AWS's two ingest hosts), else the public URL.
+    return ['1', '2'].map((id, i) => ({ id, url: `${ingestUrls?.[i] ?? publicUrl}/in/v1/${groupName}/${id}/${channelName}/index` }));
   }
 
   async create(

@@ -26,6 +26,8 @@ export const DEFAULT_QUOTAS: Quotas = {
 export interface ServiceSettings {
   /** Base of every URL handed out (ingest and egress), without a trailing slash. */
   readonly publicUrl: string;
+  /** Base of each ingest endpoint's URL (endpoint 1, endpoint 2), without a trailing slash; default publicUrl. */
+  readonly ingestUrls?: readonly [string, string] | undefined;
   readonly quotas: Quotas;
   /** How long harvest-job records are kept after creation (HARVEST.md §7: 15 days). */
   readonly harvestJobRetentionMs: number;
