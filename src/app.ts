@@ -99,7 +99,7 @@ function cdnSecretsOf(config: Config): CdnSecrets {
 export async function openStores(config: Config, options: { existing?: boolean } = {}): Promise<{ store: MetadataStore; timeline: TimelineStore }> {
   let driver: SqlDriver;
   if (config.databaseUrl) {
-    driver = new PostgresDriver(config.databaseUrl);
+    driver = new PostgresDriver(config.databaseUrl, { timeoutMs: config.timeouts.databaseMs });
   } else {
     const file = join(config.dataDir, 'packhouse.db');
     if (options.existing && !existsSync(config.dataDir)) {
@@ -180,7 +180,7 @@ async function startServices(
   }
   const harvestStore = config.s3.mode === 'builtin' ? `the built-in local S3 store (${builtinS3?.url ?? ''})` : config.s3.mode === 'endpoint' ? `the S3 store at ${config.s3.endpoint}` : `AWS S3 (region ${config.s3.region})`;
   logger.info({ harvestStore: config.s3.mode, harvestStoreReason: config.s3.reason }, `harvest output goes to ${harvestStore}, because ${config.s3.reason}`);
-  const sink: ObjectSink = new S3Sink({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, createsBuckets: s3.builtin });
+  const sink: ObjectSink = new S3Sink({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, timeoutMs: config.timeouts.s3Ms, createsBuckets: s3.builtin });
   let blobs: BlobStore;
   if (config.segmentStore.mode === 's3') {
     const { bucket, prefix } = config.segmentStore;
@@ -189,7 +189,7 @@ async function startServices(
     else if (state !== 'ok') {
       throw new ConfigError(`--segment-store s3://${bucket}: the bucket ${state === 'missing' ? 'does not exist' : 'is not accessible with the configured S3 credentials'}; create it, or fix --s3-endpoint and the S3 credentials`);
     }
-    blobs = new S3BlobStore({ bucket, prefix, endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials });
+    blobs = new S3BlobStore({ bucket, prefix, endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, timeoutMs: config.timeouts.s3Ms });
     logger.info({ bucket, prefix }, 'live segments in S3');
   } else {
     blobs = new DiskBlobStore(join(config.dataDir, 'media'));

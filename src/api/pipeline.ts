@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ERROR_STATUS, ServiceError } from '../domain/errors.js';
+import { DependencyError, ERROR_STATUS, ServiceError } from '../domain/errors.js';
 import type { Clock, Ids, MetadataStore, Scope } from '../domain/ports.js';
 import type { Services } from '../domain/services/index.js';
 import { AuthError, type SigV4Verifier } from './auth/sigv4.js';
@@ -178,6 +178,16 @@ export class ApiPipeline {
       this.deps.logger.warn({ err, requestId, operation }, 'request refused: storage full');
       const r = this.errorResponse({ shape: 'InternalServerException', status: 503, message: `${STORAGE_FULL_MESSAGE} (request id ${requestId})` });
       return { ...r, headers: { ...r.headers, 'retry-after': '10' } };
+    }
+    if (err instanceof DependencyError) {
+      this.deps.logger.error({ requestId, operation, dependency: err.dependency, storeOperation: err.operation, timeoutMs: err.timeoutMs, reason: err.message }, 'request failed: a store did not answer');
+      // As a full disk: 503 (which SDKs retry), with the store and the call in the message.
+      const r = this.errorResponse({
+        shape: 'InternalServerException',
+        status: 503,
+        message: `Packhouse could not complete the request because ${err.message} (request id ${requestId}). Retry; if it persists, check that store.`,
+      });
+      return { ...r, headers: { ...r.headers, 'retry-after': '1' } };
     }
     this.deps.logger.error({ err, requestId, operation }, 'unexpected error');
     return this.errorResponse({

@@ -39,6 +39,8 @@ export interface Config {
   readonly segmentStore: { readonly mode: 'disk' } | { readonly mode: 's3'; readonly bucket: string; readonly prefix: string };
   /** Bytes of memory for rendered closed-window manifests; 0: no cache. */
   readonly manifestCacheBytes: number;
+  /** Bound on one call to the database and to an S3 store (ms): past it, the request that waits gets a 5xx. */
+  readonly timeouts: { readonly databaseMs: number; readonly s3Ms: number };
   readonly s3: S3Config;
   readonly harvest: HarvestConfig;
 }
@@ -121,6 +123,8 @@ export const SETTINGS = {
   eventWebhooks: { flag: 'event-webhooks', env: 'PACKHOUSE_EVENT_WEBHOOKS', def: '', help: 'comma-separated URLs that receive harvest-job events (HTTP POST)' },
   segmentStore: { flag: 'segment-store', env: 'PACKHOUSE_SEGMENT_STORE', def: 'disk', help: 'where live segments live: "disk" (under --data-dir) or s3://bucket[/prefix] on the S3 store of --s3-endpoint, shared by several nodes' },
   manifestCache: { flag: 'manifest-cache-mb', env: 'PACKHOUSE_MANIFEST_CACHE_MB', def: '64', help: 'memory for rendered manifests of closed time-shift windows (0 turns the cache off)' },
+  databaseTimeout: { flag: 'database-timeout-seconds', env: 'PACKHOUSE_DATABASE_TIMEOUT_SECONDS', def: '10', help: 'bound on one PostgreSQL call (connecting, a statement); a request waiting longer gets a 5xx' },
+  s3Timeout: { flag: 's3-timeout-seconds', env: 'PACKHOUSE_S3_TIMEOUT_SECONDS', def: '10', help: 'bound on one S3 call (segment store and harvest output); a request waiting longer gets a 5xx' },
   harvestRetention: { flag: 'harvest-job-retention-days', env: 'PACKHOUSE_HARVEST_JOB_RETENTION_DAYS', def: '15', help: 'days a harvest job record is kept after creation' },
 } as const satisfies Record<string, Setting>;
 
@@ -300,6 +304,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     },
     harvestJobRetentionDays: int('harvestRetention', 1, 3650),
     manifestCacheBytes: int('manifestCache', 0, 65_536) * 1024 * 1024,
+    timeouts: { databaseMs: int('databaseTimeout', 1, 600) * 1000, s3Ms: int('s3Timeout', 1, 600) * 1000 },
     segmentStore,
   };
 }

@@ -9,6 +9,7 @@ import type { SigV4Verifier } from '../api/auth/sigv4.js';
 import type { Clock } from '../domain/ports.js';
 import { DataplaneError } from './channel-locator.js';
 import { isStorageFull, STORAGE_FULL_MESSAGE } from '../domain/storage-full.js';
+import { DependencyError } from '../domain/errors.js';
 import type { IngestService } from './ingest/ingest-service.js';
 import type { OriginService } from './origin/origin-service.js';
 import type { EgressGuard } from './origin/egress-access.js';
@@ -60,6 +61,18 @@ export class Dataplane {
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string): void {
     const cors: Record<string, string> = { 'access-control-allow-origin': typeof req.headers.origin === 'string' ? req.headers.origin : '*' };
     const fail = (err: unknown) => {
+      if (err instanceof DependencyError) {
+        // A store did not answer in time (or at all): say which, and that a retry may succeed.
+        this.logger.error({ path: rawPath, dependency: err.dependency, operation: err.operation, timeoutMs: err.timeoutMs, reason: err.message }, 'data plane request failed: a store did not answer');
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        const body = `Packhouse could not answer because ${err.message}. Try again.\n`;
+        res.writeHead(503, { ...cors, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'retry-after': '1' });
+        res.end(body);
+        return;
+      }
       const full = isStorageFull(err);
       const status = err instanceof DataplaneError ? err.status : err instanceof TooLarge ? 413 : full ? 507 : 500;
       const text =

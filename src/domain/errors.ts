@@ -82,3 +82,27 @@ export const ERROR_STATUS: Readonly<Record<ErrorShape, number>> = {
   ThrottlingException: 429,
   InternalServerException: 500,
 };
+
+/**
+ * A store Packhouse depends on (the database, the S3 segment store, the harvest destination) did
+ * not answer within its configured bound, or could not be reached. Requests end with a 5xx that
+ * says which store and what was asked; nothing waits on it for longer than the bound.
+ */
+export class DependencyError extends Error {
+  constructor(
+    /** Which store, in words: "the database", "the S3 segment store". */
+    readonly dependency: string,
+    /** What was asked of it, e.g. "GetObject segments/media/…/init-….mp4". */
+    readonly operation: string,
+    /** The bound that was exceeded, in ms; undefined when the store failed otherwise. */
+    readonly timeoutMs: number | undefined,
+    readonly detail?: string,
+  ) {
+    super(
+      timeoutMs !== undefined
+        ? `${dependency} did not answer within ${timeoutMs / 1000} s (${operation})`
+        : `${dependency} could not be reached (${operation}${detail ? `: ${detail}` : ''})`,
+    );
+    this.name = 'DependencyError';
+  }
+}

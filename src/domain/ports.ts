@@ -113,6 +113,8 @@ export interface Ids {
 export interface BlobStore {
   put(key: string, data: Uint8Array): Promise<void>;
   get(key: string): Promise<Buffer | undefined>;
+  /** Whether a blob is there, without reading it. */
+  exists(key: string): Promise<boolean>;
   /** Moves a blob to another key (a rename on disk, copy and delete elsewhere). */
   move(from: string, to: string): Promise<void>;
   delete(keys: readonly string[]): Promise<void>;

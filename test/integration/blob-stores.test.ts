@@ -2,7 +2,9 @@
  * The BlobStore contract on local disk and on S3 (a real s3rver): what a put stores a get returns,
  * list shows only the keys directly under a folder, a move leaves one copy and a second move of
  * the same key fails with ENOENT (how ingest tells that another request or node registered the
- * segment first), deletes are idempotent, and no key may escape the store.
+ * segment first), deletes are idempotent, and no key may escape the store. A key rewritten while
+ * it is read (an encoder's playlist, read by another node) gives every reader one whole version,
+ * within a bound; a store that does not answer fails the call within its bound, naming the store.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +16,18 @@ import type { BlobStore } from '../../src/domain/ports.js';
 import { DiskBlobStore } from '../../src/storage/blobs/disk-blob-store.js';
 import { S3BlobStore, parseS3Url } from '../../src/storage/blobs/s3-blob-store.js';
 import { startBuiltinS3, type BuiltinS3 } from '../../src/storage/sinks/builtin-s3.js';
+import { DependencyError } from '../../src/domain/errors.js';
+import { createServer, type Socket } from 'node:net';
+import { S3RVER_KEYS, startS3rver } from '../support/harvest.js';
+
+/** Rejects when p has not settled within ms. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 const backends: { name: string; open: () => Promise<{ blobs: BlobStore; close: () => Promise<void> }> }[] = [
   {
@@ -32,10 +46,26 @@ const backends: { name: string; open: () => Promise<{ blobs: BlobStore; close: (
       await client.send(new CreateBucketCommand({ Bucket: 'live' }));
       client.destroy();
       return {
-        blobs: new S3BlobStore({ bucket: 'live', prefix: 'node/', endpoint: s3.url, region: 'us-east-1', credentials: s3.credentials }),
+        blobs: new S3BlobStore({ bucket: 'live', prefix: 'node/', endpoint: s3.url, region: 'us-east-1', credentials: s3.credentials, timeoutMs: 2000 }),
         close: async () => {
           await s3.close();
           rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    // s3rver as it comes rewrites an object in place: a read racing an overwrite sees the old
+    // length with the new bytes, stops half-way and never ends, or mixes two versions.
+    name: 'S3 (plain s3rver, objects rewritten in place)',
+    async open() {
+      const s3 = await startS3rver();
+      await s3.createBucket('live');
+      return {
+        blobs: new S3BlobStore({ bucket: 'live', prefix: 'node/', endpoint: s3.url, region: 'us-east-1', credentials: S3RVER_KEYS, timeoutMs: 2000 }),
+        close: async () => {
+          await s3.close();
+          rmSync(s3.directory, { recursive: true, force: true });
         },
       };
     },
@@ -92,12 +122,55 @@ for (const backend of backends) {
       await blobs.deletePrefix('media/c10/');
     });
 
+    test('a key rewritten while it is read: every read answers promptly with one whole version', { timeout: 120_000 }, async () => {
+      const versions = [Buffer.alloc(200_000, 1), Buffer.alloc(150_000, 2), Buffer.alloc(250_000, 3)];
+      const key = 'ingest/c/2/index_2.m3u8';
+      await blobs.put(key, versions[0]!);
+      for (let round = 1; round <= 12; round++) {
+        const reads = Array.from({ length: 3 }, async () => {
+          const got = await within(blobs.get(key), 10_000, `read ${round}`);
+          assert.ok(got && versions.some((v) => v.equals(got)), `read ${round}: one whole version (got ${got?.length} bytes)`);
+        });
+        await Promise.all([blobs.put(key, versions[round % 3]!), ...reads]);
+      }
+      assert.ok((await blobs.get(key))!.equals(versions[12 % 3]!));
+    });
+
     test('keys cannot leave the store', async () => {
       await assert.rejects(blobs.put('../outside', Buffer.from('x')), /escapes the store/);
       await assert.rejects(blobs.get('a/../../outside'), /escapes the store/);
     });
   });
 }
+
+test('an S3 store that accepts connections but never answers: each call fails within its bound, naming the store and the call', { timeout: 60_000 }, async () => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as { port: number }).port;
+  const blobs = new S3BlobStore({ bucket: 'live', prefix: 'p/', endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, timeoutMs: 1000 });
+  try {
+    const calls: [string, () => Promise<unknown>][] = [
+      ['GetObject', () => blobs.get('media/c/r/init-1.mp4')],
+      ['PutObject', () => blobs.put('ingest/c/1/index_0.m3u8', Buffer.from('#EXTM3U\n'))],
+      ['ListObjectsV2', () => blobs.list('ingest/c/1/')],
+    ];
+    for (const [what, call] of calls) {
+      const t0 = Date.now();
+      await assert.rejects(
+        within(call(), 5000, what),
+        (err: unknown) => err instanceof DependencyError && err.timeoutMs === 1000 && err.message.includes(`the S3 segment store did not answer within 1 s (${what} p/`),
+      );
+      assert.ok(Date.now() - t0 < 3000, `${what} gave up after ${Date.now() - t0} ms`);
+    }
+  } finally {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  }
+});
 
 test('parseS3Url', () => {
   assert.deepEqual(parseS3Url('s3://live'), { bucket: 'live', prefix: '' });

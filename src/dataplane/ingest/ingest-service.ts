@@ -14,6 +14,7 @@ import { isMultivariant, parseMediaPlaylist, parseMultivariantPlaylist, type Med
 import { MAX_SEGMENT_MS } from '../../domain/timeline-limits.js';
 import { evaluatePolicy, PolicyCache, PolicyGrammarError, requestContext, type RequestFacts } from '../../domain/policy-evaluation.js';
 import { DataplaneError, locateChannel } from '../channel-locator.js';
+import { DependencyError } from '../../domain/errors.js';
 import { probeSegment, validateSegment, type SegmentProbe } from './segment-probe.js';
 import { stallAfterMs } from '../../domain/harvest/readiness.js';
 import { RepackageError, repackageTs } from '../../media/package/ts-to-cmaf.js';
@@ -184,7 +185,6 @@ export class IngestService {
       } catch (err) {
         throw new DataplaneError(400, `${req.path} is not a valid HLS playlist: ${(err as Error).message}`);
       }
-      await this.deps.blobs.put(key, req.body);
     } else if (MEDIA_RE.test(req.path)) {
       if (req.body.length > this.deps.limits.maxSegmentBytes) throw new DataplaneError(413, `${req.path} is ${req.body.length} bytes; the limit is ${this.deps.limits.maxSegmentBytes}.`);
       if (req.body.length === 0) throw new DataplaneError(400, `${req.path} is empty.`);
@@ -193,11 +193,19 @@ export class IngestService {
       } catch (err) {
         throw new DataplaneError(415, `${req.path} is not readable media: ${(err as Error).message}`);
       }
+      // Media is stored at once: held back, it could let a later segment be placed before it.
       await this.deps.blobs.put(key, req.body);
     } else {
       throw new DataplaneError(415, `${req.path}: Packhouse ingests HLS playlists (.m3u8) and TS or fMP4 segments (.ts, .m4s, .mp4, .cmfv, .cmfa); this file type is not accepted.`);
     }
-    await this.withLock(`${cid}/${req.ingestId}`, () => this.reconcile(channel, req.ingestId));
+    // A playlist is stored under the input's lock, so that within this process it is never
+    // rewritten while a reconciliation reads it (a store that rewrites objects in place would hand
+    // that read half of it). A later playlist lists the earlier segments too, so waiting is safe.
+    const playlist = PLAYLIST_RE.test(req.path);
+    await this.withLock(`${cid}/${req.ingestId}`, async () => {
+      if (playlist) await this.deps.blobs.put(key, req.body);
+      await this.reconcile(channel, req.ingestId);
+    });
     return 201;
   }
 
@@ -249,7 +257,15 @@ export class IngestService {
     const keys = await this.deps.blobs.list(prefix);
     const playlists: { key: string; text: string }[] = [];
     for (const k of keys.filter((k) => PLAYLIST_RE.test(k))) {
-      const bytes = await this.deps.blobs.get(k);
+      let bytes: Buffer | undefined;
+      try {
+        bytes = await this.deps.blobs.get(k);
+      } catch (err) {
+        // This upload is stored; the playlist is read again by the input's next request.
+        if (!(err instanceof DependencyError)) throw err;
+        this.deps.logger.warn({ channel: channel.arn, playlist: k, reason: err.message }, 'ingest: a playlist could not be read this time');
+        continue;
+      }
       if (bytes) playlists.push({ key: k, text: bytes.toString('utf8') });
     }
     const hints = new Map<string, Hints>();
@@ -345,7 +361,8 @@ export class IngestService {
       let initKey: string | undefined;
       if (initBytes) {
         initKey = `media/${cid}/${rendition}/init-${createHash('sha1').update(initBytes).digest('hex').slice(0, 16)}.mp4`;
-        if (!(await blobs.get(initKey))) await blobs.put(initKey, initBytes);
+        // Content-addressed: written once (a rewrite of the same key could race a reader on another node).
+        if (!(await blobs.exists(initKey))) await blobs.put(initKey, initBytes);
       }
       const prev = await timeline.latestSegment(channel.arn, rendition);
       const contiguous = prev !== undefined && Math.abs(prev.mediaTime + prev.mediaDuration - probe.mediaTime) <= probe.timescale / 2;

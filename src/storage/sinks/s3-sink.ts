@@ -5,7 +5,7 @@
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ObjectSink } from '../../domain/ports.js';
-import { s3ClientFor, type S3Connection } from '../s3-client.js';
+import { DEFAULT_S3_TIMEOUT_MS, s3ClientFor, withDeadline, type S3Connection } from '../s3-client.js';
 
 const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 const PART_SIZE = 8 * 1024 * 1024;
@@ -17,10 +17,16 @@ export interface S3SinkOptions extends S3Connection {
 export class S3Sink implements ObjectSink {
   private readonly client: S3Client;
   readonly createsBuckets: boolean;
+  private readonly timeoutMs: number;
 
   constructor(o: S3SinkOptions) {
     this.client = s3ClientFor(o);
     this.createsBuckets = o.createsBuckets;
+    this.timeoutMs = o.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS;
+  }
+
+  private bound(operation: string): { dependency: string; operation: string; timeoutMs: number } {
+    return { dependency: 'the S3 store', operation, timeoutMs: this.timeoutMs };
   }
 
   async putObject(bucket: string, key: string, body: Buffer, contentType: string, signal?: AbortSignal): Promise<void> {
@@ -35,12 +41,12 @@ export class S3Sink implements ObjectSink {
       }
       return;
     }
-    await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), signal ? { abortSignal: signal } : {});
+    await withDeadline(this.bound(`PutObject ${bucket}/${key}`), (abortSignal) => this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), { abortSignal }), signal);
   }
 
   async checkBucket(bucket: string): Promise<'ok' | 'missing' | 'denied'> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      await withDeadline(this.bound(`HeadBucket ${bucket}`), (abortSignal) => this.client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal }));
       return 'ok';
     } catch (err) {
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -52,7 +58,7 @@ export class S3Sink implements ObjectSink {
 
   async createBucket(bucket: string): Promise<void> {
     try {
-      await this.client.send(new CreateBucketCommand({ Bucket: bucket }));
+      await withDeadline(this.bound(`CreateBucket ${bucket}`), (abortSignal) => this.client.send(new CreateBucketCommand({ Bucket: bucket }), { abortSignal }));
     } catch (err) {
       const name = (err as Error).name;
       if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
