@@ -6,6 +6,7 @@
  */
 
 import { ValidationError } from '../../domain/errors.js';
+import { MAX_INSTANT_MS, MIN_INSTANT_MS, parseIsoDateTime, utcMs } from '../../media/time.js';
 import { OPERATIONS, SHAPES, type OperationName } from '../generated/model.js';
 import type { ElementSpec, MemberSpec, ShapeSpec } from './spec-types.js';
 
@@ -27,14 +28,39 @@ function isJsonObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A Date for an epoch-seconds number or an ISO-8601 string; anything else is returned unchanged. */
+/** The deepest nesting of arrays and objects a request body may have; the model needs far fewer. */
+export const MAX_BODY_DEPTH = 32;
+
+/**
+ * A Date for epoch seconds or an ISO 8601 date(-time) naming an instant in years 0000-9999;
+ * anything else (`1e308`, `-1e15`, a date no calendar has) is returned unchanged, for validation
+ * to refuse as "must be a timestamp".
+ */
 function toTimestamp(v: unknown): unknown {
-  if (typeof v === 'number' && Number.isFinite(v)) return new Date(Math.round(v * 1000));
-  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v)) {
-    const ms = Date.parse(v);
-    if (!Number.isNaN(ms)) return new Date(ms);
+  let ms: number | undefined;
+  if (typeof v === 'number' && Number.isFinite(v)) ms = Math.round(v * 1000);
+  else if (typeof v === 'string') {
+    const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+    ms = day ? utcMs(Number(day[1]), Number(day[2]), Number(day[3])) : parseIsoDateTime(v, { zoneOptional: true });
   }
-  return v;
+  return ms !== undefined && ms >= MIN_INSTANT_MS && ms <= MAX_INSTANT_MS ? new Date(ms) : v;
+}
+
+/** How deeply arrays and objects nest in a JSON text, counting only until `limit` is passed. */
+function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 /** Converts a JSON value to its model form, recursing through structures, unions, lists and maps. */
@@ -96,9 +122,7 @@ function fromText(text: string, el: ElementSpec): unknown {
       return text === 'true' ? true : text === 'false' ? false : text;
     case 'timestamp': {
       const n = Number(text);
-      if (text.trim() !== '' && Number.isFinite(n)) return new Date(Math.round(n * 1000));
-      const ms = Date.parse(text);
-      return Number.isNaN(ms) ? text : new Date(ms);
+      return toTimestamp(text.trim() !== '' && Number.isFinite(n) ? n : text);
     }
     default:
       return text;
@@ -130,6 +154,9 @@ function fromTextValues(values: readonly string[], member: MemberSpec, splitComm
 function parseBody(body: Buffer): Record<string, unknown> {
   const text = body.toString('utf8');
   if (text.trim() === '') return {};
+  if (jsonDepthExceeds(text, MAX_BODY_DEPTH)) {
+    throw new ValidationError('MEMBER_INVALID', `The request body nests arrays or objects more than ${MAX_BODY_DEPTH} levels deep; no MediaPackage v2 request needs that.`);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -50,8 +50,14 @@ function describe(v: unknown): string {
   return typeof v === 'string' ? 'a string' : `a ${typeof v}`;
 }
 
+/** A short rendering of a client's value for a message; never throws (an invalid Date, a cycle, a deep array). */
 function show(v: unknown): string {
-  const text = v instanceof Date ? v.toISOString() : JSON.stringify(v) ?? String(v);
+  let text: string;
+  try {
+    text = v instanceof Date ? (Number.isNaN(v.getTime()) ? 'an invalid date' : v.toISOString()) : (JSON.stringify(v) ?? String(v));
+  } catch {
+    text = describe(v);
+  }
   return text.length > 64 ? `${text.slice(0, 60)}…` : text;
 }
 
