@@ -57,6 +57,9 @@ export function parseManifestFilter(expression: string): ManifestFilter {
         }
         return { kind: 'value', value: String(parseNumber(key, value)) };
       }
+      if (FREE_KEYS.has(key) && !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$/.test(value)) {
+        throw new ManifestFilterError(`${JSON.stringify(value.slice(0, 40))} is not a language code for ${key} (e.g. en, de, pt-BR)`);
+      }
       const allowed = ENUM_KEYS[key];
       if (allowed && !allowed.includes(value.toLowerCase())) {
         throw new ManifestFilterError(`"${value}" is not a value of ${key}; use one of ${allowed.join(', ')}`);

@@ -18,6 +18,7 @@ import { DataplaneError, locateChannel, locateEndpoint } from '../channel-locato
 import { outputNames, parseSegmentName } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
 import { resolveWindow, type TimeWindow } from './window.js';
+import { childQueryString, parseOriginQuery, type OriginQuery } from './query.js';
 import { ManifestCache } from './manifest-cache.js';
 import { endpointRenditions, unsupportedMessage } from '../../domain/repackaging.js';
 import { firstSeqOf, groupBytes, groupEndMs, groupIndexOf, groupOf, groupSegment, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
@@ -64,7 +65,7 @@ interface ManifestAsk {
   readonly renditions: readonly RenditionRecord[];
   /** Where the segments are read: the stored timeline, or its CMAF view (TS input, CMAF endpoint). */
   readonly timeline: TimelineStore;
-  readonly query: URLSearchParams;
+  readonly query: OriginQuery;
 }
 
 /**
@@ -77,17 +78,6 @@ const CACHE_SETTLE_MS = 30_000;
 const BLOCK_POLL_MS = 100;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** `_HLS_msn` / `_HLS_part` of a request (RFC 8216bis §6.2.5.2); 400 when malformed. */
-function blockingParams(query: URLSearchParams): { msn: number; part?: number } | undefined {
-  const msn = query.getAll('_HLS_msn');
-  const part = query.getAll('_HLS_part');
-  if (msn.length === 0 && part.length === 0) return undefined;
-  if (msn.length !== 1 || part.length > 1 || !/^\d{1,15}$/.test(msn[0]!) || (part.length === 1 && !/^\d{1,15}$/.test(part[0]!))) {
-    throw new DataplaneError(400, '_HLS_msn must appear once as a whole number, and _HLS_part (optional, with _HLS_msn) likewise.');
-  }
-  return { msn: Number(msn[0]), ...(part.length === 1 ? { part: Number(part[0]) } : {}) };
-}
 
 const SEGMENT_MAX_AGE = 1_209_600;
 
@@ -133,12 +123,13 @@ export class OriginService {
       throw new DataplaneError(415, unsupportedMessage(channel.name, endpoint.name, view.unsupported));
     }
     if (manifest) {
-      const blocking = blockingParams(req.query);
+      const query = parseOriginQuery(req.query);
+      const blocking = query.blocking;
       const llMedia = manifest.kind === 'llhls' && manifest.child !== undefined;
       if (blocking && !llMedia) {
         throw new DataplaneError(400, '_HLS_msn and _HLS_part are accepted only on the media playlists of a low-latency HLS manifest.');
       }
-      const build = () => this.manifest({ channel, endpoint, kind: manifest.kind, doc: manifest.doc, child: manifest.child, renditions, timeline, query: req.query });
+      const build = () => this.manifest({ channel, endpoint, kind: manifest.kind, doc: manifest.doc, child: manifest.child, renditions, timeline, query });
       let res = await build();
       if (blocking && res.llEdge) res = await this.blockFor(blocking, res, build);
       const { llEdge: _edge, ...plain } = res;
@@ -198,7 +189,7 @@ export class OriginService {
     const window = resolveWindow({ channel, endpoint, manifest: doc, query, nowMs: now, channelNowMs });
     const cacheKey =
       this.cache && window.closed && window.explicit && channelNowMs >= window.toMs + CACHE_SETTLE_MS
-        ? JSON.stringify([endpoint.arn, endpoint.etag, endpoint.resetMs ?? 0, channel.etag, channel.resetMs ?? 0, kind, doc.ManifestName, child ?? '', [...query].sort()])
+        ? JSON.stringify([endpoint.arn, endpoint.etag, endpoint.resetMs ?? 0, channel.etag, channel.resetMs ?? 0, kind, doc.ManifestName, child ?? '', query])
         : undefined;
     if (cacheKey !== undefined) {
       const hit = this.cache!.get(cacheKey, now);
@@ -219,7 +210,7 @@ export class OriginService {
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     let tracks = renditions.map(outputTrack);
     const staticFilter = doc.FilterConfiguration?.['ManifestFilter'];
-    const queryFilter = query.get('aws.manifestfilter') ?? undefined;
+    const queryFilter = query.manifestFilter;
     // DATAPLANE.md §3.1.3 and §3.1.5: filters apply to multivariant playlists and MPDs only, and a
     // manifest with its own ManifestFilter does not take another from the query.
     if (queryFilter !== undefined && child !== undefined) {
@@ -261,7 +252,7 @@ export class OriginService {
     const ttl = kind === 'llhls' ? 1 : Math.max(1, Math.floor(segDurS / 2));
     const cache = window.closed ? `max-age=${SEGMENT_MAX_AGE}` : `max-age=${ttl}`;
     const segName = text(endpoint.segment['SegmentName'], 'segment');
-    const qs = childQuery(query, doc['UrlEncodeChildManifest'] === true);
+    const qs = childQueryString(query, doc['UrlEncodeChildManifest'] === true);
     if (kind === 'dash') {
       const dash = doc as ConfigDoc;
       const utc = dash['UtcTiming'] as ConfigDoc | undefined;
@@ -506,11 +497,4 @@ function llLast(listed: readonly OutputGroup[], n: number): { lastMsn: number; l
   const last = listed[listed.length - 1];
   if (!last) return undefined;
   return { lastMsn: last.k, lastPart: last.pieces[last.pieces.length - 1]!.seq - firstSeqOf(last.k, n) };
-}
-
-/** DATAPLANE.md §3.2.6: the request's time-shift parameters travel on to child playlists. */
-function childQuery(query: URLSearchParams, encode: boolean): string {
-  const keep = [...query.entries()].filter(([k]) => ['start', 'end', 'time_delay', 'aws.manifestsettings'].includes(k)).sort(([a], [b]) => (a < b ? -1 : 1));
-  if (keep.length === 0) return '';
-  return `?${keep.map(([k, v]) => `${k}=${encode ? encodeURIComponent(v) : v}`).join('&')}`;
 }

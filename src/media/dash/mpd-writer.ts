@@ -3,6 +3,7 @@
  * model: SegmentTemplate with $Number$ and a SegmentTimeline per representation. Dynamic for live
  * windows, static for closed ones (time-shift and harvest). Pure.
  */
+import { manifestUri, xmlAttr } from '../manifest-text.js';
 import type { OutputSegment, OutputTrack } from '../timeline/model.js';
 import { languageTag } from '../language.js';
 
@@ -36,7 +37,9 @@ export function isoDuration(seconds: number): string {
   return `PT${h ? `${h}H` : ''}${m ? `${m}M` : ''}${s.toFixed(3).replace(/\.?0+$/, '') || '0'}S`;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+const esc = xmlAttr;
+/** A URI attribute: percent-encoded where a URI may not hold a character, then XML-escaped. */
+const escUri = (uri: string) => xmlAttr(manifestUri(uri));
 
 /** §5.3.9.6: run-length SegmentTimeline; a gap or overlap starts a new S with its own t. */
 function timeline(segs: readonly OutputSegment[]): string {
@@ -136,7 +139,7 @@ export function writeMpd(o: MpdOptions): string {
         lines.push(`<Representation id="${esc(t.id)}" bandwidth="${t.bandwidth}" codecs="${esc(t.codecs)}"${dims}${fr}${sr}>`);
         if (t.channels) lines.push(`<AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${t.channels}"/>`);
         lines.push(
-          `<SegmentTemplate timescale="${t.timescale}" presentationTimeOffset="${pto}" startNumber="${first.seq}" media="${esc(o.mediaTemplate(t))}" initialization="${esc(o.initialization(t, segs[segs.length - 1]!.initId))}">`,
+          `<SegmentTemplate timescale="${t.timescale}" presentationTimeOffset="${pto}" startNumber="${first.seq}" media="${escUri(o.mediaTemplate(t))}" initialization="${escUri(o.initialization(t, segs[segs.length - 1]!.initId))}">`,
           `<SegmentTimeline>${timeline(segs)}</SegmentTimeline>`,
           '</SegmentTemplate>',
           '</Representation>',

@@ -3,6 +3,7 @@
  * segment model. Pure: the origin (live and time-shifted) and the harvester (VOD) both use it;
  * how URIs are named is the caller's choice.
  */
+import { hlsQuoted, manifestUri } from '../manifest-text.js';
 import type { OutputSegment, OutputTrack } from '../timeline/model.js';
 import { languageTag } from '../language.js';
 
@@ -13,7 +14,10 @@ export interface MultivariantOptions {
   readonly version: number;
 }
 
-const q = (s: string) => `"${s.replace(/"/g, "'")}"`;
+/** A quoted-string attribute value (§4.2). */
+const q = (s: string) => `"${hlsQuoted(s)}"`;
+/** A URI attribute value: percent-encoded where a URI may not hold a character, so never a quote or line break. */
+const qUri = (uri: string) => `"${manifestUri(uri)}"`;
 
 function codecOf(track: OutputTrack, kind: 'video' | 'audio'): string[] {
   return track.codecs.split(',').filter((c) => (kind === 'audio' ? /^(mp4a|ac-3|ec-3|opus)/.test(c) : !/^(mp4a|ac-3|ec-3|opus)/.test(c)));
@@ -38,7 +42,7 @@ export function writeMultivariant(o: MultivariantOptions): string {
       i === 0 ? 'DEFAULT=YES' : 'DEFAULT=NO',
       'AUTOSELECT=YES',
       ...(t.channels !== undefined ? [`CHANNELS=${q(String(t.channels))}`] : []),
-      `URI=${q(o.playlistUri(t))}`,
+      `URI=${qUri(o.playlistUri(t))}`,
     ];
     lines.push(`#EXT-X-MEDIA:${attrs.join(',')}`);
   });
@@ -55,7 +59,7 @@ export function writeMultivariant(o: MultivariantOptions): string {
       `CODECS=${q([...new Set(codecs)].join(','))}`,
       ...(audio.length > 0 && t.kind !== 'muxed' ? [`AUDIO=${q(group)}`] : []),
     ];
-    lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, o.playlistUri(t));
+    lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, manifestUri(o.playlistUri(t)));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -109,7 +113,7 @@ export interface RenditionReport {
 const secs = (ms: number) => (ms / 1000).toFixed(3);
 
 function partLine(p: PartialSegment): string {
-  return `#EXT-X-PART:DURATION=${secs(p.durationMs)},URI=${q(p.uri)}${p.independent ? ',INDEPENDENT=YES' : ''}`;
+  return `#EXT-X-PART:DURATION=${secs(p.durationMs)},URI=${qUri(p.uri)}${p.independent ? ',INDEPENDENT=YES' : ''}`;
 }
 
 function iso(ms: number): string {
@@ -146,7 +150,7 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
     if (o.initUri) {
       const init = o.initUri(s);
       if (init !== lastInit) {
-        lines.push(`#EXT-X-MAP:URI=${q(init)}`);
+        lines.push(`#EXT-X-MAP:URI=${qUri(init)}`);
         lastInit = init;
       }
     }
@@ -165,10 +169,10 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
     }
     if (ll) lines.push(...(ll.parts(s) ?? []).map(partLine));
     expectedMs = s.startMs + Number((s.durationMs / 1000).toFixed(3)) * 1000;
-    lines.push(`#EXTINF:${(s.durationMs / 1000).toFixed(3)},`, o.segmentUri(s));
+    lines.push(`#EXTINF:${(s.durationMs / 1000).toFixed(3)},`, manifestUri(o.segmentUri(s)));
   });
-  if (ll?.preloadHintUri && !o.closed) lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI=${q(ll.preloadHintUri)}`);
-  if (ll && !o.closed) for (const r of ll.renditionReports ?? []) lines.push(`#EXT-X-RENDITION-REPORT:URI=${q(r.uri)},LAST-MSN=${r.lastMsn},LAST-PART=${r.lastPart}`);
+  if (ll?.preloadHintUri && !o.closed) lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI=${qUri(ll.preloadHintUri)}`);
+  if (ll && !o.closed) for (const r of ll.renditionReports ?? []) lines.push(`#EXT-X-RENDITION-REPORT:URI=${qUri(r.uri)},LAST-MSN=${r.lastMsn},LAST-PART=${r.lastPart}`);
   if (o.closed) lines.push('#EXT-X-ENDLIST');
   return `${lines.join('\n')}\n`;
 }
