@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DependencyError, ERROR_STATUS, ServiceError } from '../domain/errors.js';
-import type { Clock, Ids, MetadataStore, Scope } from '../domain/ports.js';
+import type { Clock, Ids, MetadataOps, MetadataStore, Scope } from '../domain/ports.js';
 import type { Services } from '../domain/services/index.js';
 import { AuthError, type SigV4Verifier } from './auth/sigv4.js';
 import { OPERATIONS, type OperationName } from './generated/model.js';
@@ -61,6 +61,9 @@ function canonicalJson(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/** The token was stored by a concurrent twin between this request's check and its insert. */
+class TwinCommitted extends Error {}
 
 interface StoredResponse {
   status: number;
@@ -118,8 +121,10 @@ export class ApiPipeline {
 
   /**
    * ClientToken semantics: the same token and request replay the first answer; the same token with
-   * another request is IDEMPOTENT_PARAMETER_MISMATCH. A concurrent twin that lost the race to
-   * create the resource finds the winner's answer and replays it.
+   * another request is IDEMPOTENT_PARAMETER_MISMATCH. The answer is stored in the same transaction
+   * as the resource (the service's transaction joins this one), so a crash can never leave a
+   * resource without its token. A concurrent twin that lost the race (on PostgreSQL, where twins
+   * overlap) finds the winner's answer and replays it.
    */
   private async idempotent(
     operation: OperationName,
@@ -132,34 +137,43 @@ export class ApiPipeline {
     const { store, clock } = this.deps;
     const { [tokenMember]: _token, ...rest } = input;
     const requestHash = createHash('sha256').update(canonicalJson(rest)).digest('hex');
-    const replay = async (): Promise<HttpResponse | undefined> => {
-      const seen = await store.getIdempotency(scope, operation, token);
+    const replay = async (ops: MetadataOps): Promise<HttpResponse | undefined> => {
+      const seen = await ops.getIdempotency(scope, operation, token);
       if (!seen) return undefined;
       if (seen.requestHash !== requestHash) {
         throw new ServiceError('ConflictException', `The client token ${token} was already used for a different ${operation} request. Use a new token for a new request.`, { ConflictExceptionType: 'IDEMPOTENT_PARAMETER_MISMATCH' });
       }
       return JSON.parse(seen.response) as StoredResponse;
     };
-    const earlier = await replay();
+    // A retry of a finished request is answered without taking a write transaction.
+    const earlier = await replay(store);
     if (earlier) return earlier;
-    let response: HttpResponse;
     try {
-      response = await execute();
+      return await store.transaction(async (tx) => {
+        const committed = await replay(tx);
+        if (committed) return committed;
+        const response = await execute();
+        const stored: StoredResponse = { status: response.status, headers: response.headers, body: response.body };
+        if (!(await tx.putIdempotency(scope, operation, token, { requestHash, response: JSON.stringify(stored), createdMs: clock.now().getTime() }))) {
+          throw new TwinCommitted();
+        }
+        return response;
+      });
     } catch (err) {
-      if (err instanceof ServiceError && err.fields['ConflictExceptionType'] === 'RESOURCE_ALREADY_EXISTS') {
-        // A twin request with the same token may have created the resource and not yet stored its
-        // answer (that is a separate write): wait briefly for it, then replay it.
+      const lostRace = err instanceof TwinCommitted || (err instanceof ServiceError && err.fields['ConflictExceptionType'] === 'RESOURCE_ALREADY_EXISTS');
+      if (lostRace) {
+        // A twin with the same token may have created the resource and be committing: wait briefly, then replay its answer.
         for (let i = 0; i < TWIN_WAIT_STEPS; i++) {
-          const twin = await replay();
+          const twin = await replay(store);
           if (twin) return twin;
           await new Promise((r) => setTimeout(r, TWIN_WAIT_MS));
         }
       }
+      if (err instanceof TwinCommitted) {
+        throw new ServiceError('ConflictException', `Another ${operation} request with client token ${token} was being processed at the same time. Retry the request.`, { ConflictExceptionType: 'CONFLICTING_OPERATION' });
+      }
       throw err;
     }
-    const stored: StoredResponse = { status: response.status, headers: response.headers, body: response.body };
-    await store.putIdempotency(scope, operation, token, { requestHash, response: JSON.stringify(stored), createdMs: clock.now().getTime() });
-    return response;
   }
 
   private errorResponse(e: { shape: string; status: number; message: string; fields?: Readonly<Record<string, string>> }): HttpResponse {

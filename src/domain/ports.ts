@@ -91,7 +91,12 @@ export interface MetadataStore extends MetadataOps {
   dueEvents(nowMs: number, limit: number): Promise<OutboxEvent[]>;
   markEventDelivered(id: string, target: string, nowMs: number): Promise<void>;
   markEventFailed(id: string, target: string, attempts: number, nextMs: number, error: string): Promise<void>;
-  /** Runs fn atomically: every write commits together or not at all, isolated from other writers. */
+  /**
+   * Runs fn atomically: every write commits together or not at all, isolated from other writers.
+   * Called while another transaction is open in the same async flow, it joins that one (its writes
+   * commit with the outer transaction, or roll back alone if fn throws), and every read or write
+   * made through the store itself in that flow runs inside the open transaction.
+   */
   transaction<R>(fn: (tx: MetadataOps) => Promise<R>): Promise<R>;
   /** Removes expired harvest jobs and idempotency records; returns how many rows went. */
   sweep(nowMs: number, idempotencyTtlMs: number): Promise<number>;

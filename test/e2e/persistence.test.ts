@@ -153,6 +153,41 @@ describe('persistence across restarts (SQLite)', () => {
     assert.equal(after.job.Status, 'QUEUED');
   });
 
+  test('a create whose ClientToken cannot be stored leaves no resource: after kill -9, a retry with the same token creates it once', async (t) => {
+    // The moment between "resource written" and "token written": a trigger makes the token's insert
+    // fail, then the process is killed. Were the token a separate commit, the resource would be on
+    // disk without it and the retry would be a ConflictException (RESOURCE_ALREADY_EXISTS).
+    const dataDir = tempDir('packhouse-token-');
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const servers: TestServer[] = [];
+    t.after(async () => {
+      for (const s of servers) await s.kill();
+    });
+    const first = await startServer({ dataDir, keepData: true });
+    servers.push(first);
+    const db = new Database(join(dataDir, 'packhouse.db'));
+    t.after(() => db.close());
+    db.exec("CREATE TRIGGER crash_point BEFORE INSERT ON idempotency_tokens BEGIN SELECT RAISE(ABORT, 'simulated crash before the token is stored'); END");
+    const request = { ChannelGroupName: 'retried', Description: 'once', ClientToken: 'token-before-crash' };
+    await assert.rejects(first.client().send(new CreateChannelGroupCommand(request)), (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
+      assert.equal(err.$metadata?.httpStatusCode, 500, `${err.name}: ${err.message}`);
+      return true;
+    });
+    await first.kill();
+    db.exec('DROP TRIGGER crash_point');
+
+    const second = await startServer({ dataDir, keepData: true });
+    servers.push(second);
+    const c = second.client();
+    const created = await c.send(new CreateChannelGroupCommand(request));
+    assert.equal(created.$metadata.httpStatusCode, 200);
+    assert.equal(created.Description, 'once');
+    const replayed = await c.send(new CreateChannelGroupCommand(request));
+    assert.deepEqual(body(replayed), body(created), 'a second retry replays the first answer');
+    const listed = await c.send(new ListChannelGroupsCommand({}));
+    assert.deepEqual((listed.Items ?? []).map((g) => g.ChannelGroupName), ['retried']);
+  });
+
   test('kill -9 during a burst of writes loses no acknowledged write', async (t) => {
     const dataDir = tempDir('packhouse-kill-');
     t.after(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -161,6 +161,15 @@ function barrier(n: number, ms: number): () => Promise<void> {
   };
 }
 
+/** The promise, or a failure after ms (a deadlock fails the test instead of hanging it). */
+function within<R>(ms: number, p: Promise<R>): Promise<R> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The contract.
 
@@ -547,6 +556,41 @@ function contract(backend: Backend): void {
       // And the store keeps working after both failures.
       await store.transaction((tx) => tx.insertResource(fresh));
       assert.deepEqual(await store.getResource(fresh.arn), fresh);
+    });
+
+    it('a transaction begun inside another joins it: an idempotency token and the resource commit or roll back together', async () => {
+      // What the API pipeline does: its transaction stores the token, the service's transaction inside it stores the resource.
+      const scope = freshScope();
+      const token: IdempotencyRecord = { requestHash: 'h', response: '{"status":201}', createdMs: T };
+      const created = rec({ scope, group: 'with-token' });
+      const boom = new Error('crash before the commit');
+      const attempt = (fail: boolean) =>
+        store.transaction(async (tx) => {
+          await store.transaction((inner) => inner.insertResource(created));
+          // The store itself reads through the open transaction and sees the uncommitted resource.
+          assert.deepEqual(await store.getResource(created.arn), created);
+          assert.equal(await tx.putIdempotency(scope, 'CreateChannelGroup', 'tok', token), true);
+          if (fail) throw boom;
+        });
+      await assert.rejects(within(10_000, attempt(true)), (err) => err === boom);
+      assert.equal(await store.getResource(created.arn), undefined, 'the resource rolled back with the token');
+      assert.equal(await store.getIdempotency(scope, 'CreateChannelGroup', 'tok'), undefined);
+      await within(10_000, attempt(false));
+      assert.deepEqual(await store.getResource(created.arn), created);
+      assert.deepEqual(await store.getIdempotency(scope, 'CreateChannelGroup', 'tok'), token);
+
+      // An inner transaction that throws rolls back alone; the outer one goes on and commits.
+      const lost = rec({ scope, group: 'inner-failed' });
+      const kept = rec({ scope, group: 'outer-kept' });
+      await within(10_000, store.transaction(async (tx) => {
+        await assert.rejects(store.transaction(async (inner) => {
+          await inner.insertResource(lost);
+          await inner.insertResource(created); // duplicate ARN: the statement fails
+        }));
+        await tx.insertResource(kept);
+      }));
+      assert.equal(await store.getResource(lost.arn), undefined);
+      assert.deepEqual(await store.getResource(kept.arn), kept);
     });
 
     it('isolation: two concurrent transactions that count then insert under a quota of 1 leave exactly one record', async () => {

@@ -1,7 +1,13 @@
 /**
  * The MetadataStore port over any SqlDriver: every statement the control plane runs is here,
  * written once in SQL both SQLite and PostgreSQL accept.
+ *
+ * Transactions nest: one begun while another is open in the same async flow joins it as a
+ * savepoint, and the store's own reads and writes in that flow go through the open transaction.
+ * So the API pipeline can wrap a service's transaction and store the idempotency token in the same
+ * commit as the resource (docs/design/001-metadata-store.md).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IdempotencyRecord, ListPage, MetadataOps, MetadataStore, OutboxEvent, ResourceFilter, ResourceRecord, Scope } from '../../domain/ports.js';
 import type { Row, SqlDriver, SqlExecutor } from './driver.js';
 
@@ -142,9 +148,34 @@ class SqlOps implements MetadataOps {
   }
 }
 
+/** The transaction open in this async flow; `open` turns false at its end (work it started may outlive it). */
+interface OpenTransaction {
+  readonly ex: SqlExecutor;
+  open: boolean;
+  savepoints: number;
+}
+
+/** Statements go to the transaction open in the caller's async flow, else straight to the driver. */
+function routed(driver: SqlDriver, current: AsyncLocalStorage<OpenTransaction>): SqlExecutor {
+  const target = (): SqlExecutor => {
+    const tx = current.getStore();
+    return tx?.open ? tx.ex : driver;
+  };
+  return {
+    all: (sql, params) => target().all(sql, params),
+    run: (sql, params) => target().run(sql, params),
+  };
+}
+
 export class SqlMetadataStore extends SqlOps implements MetadataStore {
-  constructor(private readonly driver: SqlDriver) {
-    super(driver);
+  private readonly current: AsyncLocalStorage<OpenTransaction>;
+
+  constructor(
+    private readonly driver: SqlDriver,
+    current = new AsyncLocalStorage<OpenTransaction>(),
+  ) {
+    super(routed(driver, current));
+    this.current = current;
   }
 
   static async open(driver: SqlDriver): Promise<SqlMetadataStore> {
@@ -153,7 +184,34 @@ export class SqlMetadataStore extends SqlOps implements MetadataStore {
   }
 
   transaction<R>(fn: (tx: MetadataOps) => Promise<R>): Promise<R> {
-    return this.driver.transaction((ex) => fn(new SqlOps(ex)));
+    const outer = this.current.getStore();
+    if (outer?.open) return this.savepoint(outer, fn);
+    return this.driver.transaction(async (ex) => {
+      // A fresh context per attempt (PostgreSQL retries fn on serialisation failures).
+      const tx: OpenTransaction = { ex, open: true, savepoints: 0 };
+      try {
+        return await this.current.run(tx, () => fn(new SqlOps(ex)));
+      } finally {
+        tx.open = false;
+      }
+    });
+  }
+
+  /** A transaction inside another: its writes commit with the outer one, or roll back alone when fn throws. */
+  private async savepoint<R>(outer: OpenTransaction, fn: (tx: MetadataOps) => Promise<R>): Promise<R> {
+    const name = `packhouse_sp${++outer.savepoints}`;
+    await outer.ex.run(`SAVEPOINT ${name}`);
+    let result: R;
+    try {
+      result = await fn(new SqlOps(outer.ex));
+    } catch (err) {
+      // On PostgreSQL a failed statement aborts the transaction until this rollback.
+      await outer.ex.run(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
+      await outer.ex.run(`RELEASE SAVEPOINT ${name}`).catch(() => undefined);
+      throw err;
+    }
+    await outer.ex.run(`RELEASE SAVEPOINT ${name}`);
+    return result;
   }
 
   async sweep(nowMs: number, idempotencyTtlMs: number): Promise<number> {
