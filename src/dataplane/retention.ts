@@ -51,7 +51,7 @@ export class RetentionKeeper {
     const now = Math.min(clock.now().getTime(), newest ?? Number.POSITIVE_INFINITY);
     const before = Math.max(now - keep * 1000, channel.doc.resetMs ?? 0);
     const gone = await timeline.deleteSegmentsBefore(channel.arn, before);
-    if (gone.length) await blobs.delete(gone.flatMap((s) => (s.cmafKey ? [s.key, s.cmafKey] : [s.key])));
+    if (gone.length) await blobs.delete(gone.flatMap((s) => [s.key, ...(s.cmafKey ? [s.cmafKey] : []), ...(s.tsKey ? [s.tsKey] : [])]));
     return gone.length;
   }
 }

@@ -155,6 +155,10 @@ export interface RenditionRecord {
   readonly cmafCodecs?: string | undefined;
   /** TS input: why its newest segment could not be repackaged into CMAF (absent when it could). */
   readonly cmafError?: string | undefined;
+  /** fMP4 input: RFC 6381 codecs of the MPEG-TS repackaging, once a segment of it was repackaged. */
+  readonly tsCodecs?: string | undefined;
+  /** fMP4 input: why its newest segment could not be repackaged into MPEG-TS (absent when it could). */
+  readonly tsError?: string | undefined;
   readonly updatedMs: number;
 }
 
@@ -183,6 +187,8 @@ export interface SegmentRecord {
   readonly initKey?: string | undefined;
   /** TS input: blob key of the segment repackaged as a CMAF fragment (absent when it could not be). */
   readonly cmafKey?: string | undefined;
+  /** fMP4 input: blob key of the segment repackaged as MPEG-TS (absent when it could not be). */
+  readonly tsKey?: string | undefined;
 }
 
 export interface TimelineStore {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateHarvestJobCommand, waitUntilHarvestJobFinished } from '@aws-sdk/client-mediapackagev2';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { startBuiltinS3, type BuiltinS3 } from '../../src/storage/sinks/builtin-s3.js';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
 import { createPgDatabase, dropPgDatabase } from '../support/postgres.js';
@@ -27,6 +28,7 @@ import {
   readMedia,
   startEncoder,
   startTeeProxy,
+  tsEndpoint,
   waitPastAnnounced,
   type TeeProxy,
 } from '../support/live.js';
@@ -34,6 +36,8 @@ import { getObject } from '../support/harvest.js';
 
 const G = 'multi';
 const C = 'ch';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('two nodes, live segments in S3, ingest spread over both', () => {
   let db: { name: string; url: string };
@@ -139,6 +143,40 @@ describe('two nodes, live segments in S3, ingest spread over both', () => {
     for (const s of first.slice(1, 4)) {
       const harvested = await getObject(s3.url, 'vod', `clip/${s.uri}`);
       assert.ok(harvested.equals((await get(`${b.url}/out/v1/${G}/${C}/cmaf/${s.uri}`)).body), `clip/${s.uri}`);
+    }
+  });
+
+  test('TS input repackaged at ingest: both nodes serve the same CMAF bytes (one SHA-256 per URL), and the TS endpoint what ffmpeg sent', { timeout: 90_000 }, async () => {
+    await createLiveChannel(a.client(), G, 'ts-in', [cmafEndpoint('cmaf', 600), tsEndpoint('ts', 600)], { createGroup: false });
+    const tsTee = await startTeeProxy([a.url, b.url], { serial: false });
+    try {
+      await expectEncoderSuccess(startEncoder({ baseUrl: tsTee.url, group: G, channel: 'ts-in', ingest: 1, segmentType: 'mpegts', seconds: 8 }), 'encoder');
+      await tsTee.settled();
+      await waitPastAnnounced([tsTee]);
+      assert.deepEqual(tsTee.requests.filter((r) => r.status !== 201).map((r) => `${r.file} → ${r.status}`), []);
+      const q = `start=${Math.floor(tsTee.requests[0]!.atMs / 1000) - 30}&end=${await closedWindowEnd([tsTee])}`;
+      const out = (n: TestServer, e: string) => `${n.url}/out/v1/${G}/ts-in/${e}`;
+      for (const r of ['index_0', 'index_2']) {
+        const [pa, pb] = await Promise.all([a, b].map(async (n) => (await get(`${out(n, 'cmaf')}/index_${r}.m3u8?${q}`)).text));
+        assert.equal(pa, pb, `${r}: both nodes list the same playlist`);
+        const p = readMedia(pa!);
+        const sent = tsTee.files(new RegExp(`^${r}_\\d+\\.ts$`));
+        assert.equal(p.segments.length, sent.length, pa);
+        for (const uri of [p.segments[0]!.map!, ...p.segments.map((s) => s.uri)]) {
+          const [x, y] = await Promise.all([a, b].map((n) => get(`${out(n, 'cmaf')}/${uri}`)));
+          assert.equal(x!.status, 200, `${uri}: ${x!.text}`);
+          assert.equal(sha256(x!.body), sha256(y!.body), `${uri}: the same bytes from A and B`);
+        }
+        const tsList = readMedia((await get(`${out(b, 'ts')}/index_${r}.m3u8?${q}`)).text);
+        for (const [i, s] of tsList.segments.entries()) assert.ok((await get(`${out(a, 'ts')}/${s.uri}`)).body.equals(sent[i]!.body), `${s.uri} as ffmpeg sent it`);
+      }
+      for (const n of [a, b]) {
+        const r = await decode(`${out(n, 'cmaf')}/index.m3u8?${q}`);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stderr, '');
+      }
+    } finally {
+      await tsTee.close();
     }
   });
 });

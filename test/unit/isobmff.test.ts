@@ -250,7 +250,8 @@ describe('14496-12 §8.2-8.7 init segment, hand-built', () => {
     // elst: 100 ms empty edit (movie timescale 1000), then media from 2048 (priming).
     const elst = fullBox('elst', 0, 0, u32(2, 100, 0xffffffff, 0x10000, 5000, 2048, 0x10000));
     const init = readInitSegment(moov(trak(2, 'soun', 48000, 'deu', mp4a(1, 48000, asc), elst)));
-    assert.deepEqual(init.tracks, [{ trackId: 2, kind: 'audio', timescale: 48000, codec: 'mp4a.40.29', sampleRate: 48000, channels: 2, language: 'deu', editOffset: 4800 - 2048 }]);
+    // The AudioSpecificConfig itself is kept, for repackaging (ADTS headers).
+    assert.deepEqual(init.tracks, [{ trackId: 2, kind: 'audio', timescale: 48000, codec: 'mp4a.40.29', sampleRate: 48000, channels: 2, language: 'deu', editOffset: 4800 - 2048, decoderConfig: { kind: 'asc', bytes: asc } }]);
     assert.deepEqual(init.defaults, [{ trackId: 2, sampleDescriptionIndex: 1, sampleDuration: 1024, sampleSize: 0, sampleFlags: 0 }]);
     assert.equal(init.movieTimescale, 1000);
   });

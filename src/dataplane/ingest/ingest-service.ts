@@ -18,6 +18,7 @@ import { DependencyError } from '../../domain/errors.js';
 import { probeSegment, validateSegment, type SegmentProbe } from './segment-probe.js';
 import { stallAfterMs } from '../../domain/harvest/readiness.js';
 import { RepackageError, repackageTs } from '../../media/package/ts-to-cmaf.js';
+import { repackageFmp4 } from '../../media/package/fmp4-to-ts.js';
 
 const PLAYLIST_RE = /\.m3u8$/i;
 const MEDIA_RE = /\.(ts|m4s|mp4|m4v|m4a|cmfv|cmfa|mp4a)$/i;
@@ -345,19 +346,29 @@ export class IngestService {
       // TS input is repackaged into CMAF here, once per segment (docs/design/007-packager.md): its
       // init segment stands where an fMP4 input's would, so a change of codec configuration is a
       // discontinuity for every endpoint.
-      let cmaf: { media: Buffer; codecs: string; key: string } | undefined;
-      let cmafError: string | undefined;
-      if (probe.container === 'ts') {
-        try {
+      // fMP4 input is repackaged into MPEG-TS the same way, for TS endpoints.
+      let alt: { media: Buffer; codecs: string; key: string } | undefined;
+      let altError: string | undefined;
+      try {
+        if (probe.container === 'ts') {
           const out = repackageTs(bytes);
           initBytes = out.init;
-          cmaf = { media: out.media, codecs: out.codecs.join(','), key: `${finalKey.slice(0, -ext.length)}.cmaf.mp4` };
-        } catch (err) {
-          if (!(err instanceof RepackageError)) throw err;
-          cmafError = err.message;
-          this.deps.logger.warn({ channel: channel.arn, rendition, segment: segPath, err: err.message }, 'ingest: TS segment cannot be repackaged into CMAF; CMAF endpoints leave it out, TS endpoints serve it');
+          alt = { media: out.media, codecs: out.codecs.join(','), key: `${finalKey.slice(0, -ext.length)}.cmaf.mp4` };
+        } else if (initBytes) {
+          const out = repackageFmp4(initBytes, bytes);
+          alt = { media: out.bytes, codecs: out.codecs.join(','), key: `${finalKey.slice(0, -ext.length)}.repackaged.ts` };
         }
+      } catch (err) {
+        if (!(err instanceof RepackageError)) throw err;
+        altError = err.message;
+        const [from, to] = probe.container === 'ts' ? ['TS', 'CMAF'] : ['fMP4', 'MPEG-TS'];
+        this.deps.logger.warn(
+          { channel: channel.arn, rendition, segment: segPath, err: err.message },
+          `ingest: ${from} segment cannot be repackaged into ${to}; ${to === 'CMAF' ? 'CMAF' : 'TS'} endpoints leave it out, ${from === 'TS' ? 'TS' : 'CMAF'} endpoints serve it`,
+        );
       }
+      const cmaf = probe.container === 'ts' ? alt : undefined;
+      const ts = probe.container === 'fmp4' ? alt : undefined;
       let initKey: string | undefined;
       if (initBytes) {
         initKey = `media/${cid}/${rendition}/init-${createHash('sha1').update(initBytes).digest('hex').slice(0, 16)}.mp4`;
@@ -368,11 +379,11 @@ export class IngestService {
       const contiguous = prev !== undefined && Math.abs(prev.mediaTime + prev.mediaDuration - probe.mediaTime) <= probe.timescale / 2;
       // A new init segment is a discontinuity too: no output segment or DASH period spans two.
       const discontinuity = entry.discontinuity || (prev !== undefined && (!contiguous || prev.initKey !== initKey));
-      if (cmaf) await blobs.put(cmaf.key, cmaf.media);
+      if (alt) await blobs.put(alt.key, alt.media);
       try {
         await blobs.move(pendingKey, finalKey);
       } catch (err) {
-        if (cmaf) await blobs.delete([cmaf.key]);
+        if (alt) await blobs.delete([alt.key]);
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // registered by a concurrent request
         throw err;
       }
@@ -390,11 +401,12 @@ export class IngestService {
           source: ingestId,
           initKey,
           ...(cmaf ? { cmafKey: cmaf.key } : {}),
+          ...(ts ? { tsKey: ts.key } : {}),
         },
       );
       this.received(channel, ingestId, durationMs, now);
       if (!rec) {
-        await blobs.delete(cmaf ? [finalKey, cmaf.key] : [finalKey]); // the other ingest endpoint delivered this segment first
+        await blobs.delete(alt ? [finalKey, alt.key] : [finalKey]); // the other ingest endpoint delivered this segment first
         continue;
       }
       this.appended(channel, rec, prev, contiguous, now);
@@ -416,8 +428,9 @@ export class IngestService {
         timescale: probe.timescale,
         initKey,
         // A rendition keeps the codecs of its last repackaged segment while a bad one passes.
-        cmafCodecs: cmaf?.codecs ?? (cmafError !== undefined ? (await timeline.listRenditions(channel.arn)).find((r) => r.id === rendition)?.cmafCodecs : undefined),
-        cmafError,
+        ...(probe.container === 'ts'
+          ? { cmafCodecs: alt?.codecs ?? (altError !== undefined ? (await timeline.listRenditions(channel.arn)).find((r) => r.id === rendition)?.cmafCodecs : undefined), cmafError: altError }
+          : { tsCodecs: alt?.codecs ?? (altError !== undefined ? (await timeline.listRenditions(channel.arn)).find((r) => r.id === rendition)?.tsCodecs : undefined), tsError: altError }),
         updatedMs: now,
       };
       await timeline.upsertRendition(record);

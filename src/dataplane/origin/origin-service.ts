@@ -110,17 +110,11 @@ export class OriginService {
     if (endpoint.containerType === 'ISM') throw new DataplaneError(501, 'MSS (ISM) output is not built yet in Packhouse.');
     const segName = text(endpoint.segment['SegmentName'], 'segment');
     const view = await endpointRenditions(this.deps.timeline, channel.arn, endpoint.containerType);
-    if (view.refused) {
-      throw new DataplaneError(
-        415,
-        `Channel ${channel.name} receives fMP4/CMAF segments, but origin endpoint ${endpoint.name} is TS, and Packhouse does not repackage fMP4 input into MPEG-TS yet. Use a CMAF endpoint, or have the encoder send MPEG-TS.`,
-      );
-    }
     const { renditions, timeline } = view;
     const file = req.file;
     const manifest = this.findManifest(endpoint, file);
     if (manifest && view.unsupported.length > 0) {
-      throw new DataplaneError(415, unsupportedMessage(channel.name, endpoint.name, view.unsupported));
+      throw new DataplaneError(415, unsupportedMessage(channel.name, endpoint.name, endpoint.containerType, view.unsupported));
     }
     if (manifest) {
       const query = parseOriginQuery(req.query);

@@ -335,7 +335,7 @@ export class HarvestRunner {
       throw new JobFailed(`The harvest window starts before the endpoint's startover window (${startover} s) by the time the job ran, so its start is no longer held. Harvest a more recent window, or raise StartoverWindowSeconds.`);
     }
     const view = await endpointRenditions(timeline, channelRec.arn, endpoint.containerType);
-    if (view.unsupported.length > 0) throw new JobFailed(unsupportedMessage(channelRec.doc.name, endpoint.name, view.unsupported));
+    if (view.unsupported.length > 0) throw new JobFailed(unsupportedMessage(channelRec.doc.name, endpoint.name, endpoint.containerType, view.unsupported));
     const tracks: OutputTrack[] = view.renditions.map(outputTrack);
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     const windowTracks = new Map<string, WindowTrack>();

@@ -28,6 +28,11 @@ export interface TrackInfo {
    * Players such as ffmpeg apply it; HLS players mostly do not.
    */
   editOffset?: number;
+  /**
+   * The decoder configuration of the sample entry: the avcC or hvcC record's bytes, or the
+   * AudioSpecificConfig from esds (AAC). What a repackager needs to rebuild in-band headers.
+   */
+  decoderConfig?: { readonly kind: 'avcC' | 'hvcC' | 'asc'; readonly bytes: Uint8Array };
 }
 
 /** trex (14496-12 §8.8.3): per-track defaults that tfhd may override. */
@@ -231,6 +236,7 @@ export function hevcCodecString(sampleEntry: string, ptl: HevcProfileTierLevel):
 
 interface SampleEntryInfo {
   codec: string;
+  decoderConfig?: TrackInfo['decoderConfig'];
   width?: number;
   height?: number;
   sampleRate?: number;
@@ -278,7 +284,7 @@ interface AudioConfig {
  * esds (14496-14 §3.3): ES_Descriptor -> DecoderConfigDescriptor (objectTypeIndication) ->
  * DecoderSpecificInfo (AudioSpecificConfig). RFC 6381 §3.3: `mp4a.<OTI hex>[.<audioObjectType>]`.
  */
-function readEsds(b: Bytes, esds: Box): AudioConfig & { codec: string } {
+function readEsds(b: Bytes, esds: Box): AudioConfig & { codec: string; asc?: Uint8Array } {
   const es = readDescriptorHeader(b, esds.body + 4, esds.end);
   if (es.tag !== 0x03) throw new MediaParseError(`esds at offset ${esds.start} does not start with an ES_Descriptor`);
   let p = es.body + 2; // ES_ID
@@ -297,7 +303,7 @@ function readEsds(b: Bytes, esds: Box): AudioConfig & { codec: string } {
         if (dsi.tag === 0x05) {
           const asc = readAudioSpecificConfig(b, dsi.body, dsi.end);
           const { objectType, ...rest } = asc;
-          return { codec: `mp4a.40.${objectType}`, ...rest };
+          return { codec: `mp4a.40.${objectType}`, ...rest, asc: new Uint8Array(b.buf.subarray(dsi.body, dsi.end)) };
         }
         q = dsi.end;
       }
@@ -373,9 +379,11 @@ function readSampleEntry(b: Bytes, entry: Box, kind: TrackInfo['kind']): SampleE
   const esds = find('esds');
   if ((type === 'avc1' || type === 'avc3' || type === 'avc2' || type === 'avc4') && avcC !== undefined) {
     needBody(avcC, 4);
+    info.decoderConfig = { kind: 'avcC', bytes: new Uint8Array(b.buf.subarray(avcC.body, avcC.end)) };
     info.codec = avcCodecString(type, b.u8(avcC.body + 1), b.u8(avcC.body + 2), b.u8(avcC.body + 3));
   } else if ((type === 'hvc1' || type === 'hev1') && hvcC !== undefined) {
     needBody(hvcC, 13);
+    info.decoderConfig = { kind: 'hvcC', bytes: new Uint8Array(b.buf.subarray(hvcC.body, hvcC.end)) };
     const first = b.u8(hvcC.body + 1);
     info.codec = hevcCodecString(type, {
       profileSpace: first >> 6,
@@ -388,6 +396,7 @@ function readSampleEntry(b: Bytes, entry: Box, kind: TrackInfo['kind']): SampleE
   } else if (type === 'mp4a' && esds !== undefined) {
     const config = readEsds(b, esds);
     info.codec = config.codec;
+    if (config.asc !== undefined) info.decoderConfig = { kind: 'asc', bytes: config.asc };
     if (config.sampleRate !== undefined) info.sampleRate = config.sampleRate;
     if (config.channels !== undefined) info.channels = config.channels;
   } else if (type === 'ac-3') {
@@ -458,6 +467,7 @@ function readTrak(b: Bytes, trak: Box, movieTimescale: number): TrackInfo {
   const entry = readSampleEntry(b, first, kind);
 
   const track: TrackInfo = { trackId, kind, timescale, codec: entry.codec };
+  if (entry.decoderConfig !== undefined) track.decoderConfig = entry.decoderConfig;
   if (entry.width !== undefined && kind === 'video') track.width = entry.width;
   if (entry.height !== undefined && kind === 'video') track.height = entry.height;
   if (entry.sampleRate !== undefined && kind === 'audio') track.sampleRate = entry.sampleRate;
@@ -723,6 +733,125 @@ export function readMediaSegment(buf: Uint8Array, init?: InitContext): MediaSegm
     if (current === undefined || f.earliestPresentationTime < current) earliestTime[f.trackId] = f.earliestPresentationTime;
   }
   return { fragments, earliestTime, segmentIndexes };
+}
+
+/** One sample of a track fragment, with where its bytes are in the buffer. */
+export interface FragmentSample {
+  readonly duration: number;
+  readonly size: number;
+  readonly flags: number;
+  readonly compositionOffset: number;
+  /** Offset of the sample's first byte in the buffer. */
+  readonly offset: number;
+}
+
+/** The samples of one traf. */
+export interface TrackRun {
+  readonly trackId: number;
+  readonly baseMediaDecodeTime: number;
+  readonly samples: readonly FragmentSample[];
+}
+
+/**
+ * Every sample of every track fragment of a media segment, in file order, with its byte range
+ * (14496-12 §8.8.7 and §8.8.8: tfhd base_data_offset or default-base-is-moof, trun data_offset,
+ * trex/tfhd defaults). A sample whose bytes lie outside an mdat of the buffer is an error.
+ */
+export function readFragmentSamples(buf: Uint8Array, init: InitContext): TrackRun[] {
+  const b = new Bytes(buf);
+  const top = boxesIn(b, 0, buf.length, 'the file', true);
+  const mdats = top.filter((x) => x.type === 'mdat');
+  const inMdat = (from: number, to: number) => mdats.some((m) => from >= m.body && to <= m.end);
+  const runs: TrackRun[] = [];
+  for (const moof of top.filter((x) => x.type === 'moof')) {
+    let previousDataEnd = moof.start;
+    for (const traf of boxesIn(b, moof.body, moof.end, 'moof').filter((x) => x.type === 'traf')) {
+      const children = boxesIn(b, traf.body, traf.end, 'traf');
+      const tfhd = children.find((x) => x.type === 'tfhd');
+      if (tfhd === undefined) throw new MediaParseError(`traf at offset ${traf.start} has no tfhd`);
+      needBody(tfhd, 8);
+      const tfhdFlags = b.u24(tfhd.body + 1);
+      const trackId = b.u32(tfhd.body + 4);
+      if (!init.tracks.some((t) => t.trackId === trackId)) throw new MediaParseError(`a traf refers to track ${trackId}, which the init segment does not have`);
+      let p = tfhd.body + 8;
+      const optional = (flag: number, size: number): number | undefined => {
+        if ((tfhdFlags & flag) === 0) return undefined;
+        if (p + size > tfhd.end) throw new MediaParseError(`tfhd at offset ${tfhd.start} is truncated`);
+        const v = size === 8 ? b.u64(p) : b.u32(p);
+        p += size;
+        return v;
+      };
+      const baseDataOffset = optional(0x01, 8);
+      optional(0x02, 4);
+      const trex = init.defaults?.find((d) => d.trackId === trackId);
+      const defaultDuration = optional(0x08, 4) ?? trex?.sampleDuration ?? 0;
+      const defaultSize = optional(0x10, 4) ?? trex?.sampleSize ?? 0;
+      const defaultFlags = optional(0x20, 4) ?? trex?.sampleFlags ?? 0;
+      const base = baseDataOffset ?? ((tfhdFlags & 0x020000) !== 0 ? moof.start : previousDataEnd);
+      const tfdt = children.find((x) => x.type === 'tfdt');
+      let baseMediaDecodeTime = 0;
+      if (tfdt !== undefined) {
+        const version = b.u8(tfdt.body);
+        needBody(tfdt, version === 1 ? 12 : 8);
+        baseMediaDecodeTime = version === 1 ? b.u64(tfdt.body + 4) : b.u32(tfdt.body + 4);
+      } else {
+        const prev = [...runs].reverse().find((r) => r.trackId === trackId);
+        if (prev === undefined) throw new MediaParseError(`traf for track ${trackId} at offset ${traf.start} has no tfdt, so its decode time is unknown`);
+        baseMediaDecodeTime = prev.baseMediaDecodeTime + prev.samples.reduce((n, x) => n + x.duration, 0);
+      }
+      const samples: FragmentSample[] = [];
+      let pos = base;
+      for (const trun of children.filter((x) => x.type === 'trun')) {
+        needBody(trun, 8);
+        const version = b.u8(trun.body);
+        const flags = b.u24(trun.body + 1);
+        const count = b.u32(trun.body + 4);
+        let q = trun.body + 8;
+        if (flags & 0x001) {
+          needBody(trun, 12);
+          pos = base + b.i32(q);
+          q += 4;
+        }
+        let firstSampleFlags: number | undefined;
+        if (flags & 0x004) {
+          if (q + 4 > trun.end) throw new MediaParseError(`trun at offset ${trun.start} is truncated`);
+          firstSampleFlags = b.u32(q);
+          q += 4;
+        }
+        const stride = ((flags >> 8) & 1) * 4 + ((flags >> 9) & 1) * 4 + ((flags >> 10) & 1) * 4 + ((flags >> 11) & 1) * 4;
+        if (q + count * stride > trun.end) throw new MediaParseError(`trun at offset ${trun.start} is truncated: ${count} samples need ${count * stride} bytes`);
+        for (let i = 0; i < count; i++) {
+          let duration = defaultDuration;
+          let size = defaultSize;
+          let sampleFlags = i === 0 && firstSampleFlags !== undefined ? firstSampleFlags : defaultFlags;
+          let compositionOffset = 0;
+          if (flags & 0x100) {
+            duration = b.u32(q);
+            q += 4;
+          }
+          if (flags & 0x200) {
+            size = b.u32(q);
+            q += 4;
+          }
+          if (flags & 0x400) {
+            if (!(i === 0 && firstSampleFlags !== undefined)) sampleFlags = b.u32(q);
+            q += 4;
+          }
+          if (flags & 0x800) {
+            compositionOffset = version === 0 ? b.u32(q) : b.i32(q);
+            q += 4;
+          }
+          if (!inMdat(pos, pos + size)) throw new MediaParseError(`sample ${samples.length + 1} of track ${trackId} (bytes ${pos}-${pos + size}) lies outside the mdat: the fragment is truncated or corrupt`);
+          samples.push({ duration, size, flags: sampleFlags, compositionOffset, offset: pos });
+          pos += size;
+        }
+      }
+      previousDataEnd = pos;
+      runs.push({ trackId, baseMediaDecodeTime, samples });
+    }
+  }
+  if (runs.length === 0) throw new MediaParseError(`no moof box: not a media segment (top-level boxes: ${top.map((x) => x.type).join(', ') || 'none'})`);
+  return runs;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -113,6 +113,11 @@ const cmafKey = `
 ALTER TABLE segments ADD COLUMN cmaf_key TEXT;
 `;
 
+/** fMP4 segments carry the key of their MPEG-TS repackaging (docs/design/007-packager.md). */
+const tsKey = `
+ALTER TABLE segments ADD COLUMN ts_key TEXT;
+`;
+
 export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migration[]>> = {
   sqlite: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('INTEGER', 'TEXT') },
@@ -122,6 +127,7 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 5, name: 'rendition counters', sql: counters('INTEGER') },
     { id: 6, name: 'resources by names', sql: byNames },
     { id: 7, name: 'segment CMAF repackaging', sql: cmafKey },
+    { id: 8, name: 'segment TS repackaging', sql: tsKey },
   ],
   postgres: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('BIGINT', 'TEXT COLLATE "C"') },
@@ -131,5 +137,6 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 5, name: 'rendition counters', sql: counters('BIGINT') },
     { id: 6, name: 'resources by names', sql: byNames },
     { id: 7, name: 'segment CMAF repackaging', sql: cmafKey },
+    { id: 8, name: 'segment TS repackaging', sql: tsKey },
   ],
 };

@@ -7,10 +7,10 @@ import { MAX_SEGMENT_MS } from '../../domain/timeline-limits.js';
 import type { Row, SqlDriver } from './driver.js';
 
 
-const SEGMENT_COLUMNS = 'channel_arn, rendition, seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key, disc_seq, cmaf_key';
+const SEGMENT_COLUMNS = 'channel_arn, rendition, seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key, disc_seq, cmaf_key, ts_key';
 
 /** The columns of a rendition's segments when the channel and rendition are known (fewer strings to build per row). */
-const RUN_COLUMNS = 'seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key, disc_seq, cmaf_key';
+const RUN_COLUMNS = 'seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key, disc_seq, cmaf_key, ts_key';
 
 function toSegment(r: Row, channelArn?: string, rendition?: string): SegmentRecord {
   return {
@@ -28,6 +28,7 @@ function toSegment(r: Row, channelArn?: string, rendition?: string): SegmentReco
     initKey: (r['init_key'] as string | null) ?? undefined,
     discSeq: Number(r['disc_seq'] ?? 0),
     ...(typeof r['cmaf_key'] === 'string' ? { cmafKey: r['cmaf_key'] } : {}),
+    ...(typeof r['ts_key'] === 'string' ? { tsKey: r['ts_key'] } : {}),
   };
 }
 
@@ -75,7 +76,7 @@ export class SqlTimelineStore implements TimelineStore {
           : 'INSERT INTO rendition_counters (last_seq, last_disc_seq, channel_arn, rendition) VALUES (?, ?, ?, ?)',
         [seq, discSeq, s.channelArn, s.rendition],
       );
-      await ex.run(`INSERT INTO segments (${SEGMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      await ex.run(`INSERT INTO segments (${SEGMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
         rec.channelArn,
         rec.rendition,
         rec.seq,
@@ -90,6 +91,7 @@ export class SqlTimelineStore implements TimelineStore {
         rec.initKey ?? null,
         rec.discSeq,
         rec.cmafKey ?? null,
+        rec.tsKey ?? null,
       ]);
       return rec;
     });

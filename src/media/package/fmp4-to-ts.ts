@@ -1,0 +1,313 @@
+/**
+ * Repackages one fMP4/CMAF media segment (with its init segment) into an MPEG-TS segment
+ * (ISO/IEC 13818-1) for TS endpoints: PAT and PMT first, then one PES per sample in decode order
+ * across tracks. H.264/H.265 samples become Annex B with an access unit delimiter, and the
+ * parameter sets of the avcC/hvcC before every keyframe; AAC frames get ADTS headers. PTS/DTS are
+ * the fMP4 times (edit list applied, as players of the fMP4 apply it) on the 90 kHz clock, the
+ * PCR rides on the first track's PES packets, continuity counters start at 0 in every segment.
+ *
+ * Pure and deterministic: the same init and media bytes give the same TS bytes. What cannot be
+ * carried (another codec, HE-AAC with explicit SBR signalling, a truncated fragment) throws
+ * RepackageError with a one-line reason.
+ */
+import { MediaParseError, readFragmentSamples, readInitSegment, type InitSegmentInfo, type TrackInfo } from '../container/isobmff.js';
+import { RepackageError } from './ts-to-cmaf.js';
+
+const PACKET = 188;
+const PTS_WRAP = 2 ** 33;
+/** How far the PCR runs ahead of the decode time of the PES it rides on (a decoder buffer's worth). */
+const PCR_LEAD = 9000;
+
+// ---------------------------------------------------------------------------------------------
+// CRC-32/MPEG-2 (13818-1 Annex A) for PSI sections
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i << 24;
+    for (let k = 0; k < 8; k++) c = c & 0x80000000 ? (c << 1) ^ 0x04c11db7 : c << 1;
+    t[i] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const b of bytes) crc = ((crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ b) & 0xff]!) >>> 0;
+  return crc >>> 0;
+}
+
+function section(body: number[]): Uint8Array {
+  // body starts at table_id; section_length covers what follows it plus the CRC.
+  const s = Uint8Array.from(body);
+  const length = s.length - 3 + 4;
+  s[1] = (s[1]! & 0xf0) | ((length >> 8) & 0x0f);
+  s[2] = length & 0xff;
+  const crc = crc32(s);
+  return Uint8Array.from([...s, crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packetizer
+
+class TsWriter {
+  private readonly packets: Uint8Array[] = [];
+  private readonly cc = new Map<number, number>();
+
+  /** One PSI section in one packet (pointer_field 0, 0xFF stuffing). */
+  psi(pid: number, sec: Uint8Array): void {
+    const p = new Uint8Array(PACKET).fill(0xff);
+    p.set([0x47, 0x40 | (pid >> 8), pid & 0xff, 0x10 | this.next(pid), 0]);
+    p.set(sec, 5);
+    this.packets.push(p);
+  }
+
+  /** A PES over as many packets as it needs; the first may carry a PCR (27 MHz: base × 300). */
+  pes(pid: number, pes: Uint8Array, pcrBase: number | undefined, randomAccess: boolean): void {
+    for (let pos = 0, first = true; pos < pes.length; first = false) {
+      // The adaptation field after its length byte: flags (+ PCR) on the first packet when asked.
+      let af: number[] | undefined;
+      if (first && (pcrBase !== undefined || randomAccess)) {
+        af = [(randomAccess ? 0x40 : 0) | (pcrBase !== undefined ? 0x10 : 0)];
+        if (pcrBase !== undefined) {
+          const b = pcrBase % PTS_WRAP;
+          af.push(Math.floor(b / 2 ** 25) & 0xff, Math.floor(b / 2 ** 17) & 0xff, Math.floor(b / 2 ** 9) & 0xff, Math.floor(b / 2) & 0xff, ((b & 1) << 7) | 0x7e, 0);
+        }
+      }
+      const room = 184 - (af ? 1 + af.length : 0);
+      const left = pes.length - pos;
+      if (left < room) {
+        // Stuffing in the adaptation field, so that the payload ends the packet exactly.
+        const extra = room - left;
+        if (af) af.push(...new Array<number>(extra).fill(0xff));
+        else af = extra === 1 ? [] : [0x00, ...new Array<number>(extra - 2).fill(0xff)];
+      }
+      const p = new Uint8Array(PACKET);
+      p.set([0x47, (first ? 0x40 : 0) | (pid >> 8), pid & 0xff, (af ? 0x30 : 0x10) | this.next(pid)]);
+      let at = 4;
+      if (af) {
+        p[at++] = af.length;
+        p.set(af, at);
+        at += af.length;
+      }
+      const n = PACKET - at;
+      p.set(pes.subarray(pos, pos + n), at);
+      pos += n;
+      this.packets.push(p);
+    }
+  }
+
+  private next(pid: number): number {
+    const c = this.cc.get(pid) ?? 0;
+    this.cc.set(pid, (c + 1) & 0x0f);
+    return c;
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.packets);
+  }
+}
+
+function timestamp(prefix: number, t: number): number[] {
+  const v = ((t % PTS_WRAP) + PTS_WRAP) % PTS_WRAP;
+  const hi = Math.floor(v / 2 ** 30) & 7;
+  const mid = Math.floor(v / 2 ** 15) & 0x7fff;
+  const lo = v & 0x7fff;
+  return [(prefix << 4) | (hi << 1) | 1, mid >> 7, ((mid & 0x7f) << 1) | 1, lo >> 7, ((lo & 0x7f) << 1) | 1];
+}
+
+function pesPacket(streamId: number, pts: number, dts: number, payload: readonly Uint8Array[], size: number, bounded: boolean): Uint8Array {
+  const withDts = dts !== pts;
+  const header = [0, 0, 1, streamId, 0, 0, 0x84, withDts ? 0xc0 : 0x80, withDts ? 10 : 5, ...timestamp(withDts ? 3 : 2, pts), ...(withDts ? timestamp(1, dts) : [])];
+  const length = header.length - 6 + size;
+  if (bounded && length <= 0xffff) {
+    header[4] = length >> 8;
+    header[5] = length & 0xff;
+  }
+  const out = new Uint8Array(header.length + size);
+  out.set(header);
+  let at = header.length;
+  for (const p of payload) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Codec configuration → in-band headers
+
+interface VideoConfig {
+  hevc: boolean;
+  lengthSize: number;
+  /** Parameter sets in Annex B, to go before every keyframe. */
+  parameterSets: Uint8Array;
+}
+
+function annexB(nals: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(nals.reduce((n, x) => n + 4 + x.length, 0));
+  let at = 0;
+  for (const nal of nals) {
+    out.set([0, 0, 0, 1], at);
+    out.set(nal, at + 4);
+    at += 4 + nal.length;
+  }
+  return out;
+}
+
+function videoConfig(t: TrackInfo): VideoConfig {
+  const c = t.decoderConfig;
+  const bad = () => new RepackageError(`track ${t.trackId}: its ${c?.kind ?? 'decoder configuration'} record is truncated`);
+  if (c?.kind === 'avcC') {
+    const b = c.bytes;
+    if (b.length < 7) throw bad();
+    const nals: Uint8Array[] = [];
+    let p = 5;
+    for (const countMask of [0x1f, 0xff]) {
+      const count = (b[p++] ?? 0) & countMask;
+      for (let i = 0; i < count; i++) {
+        const len = ((b[p] ?? 0) << 8) | (b[p + 1] ?? 0);
+        if (p + 2 + len > b.length) throw bad();
+        nals.push(b.subarray(p + 2, p + 2 + len));
+        p += 2 + len;
+      }
+    }
+    return { hevc: false, lengthSize: ((b[4] ?? 3) & 3) + 1, parameterSets: annexB(nals) };
+  }
+  if (c?.kind === 'hvcC') {
+    const b = c.bytes;
+    if (b.length < 23) throw bad();
+    const nals: Uint8Array[] = [];
+    let p = 23;
+    const arrays = b[22] ?? 0;
+    for (let a = 0; a < arrays; a++) {
+      if (p + 3 > b.length) throw bad();
+      const count = ((b[p + 1] ?? 0) << 8) | (b[p + 2] ?? 0);
+      p += 3;
+      for (let i = 0; i < count; i++) {
+        const len = ((b[p] ?? 0) << 8) | (b[p + 1] ?? 0);
+        if (p + 2 + len > b.length) throw bad();
+        nals.push(b.subarray(p + 2, p + 2 + len));
+        p += 2 + len;
+      }
+    }
+    return { hevc: true, lengthSize: ((b[21] ?? 3) & 3) + 1, parameterSets: annexB(nals) };
+  }
+  throw new RepackageError(`track ${t.trackId} (${t.codec}) has no avcC/hvcC: Packhouse repackages H.264 and H.265 video into TS (avc3/hev1 with in-band parameter sets are not supported)`);
+}
+
+interface AudioConfig {
+  profile: number;
+  rateIndex: number;
+  channelConfig: number;
+}
+
+function aacConfig(t: TrackInfo): AudioConfig {
+  const asc = t.decoderConfig?.kind === 'asc' ? t.decoderConfig.bytes : undefined;
+  if (asc === undefined || asc.length < 2) throw new RepackageError(`track ${t.trackId} (${t.codec}) is not AAC with an AudioSpecificConfig: Packhouse repackages AAC audio into TS`);
+  const objectType = (asc[0]! >> 3) & 0x1f;
+  const rateIndex = ((asc[0]! & 7) << 1) | (asc[1]! >> 7);
+  const channelConfig = (asc[1]! >> 3) & 0x0f;
+  if (objectType < 1 || objectType > 4) throw new RepackageError(`track ${t.trackId}: AAC object type ${objectType} (${objectType === 5 || objectType === 29 ? 'HE-AAC with explicit signalling' : 'not AAC Main/LC/SSR/LTP'}) cannot be framed in ADTS`);
+  if (rateIndex === 15) throw new RepackageError(`track ${t.trackId}: an explicit AAC sampling frequency cannot be framed in ADTS`);
+  if (channelConfig === 0) throw new RepackageError(`track ${t.trackId}: AAC with a program config element (channel configuration 0) is not supported`);
+  return { profile: objectType - 1, rateIndex, channelConfig };
+}
+
+function adtsHeader(c: AudioConfig, payloadLength: number): Uint8Array {
+  const len = payloadLength + 7;
+  if (len > 0x1fff) throw new RepackageError(`an AAC frame of ${payloadLength} bytes is too long for ADTS`);
+  return Uint8Array.from([0xff, 0xf1, (c.profile << 6) | (c.rateIndex << 2) | (c.channelConfig >> 2), ((c.channelConfig & 3) << 6) | (len >> 11), (len >> 3) & 0xff, ((len & 7) << 5) | 0x1f, 0xfc]);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Unit {
+  track: number;
+  dts: number;
+  pts: number;
+  payload: Uint8Array[];
+  size: number;
+  sync: boolean;
+}
+
+export interface TsOutput {
+  readonly bytes: Buffer;
+  /** RFC 6381 codecs of the streams, in PMT order. */
+  readonly codecs: readonly string[];
+}
+
+/** Repackages an fMP4 media segment with its init segment into an MPEG-TS segment. */
+export function repackageFmp4(initBytes: Uint8Array, media: Uint8Array): TsOutput {
+  let init: InitSegmentInfo;
+  let runs: ReturnType<typeof readFragmentSamples>;
+  try {
+    init = readInitSegment(initBytes);
+    runs = readFragmentSamples(media, init);
+  } catch (err) {
+    if (err instanceof MediaParseError) throw new RepackageError(err.message);
+    throw err;
+  }
+  const tracks = init.tracks.filter((t) => t.kind === 'video' || t.kind === 'audio');
+  if (tracks.length === 0) throw new RepackageError('the init segment has no audio or video track');
+  // Video first (it carries the PCR), then audio, each in init order.
+  tracks.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'video' ? -1 : 1));
+  const streams = tracks.map((t, i) => {
+    if (t.kind === 'video') {
+      const v = videoConfig(t);
+      return { t, pid: 0x100 + i, streamType: v.hevc ? 0x24 : 0x1b, streamId: 0xe0 + i, video: v, audio: undefined };
+    }
+    return { t, pid: 0x100 + i, streamType: 0x0f, streamId: 0xc0 + i, video: undefined, audio: aacConfig(t) };
+  });
+  const units: Unit[] = [];
+  for (const run of runs) {
+    const si = streams.findIndex((s) => s.t.trackId === run.trackId);
+    if (si < 0) continue;
+    const s = streams[si]!;
+    const scale = (x: number) => Math.round((x * 90000) / s.t.timescale);
+    let dts = run.baseMediaDecodeTime;
+    for (const sample of run.samples) {
+      const data = media.subarray(sample.offset, sample.offset + sample.size);
+      const sync = (sample.flags & 0x00010000) === 0;
+      const presentation = dts + sample.compositionOffset + (s.t.editOffset ?? 0);
+      const unit: Unit = { track: si, dts: scale(dts + (s.t.editOffset ?? 0)), pts: scale(presentation), payload: [], size: 0, sync };
+      if (s.video) {
+        const aud = s.video.hevc ? Uint8Array.from([0, 0, 0, 1, 0x46, 0x01, 0x50]) : Uint8Array.from([0, 0, 0, 1, 0x09, 0xf0]);
+        unit.payload.push(aud);
+        if (sync) unit.payload.push(s.video.parameterSets);
+        const ls = s.video.lengthSize;
+        for (let p = 0; p < data.length; ) {
+          if (p + ls > data.length) throw new RepackageError(`track ${s.t.trackId}: a sample ends inside a NAL unit length`);
+          let len = 0;
+          for (let k = 0; k < ls; k++) len = len * 256 + data[p + k]!;
+          if (p + ls + len > data.length) throw new RepackageError(`track ${s.t.trackId}: a NAL unit runs past the end of its sample`);
+          const nal = data.subarray(p + ls, p + ls + len);
+          const type = s.video.hevc ? (nal[0]! >> 1) & 0x3f : nal[0]! & 0x1f;
+          // The sample's own delimiters would repeat ours.
+          if (!(s.video.hevc ? type === 35 : type === 9)) unit.payload.push(Uint8Array.from([0, 0, 0, 1]), nal);
+          p += ls + len;
+        }
+      } else {
+        unit.payload.push(adtsHeader(s.audio, data.length), data);
+      }
+      unit.size = unit.payload.reduce((n, x) => n + x.length, 0);
+      units.push(unit);
+      dts += sample.duration;
+    }
+  }
+  if (units.length === 0) throw new RepackageError('the fragment holds no sample');
+  // Decode order across tracks; ties keep track order (video first).
+  units.sort((a, b) => a.dts - b.dts || a.track - b.track);
+  const w = new TsWriter();
+  w.psi(0, section([0x00, 0xb0, 0, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0 | (0x1000 >> 8), 0x1000 & 0xff]));
+  const pcrPid = streams[0]!.pid;
+  const pmt = [0x02, 0xb0, 0, 0x00, 0x01, 0xc1, 0x00, 0x00, 0xe0 | (pcrPid >> 8), pcrPid & 0xff, 0xf0, 0x00];
+  for (const s of streams) pmt.push(s.streamType, 0xe0 | (s.pid >> 8), s.pid & 0xff, 0xf0, 0x00);
+  w.psi(0x1000, section(pmt));
+  for (const u of units) {
+    const s = streams[u.track]!;
+    const pcr = u.track === 0 ? Math.max(0, u.dts - PCR_LEAD) : undefined;
+    w.pes(s.pid, pesPacket(s.streamId, u.pts, u.dts, u.payload, u.size, s.audio !== undefined), pcr, u.sync && s.video !== undefined);
+  }
+  return { bytes: w.bytes(), codecs: streams.map((s) => s.t.codec) };
+}

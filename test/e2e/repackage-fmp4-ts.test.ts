@@ -1,0 +1,163 @@
+/**
+ * fMP4 in, TS out, end to end: ffmpeg pushes ~12 s of HLS with fMP4 segments (two H.264 renditions
+ * and one AAC rendition) through a recording tee proxy into a channel with a CMAF endpoint
+ * (pass-through) and a TS endpoint, which serves the input repackaged into MPEG-TS at ingest.
+ * Checked: TS segments that begin with PAT/PMT and decode without a message, the durations and A/V
+ * offset of the CMAF endpoint's same window, identical bytes on every fetch, a harvest equal to the
+ * origin.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { CreateHarvestJobCommand, waitUntilHarvestJobFinished } from '@aws-sdk/client-mediapackagev2';
+import { startServer, type TestServer } from '../support/server.js';
+import {
+  closedWindowEnd,
+  cmafEndpoint,
+  createLiveChannel,
+  decodedDuration,
+  errorLines,
+  expectEncoderSuccess,
+  ffprobe,
+  ffprobeBytes,
+  get,
+  readMaster,
+  readMedia,
+  rfc6381,
+  startEncoder,
+  startTeeProxy,
+  tsEndpoint,
+  waitPastAnnounced,
+  type CapturedRequest,
+  type MediaPlaylistText,
+  type RunningProcess,
+  type TeeProxy,
+} from '../support/live.js';
+import { builtinS3Url, getObject, listKeys, s3Client } from '../support/harvest.js';
+
+const G = 'repack-f';
+const C = 'ch';
+const SECONDS = 12;
+const RENDITIONS = ['index_0', 'index_1', 'index_2'] as const;
+const FRAME = 0.04;
+
+let server: TestServer;
+let tee: TeeProxy;
+let encoder: RunningProcess;
+let tsOut: string;
+let cmafOut: string;
+let windowQuery: string;
+const tsLive = new Map<string, MediaPlaylistText>();
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const sentSegments = (r: string): CapturedRequest[] => tee.files(new RegExp(`^${r}_\\d+\\.m4s$`));
+
+async function startTimes(url: string): Promise<{ video: number; audio: number }> {
+  const p = await ffprobe(url);
+  const streams = p.streams as (typeof p.streams[number] & { start_time?: string })[];
+  const video = streams.find((s) => s.codec_type === 'video' && s.width === 320);
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  assert.ok(video?.start_time !== undefined && audio?.start_time !== undefined, `${url}: ${JSON.stringify(streams)}`);
+  return { video: Number(video.start_time), audio: Number(audio.start_time) };
+}
+
+describe('fMP4 in, TS out: a TS endpoint over an fMP4 encoder', () => {
+  before(async () => {
+    server = await startServer();
+    await createLiveChannel(server.client(), G, C, [cmafEndpoint('cmaf', 600), tsEndpoint('ts', 600)]);
+    tsOut = `${server.url}/out/v1/${G}/${C}/ts`;
+    cmafOut = `${server.url}/out/v1/${G}/${C}/cmaf`;
+    tee = await startTeeProxy(server.url);
+    encoder = startEncoder({ baseUrl: tee.url, group: G, channel: C, ingest: 1, segmentType: 'fmp4', seconds: SECONDS });
+  });
+
+  after(async () => {
+    await encoder?.kill('SIGKILL');
+    await tee?.close();
+    await server?.stop();
+  });
+
+  test('ffmpeg finished; every file was accepted; the TS playlists list the segments of the CMAF ones, without EXT-X-MAP', async () => {
+    await expectEncoderSuccess(encoder);
+    await tee.settled();
+    await waitPastAnnounced([tee]);
+    assert.deepEqual(tee.requests.filter((r) => r.status !== 201).map((r) => `${r.method} ${r.file} → ${r.status}`), []);
+    for (const r of RENDITIONS) {
+      const ts = await get(`${tsOut}/index_${r}.m3u8`);
+      const cm = await get(`${cmafOut}/index_${r}.m3u8`);
+      assert.equal(ts.status, 200, ts.text);
+      assert.equal(cm.status, 200, cm.text);
+      const t = readMedia(ts.text);
+      const c = readMedia(cm.text);
+      tsLive.set(r, t);
+      assert.equal(t.segments.length, sentSegments(r).length, `${r}: every segment ffmpeg sent\n${ts.text}`);
+      assert.deepEqual(
+        t.segments.map((s) => [s.uri.replace(/\.ts$/, ''), s.duration, s.pdtMs]),
+        c.segments.map((s) => [s.uri.replace(/\.mp4$/, ''), s.duration, s.pdtMs]),
+      );
+      assert.deepEqual(t.tags('EXT-X-MAP'), []);
+    }
+    windowQuery = `start=${Math.floor(tsLive.get('index_0')!.segments[0]!.pdtMs! / 1000) - 1}&end=${await closedWindowEnd([tee])}`;
+  });
+
+  test('multivariant: version 3, the codecs of the input; every segment begins with PAT and PMT, decodes alone, and is the same on every fetch', async () => {
+    const m = readMaster((await get(`${tsOut}/index.m3u8`)).text);
+    assert.deepEqual(m.tags('EXT-X-VERSION'), ['3']);
+    const cm = readMaster((await get(`${cmafOut}/index.m3u8`)).text);
+    assert.equal(m.variants.length, 2);
+    for (const v of m.variants) assert.equal(v.attrs['CODECS'], cm.variants.find((x) => x.uri === v.uri)?.attrs['CODECS']);
+    for (const r of RENDITIONS) {
+      const init = tee.files(new RegExp(`^init_${r.slice(-1)}\\.mp4$`)).at(-1)!.body;
+      const expect = rfc6381((await ffprobeBytes([init, sentSegments(r)[0]!.body], 'mp4')).streams[0]!);
+      for (const s of tsLive.get(r)!.segments) {
+        const a = await get(`${tsOut}/${s.uri}`);
+        const b = await get(`${tsOut}/${s.uri}`);
+        assert.equal(a.status, 200, a.text);
+        assert.equal(a.headers.get('content-type'), 'video/mp2t');
+        assert.equal(sha256(a.body), sha256(b.body), `${s.uri}: the same bytes twice`);
+        const pid = (i: number) => ((a.body[i * 188 + 1]! & 0x1f) << 8) | a.body[i * 188 + 2]!;
+        assert.deepEqual([a.body[0], pid(0), pid(1)], [0x47, 0, 0x1000], `${s.uri} begins with PAT and PMT`);
+        const p = await ffprobeBytes([a.body], 'ts');
+        assert.equal(p.streams.length, 1);
+        assert.equal(rfc6381(p.streams[0]!), expect, `${s.uri}: codec as the input's`);
+      }
+    }
+  });
+
+  test('ffmpeg decodes the TS endpoint (closed window, every stream) without a message; duration and A/V offset match the CMAF endpoint within a frame', async () => {
+    const cmafUrl = `${cmafOut}/index.m3u8?${windowQuery}`;
+    const tsUrl = `${tsOut}/index.m3u8?${windowQuery}`;
+    const cmaf = await decodedDuration(cmafUrl, [], ['-map', '0']);
+    const ts = await decodedDuration(tsUrl, [], ['-map', '0']);
+    assert.equal(ts.result.code, 0, ts.result.stderr);
+    assert.deepEqual(errorLines(ts.result.stderr), []);
+    assert.ok(Math.abs(ts.seconds - cmaf.seconds) <= FRAME + 0.001, `decoded ${ts.seconds} s, CMAF ${cmaf.seconds} s`);
+    const a = await startTimes(cmafUrl);
+    const b = await startTimes(tsUrl);
+    assert.ok(Math.abs(b.video - b.audio - (a.video - a.audio)) <= FRAME, `A/V offset ${b.video - b.audio} s, CMAF ${a.video - a.audio} s`);
+  });
+
+  test('a harvest of the TS window writes the origin bytes', async () => {
+    const [from, to] = windowQuery.split('&').map((x) => Number(x.split('=')[1]) * 1000) as [number, number];
+    const ref = { ChannelGroupName: G, ChannelName: C, OriginEndpointName: 'ts', HarvestJobName: 'repackaged-ts' };
+    await server.client().send(
+      new CreateHarvestJobCommand({
+        ...ref,
+        HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }] },
+        ScheduleConfiguration: { StartTime: new Date(from), EndTime: new Date(to) },
+        Destination: { S3Destination: { BucketName: 'repackaged-ts', DestinationPath: 'vod/' } },
+      }),
+    );
+    const w = await waitUntilHarvestJobFinished({ client: server.client(), maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, ref);
+    assert.equal(w.state, 'SUCCESS', JSON.stringify(w.reason));
+    const s3Url = builtinS3Url(server);
+    const keys = await listKeys(s3Client(s3Url), 'repackaged-ts');
+    const media = keys.filter((k) => k.endsWith('.ts'));
+    assert.ok(media.length >= RENDITIONS.length * 4, keys.join('\n'));
+    assert.ok(!keys.some((k) => k.endsWith('.mp4')), 'no init segment or fMP4 in a TS harvest');
+    for (const key of media) {
+      const harvested = await getObject(s3Url, 'repackaged-ts', key);
+      assert.ok(harvested.equals((await get(`${tsOut}/${key.slice('vod/'.length)}`)).body), `${key} equals the origin's bytes`);
+    }
+  });
+});
