@@ -141,6 +141,16 @@ describe('two nodes, one input each, one node killed', () => {
       for (const r of ['index_0', 'index_2']) {
         const [pa, pb] = await Promise.all([a, b].map(async (n) => (await get(`${n.url}/out/v1/${G}/${C}/cmaf/index_${r}.m3u8?${before}`)).text));
         assert.equal(pa, pb, `${r}: both nodes list the same playlist`);
+        // ... and serve the same bytes under every name it lists (init segments included).
+        const p = readMedia(pa!);
+        assert.ok(p.segments.length >= 2, `${r}: the window lists segments:\n${pa}`);
+        for (const uri of new Set(p.segments.flatMap((x) => [x.uri, ...(x.map ? [x.map] : [])]))) {
+          const ga = await get(`${a.url}/out/v1/${G}/${C}/cmaf/${uri}`);
+          const gb = await get(`${b.url}/out/v1/${G}/${C}/cmaf/${uri}`);
+          assert.equal(ga.status, 200, `${uri} from A: ${ga.text}`);
+          assert.equal(gb.status, 200, `${uri} from B: ${gb.text}`);
+          assert.ok(ga.body.equals(gb.body), `${uri}: the same bytes from A and B`);
+        }
       }
       await a.kill();
       const killedAt = Date.now();
