@@ -9,7 +9,8 @@
  *    (an encoder slower than real time, or whose program date-time follows its media clock);
  *  - once ingest has stopped or stalled without the content reaching EndTime, the job runs with
  *    what there is `settleMs` after EndTime (--harvest-settle-seconds);
- *  - in any case it runs before its StartTime slides out of the endpoint's startover window.
+ *  - in any case it runs shortly before its StartTime would slide out of the endpoint's startover
+ *    window (startoverMarginMs), with what there is.
  */
 import { arns } from '../arn.js';
 import type { HarvestJob, OriginEndpoint } from '../model.js';
@@ -20,8 +21,11 @@ import type { MetadataOps, RenditionRecord, ResourceRecord, SegmentRecord, Timel
 export const STALL_TARGET_DURATIONS = 3;
 /** ...and never sooner than this (very short segments, a loaded machine). */
 export const MIN_STALL_MS = 6_000;
-/** A waiting job runs this long before its StartTime would leave the startover window. */
-const STARTOVER_MARGIN_MS = 30_000;
+/**
+ * A waiting job runs this long before its StartTime would leave the startover window: a tenth of
+ * the window, between 2 and 30 s (a short window must not make every job run at once).
+ */
+export const startoverMarginMs = (startoverMs: number): number => Math.min(30_000, Math.max(2_000, Math.floor(startoverMs / 10)));
 
 /** How long a rendition whose newest segment is `last` may go without a new one before it counts as stalled. */
 export function stallAfterMs(last: Pick<SegmentRecord, 'durationMs'>): number {
@@ -58,7 +62,7 @@ export async function harvestReadiness(
   // Gone: running the job ends it FAILED with the reason.
   if (!endpoint) return { due: true, rule: 'whole' };
   const startoverMs = (endpoint.doc.startoverWindowSeconds ?? 0) * 1000;
-  if (startoverMs > 0 && nowMs >= job.startMs + startoverMs - STARTOVER_MARGIN_MS) return { due: true, rule: 'startover' };
+  if (startoverMs > 0 && nowMs >= job.startMs + startoverMs - startoverMarginMs(startoverMs)) return { due: true, rule: 'startover' };
   const channelArn = arns.channel(scope, job.groupName, job.channelName);
   const container = endpoint.doc.containerType === 'TS' ? 'ts' : 'fmp4';
   const segDurS = Number(endpoint.doc.segment['SegmentDurationSeconds'] ?? 6);
