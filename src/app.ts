@@ -33,6 +33,8 @@ import { WebhookDispatcher } from './events/webhook-dispatcher.js';
 import type { SqlDriver } from './storage/sql/driver.js';
 import { PostgresDriver } from './storage/sql/postgres-driver.js';
 import { SqlMetadataStore } from './storage/sql/sql-metadata-store.js';
+import { metrics } from './metrics/metrics.js';
+import { TimedDriver } from './metrics/timed-driver.js';
 import { SqlTimelineStore } from './storage/sql/sql-timeline-store.js';
 import { SqliteDriver } from './storage/sql/sqlite-driver.js';
 import { StartupError, dataDirError, databaseError, listenError } from './startup-errors.js';
@@ -116,6 +118,7 @@ export async function openStores(config: Config, options: { existing?: boolean }
     }
   }
   try {
+    driver = new TimedDriver(driver, metrics);
     const store = await SqlMetadataStore.open(driver);
     return { store, timeline: new SqlTimelineStore(driver) };
   } catch (err) {
@@ -226,7 +229,7 @@ async function startServices(
   started.push(async () => ingest.stop());
   const origin = new OriginService({ store, timeline, blobs, clock, manifestCacheBytes: config.manifestCacheBytes });
   const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger, verifier, clock, new EgressGuard(cdnSecrets), new RequestFactsReader(clock, config.trustedProxies));
-  ready.listener = createRequestListener(pipeline, dataplane, logger);
+  ready.listener = createRequestListener(pipeline, dataplane, logger, config.metrics);
 
   const runner = new HarvestRunner({
     store,

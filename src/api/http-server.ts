@@ -7,6 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ApiPipeline, HttpResponse } from './pipeline.js';
 import type { Dataplane } from '../dataplane/dataplane-http.js';
+import { metrics } from '../metrics/metrics.js';
+import { serveMetrics, type MetricsAccess } from '../metrics/metrics-endpoint.js';
 
 const MAX_API_BODY = 1024 * 1024;
 
@@ -39,7 +41,7 @@ function plain(res: ServerResponse, status: number, text: string): void {
   send(res, { status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${text}\n` });
 }
 
-export function createRequestListener(pipeline: ApiPipeline, dataplane: Dataplane, logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestListener(pipeline: ApiPipeline, dataplane: Dataplane, logger: Logger, metricsAccess: MetricsAccess = { mode: 'local' }): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -47,6 +49,10 @@ export function createRequestListener(pipeline: ApiPipeline, dataplane: Dataplan
     const rawQuery = q >= 0 ? url.slice(q + 1) : '';
     if (rawPath === '/_packhouse/health') {
       plain(res, 200, 'ok');
+      return;
+    }
+    if (rawPath === '/metrics') {
+      serveMetrics(req, res, metrics, metricsAccess);
       return;
     }
     if (rawPath.startsWith('/in/') || rawPath.startsWith('/out/')) {

@@ -16,6 +16,8 @@ export interface KeyPairConfig {
 }
 
 export interface Config {
+  /** Who may read /metrics (src/metrics/metrics-endpoint.ts). */
+  readonly metrics: { readonly mode: 'local' | 'public' | 'off'; readonly token: string | undefined };
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
@@ -125,6 +127,8 @@ export const SETTINGS = {
   manifestCache: { flag: 'manifest-cache-mb', env: 'PACKHOUSE_MANIFEST_CACHE_MB', def: '64', help: 'memory for rendered manifests of closed time-shift windows (0 turns the cache off)' },
   databaseTimeout: { flag: 'database-timeout-seconds', env: 'PACKHOUSE_DATABASE_TIMEOUT_SECONDS', def: '10', help: 'bound on one PostgreSQL call (connecting, a statement); a request waiting longer gets a 5xx' },
   s3Timeout: { flag: 's3-timeout-seconds', env: 'PACKHOUSE_S3_TIMEOUT_SECONDS', def: '10', help: 'bound on one S3 call (segment store and harvest output); a request waiting longer gets a 5xx' },
+  metrics: { flag: 'metrics', env: 'PACKHOUSE_METRICS', def: 'local', help: 'who may read Prometheus metrics at /metrics on this port: "local" (clients on this machine, or any client with --metrics-token), "public" (anyone; with --metrics-token, its holders) or "off"' },
+  metricsToken: { flag: 'metrics-token', env: 'PACKHOUSE_METRICS_TOKEN', help: 'bearer token /metrics requires (Authorization: Bearer <token>), from any address' },
   harvestRetention: { flag: 'harvest-job-retention-days', env: 'PACKHOUSE_HARVEST_JOB_RETENTION_DAYS', def: '15', help: 'days a harvest job record is kept after creation' },
 } as const satisfies Record<string, Setting>;
 
@@ -270,6 +274,11 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     if (!/^https?:\/\/[^/]+/.test(u)) throw new ConfigError(`${name('eventWebhooks')}: "${u}" is not an http(s) URL`);
   }
 
+  const metricsMode = raw('metrics')!;
+  if (metricsMode !== 'local' && metricsMode !== 'public' && metricsMode !== 'off') throw new ConfigError(`${name('metrics')} must be local, public or off; got "${metricsMode}"`);
+  const metricsToken = raw('metricsToken');
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(metricsToken)) throw new ConfigError(`${name('metricsToken')} must be at least 16 printable characters without spaces`);
+
   const trustedProxies = (raw('trustedProxies') ?? '').split(',').map((t) => t.trim()).filter(Boolean);
   for (const t of trustedProxies) {
     if (!parseCidr(t)) throw new ConfigError(`${name('trustedProxies')}: "${t}" is not an IP address or CIDR range (such as 10.0.0.0/8)`);
@@ -306,6 +315,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     manifestCacheBytes: int('manifestCache', 0, 65_536) * 1024 * 1024,
     timeouts: { databaseMs: int('databaseTimeout', 1, 600) * 1000, s3Ms: int('s3Timeout', 1, 600) * 1000 },
     segmentStore,
+    metrics: { mode: metricsMode, token: metricsToken },
   };
 }
 

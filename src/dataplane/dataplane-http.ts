@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { SigV4Verifier } from '../api/auth/sigv4.js';
 import type { Clock } from '../domain/ports.js';
 import { DataplaneError } from './channel-locator.js';
+import { metrics } from '../metrics/metrics.js';
 import { isStorageFull, STORAGE_FULL_MESSAGE } from '../domain/storage-full.js';
 import { DependencyError } from '../domain/errors.js';
 import type { IngestService } from './ingest/ingest-service.js';
@@ -102,7 +103,7 @@ export class Dataplane {
         const method = req.method ?? 'PUT';
         const authenticate = () => this.verifier.verify({ method, rawPath, rawQuery, headers: req.headers, body }, this.clock.now());
         const facts = this.facts.read(req);
-        const status = await this.ingest.receive({ method, groupName: groupName!, ingestId: ingestId!, channelName: channelName!, path: file.join('/'), body, authenticate, facts });
+        const status = await metrics.ingestRequest(() => this.ingest.receive({ method, groupName: groupName!, ingestId: ingestId!, channelName: channelName!, path: file.join('/'), body, authenticate, facts }));
         res.writeHead(status, { 'content-length': 0 });
         res.end();
         return;
@@ -117,10 +118,14 @@ export class Dataplane {
         const authenticate = () => this.verifier.verify({ method, rawPath, rawQuery, headers: req.headers, body: Buffer.alloc(0) }, this.clock.now());
         const facts = this.facts.read(req);
         const authorize = (endpoint: Parameters<EgressGuard['check']>[0]) => this.egress.check(endpoint, { method, facts, headers: req.headers, signed, authenticate });
-        const r = await this.origin.serve({ groupName: groupName!, channelName: channelName!, endpointName: endpointName!, file: file!, query, authorize });
-        const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
-        res.writeHead(r.status, { ...cors, ...r.headers, 'content-length': body.length });
-        res.end(req.method === 'HEAD' ? undefined : body);
+        const kind = /\.(m3u8|mpd)$/i.test(file!) ? 'manifest' : 'segment';
+        await metrics.egressRequest(kind, async () => {
+          const r = await this.origin.serve({ groupName: groupName!, channelName: channelName!, endpointName: endpointName!, file: file!, query, authorize });
+          const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
+          res.writeHead(r.status, { ...cors, ...r.headers, 'content-length': body.length });
+          res.end(req.method === 'HEAD' ? undefined : body);
+          return r.status;
+        });
         return;
       }
       req.resume();

@@ -19,6 +19,7 @@ import { probeSegment, validateSegment, type SegmentProbe } from './segment-prob
 import { stallAfterMs } from '../../domain/harvest/readiness.js';
 import { RepackageError, repackageTs } from '../../media/package/ts-to-cmaf.js';
 import { repackageFmp4 } from '../../media/package/fmp4-to-ts.js';
+import { metrics } from '../../metrics/metrics.js';
 
 const PLAYLIST_RE = /\.m3u8$/i;
 const MEDIA_RE = /\.(ts|m4s|mp4|m4v|m4a|cmfv|cmfa|mp4a)$/i;
@@ -410,6 +411,7 @@ export class IngestService {
         continue;
       }
       this.appended(channel, rec, prev, contiguous, now);
+      metrics.segmentRegistered(channel.arn, rec.bytes);
       added++;
       const record: RenditionRecord = {
         channelArn: channel.arn,

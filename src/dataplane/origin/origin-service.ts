@@ -20,6 +20,7 @@ import { matchesFilter } from '../../media/rendition-filter.js';
 import { resolveWindow, type TimeWindow } from './window.js';
 import { childQueryString, parseOriginQuery, type OriginQuery } from './query.js';
 import { ManifestCache } from './manifest-cache.js';
+import { metrics } from '../../metrics/metrics.js';
 import { endpointRenditions, unsupportedMessage } from '../../domain/repackaging.js';
 import { firstSeqOf, groupBytes, groupEndMs, groupIndexOf, groupOf, groupSegment, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
 import type { PartialSegment, RenditionReport } from '../../media/hls/writer.js';
@@ -187,6 +188,7 @@ export class OriginService {
         : undefined;
     if (cacheKey !== undefined) {
       const hit = this.cache!.get(cacheKey, now);
+      metrics.manifestCache(hit !== undefined);
       if (hit) return { ...hit, headers: { ...hit.headers } };
     }
     const { response, startsMs } = await this.renderBody(m, window, now);

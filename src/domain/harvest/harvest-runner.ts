@@ -16,6 +16,7 @@ import type { OutputTrack } from '../../media/timeline/model.js';
 import { outputTrack } from '../output-model.js';
 import { harvestKeysProblem } from '../s3-names.js';
 import { endpointRenditions, unsupportedMessage } from '../repackaging.js';
+import { metrics } from '../../metrics/metrics.js';
 
 export interface RunnerLogger {
   info(obj: object, msg: string): void;
@@ -203,6 +204,7 @@ export class HarvestRunner {
       await tx.enqueueEvents(harvestEvents(next, scopeOf(r), now, settings.webhooks, ids.uuid()));
     });
     this.deps.logger.info({ job: arn, status: outcome.status, ...(outcome.status === 'FAILED' ? { reason: outcome.message } : {}), ...this.summary(arn, outcome, progress, startedMs) }, 'harvest job finished');
+    metrics.harvestFinished(outcome.status, progress?.bytesWritten ?? 0, startedMs === undefined ? undefined : this.deps.clock.now().getTime() - startedMs);
   }
 
   /** The final line's numbers: objects, bytes, duration and throughput; the window asked for and the span harvested. */
@@ -251,6 +253,7 @@ export class HarvestRunner {
       const { plan, harvested } = await this.plan(r);
       progress = { ...progress, objectsTotal: plan.media.length + plan.manifests.length, bytesTotal: plan.media.reduce((n, o) => n + o.bytes, 0) };
       logger.info({ job: arn, segments: plan.segmentCount, objects: progress.objectsTotal, bytes: progress.bytesTotal, window: { start: iso(r.doc.startMs), end: iso(r.doc.endMs) } }, 'harvest job started');
+      metrics.harvestStarted();
       checkDestination(r.doc.bucket, [...plan.media, ...plan.manifests]);
       ticker = setInterval(logProgress, settings.progressLogMs ?? 3000);
       await this.prepareBucket(r.doc.bucket);
