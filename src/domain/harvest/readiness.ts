@@ -15,6 +15,7 @@
 import { arns } from '../arn.js';
 import type { HarvestJob, OriginEndpoint } from '../model.js';
 import { windowGroups } from '../output-groups.js';
+import { endpointRenditions } from '../repackaging.js';
 import type { MetadataOps, RenditionRecord, ResourceRecord, SegmentRecord, TimelineStore } from '../ports.js';
 
 /** A rendition is stalled after this many target durations without a new segment. */
@@ -64,14 +65,15 @@ export async function harvestReadiness(
   const startoverMs = (endpoint.doc.startoverWindowSeconds ?? 0) * 1000;
   if (startoverMs > 0 && nowMs >= job.startMs + startoverMs - startoverMarginMs(startoverMs)) return { due: true, rule: 'startover' };
   const channelArn = arns.channel(scope, job.groupName, job.channelName);
-  const container = endpoint.doc.containerType === 'TS' ? 'ts' : 'fmp4';
+  // The renditions the endpoint serves (those of the other container repackaged), as the harvest plans them.
+  const view = await endpointRenditions(deps.timeline, channelArn, endpoint.doc.containerType);
   const segDurS = Number(endpoint.doc.segment['SegmentDurationSeconds'] ?? 6);
   let aliveShort = false;
   let stoppedShort = false;
   let sawContent = false;
   let arrivedUpToMs: number | undefined;
-  for (const rendition of (await deps.timeline.listRenditions(channelArn)).filter((x) => x.container === container)) {
-    const last = await deps.timeline.latestSegment(channelArn, rendition.id);
+  for (const rendition of view.renditions) {
+    const last = await view.timeline.latestSegment(channelArn, rendition.id);
     if (!last) continue;
     sawContent = true;
     const lastEnd = last.startMs + last.durationMs;
@@ -81,7 +83,7 @@ export async function harvestReadiness(
     let whole = lastEnd >= job.endMs;
     if (whole) {
       // The output segment holding EndTime must be whole too (its later input segments arrived).
-      const wg = await windowGroups(deps.timeline, channelArn, rendition.id, Math.max(job.startMs, job.endMs - 60_000), job.endMs, segDurS);
+      const wg = await windowGroups(view.timeline, channelArn, rendition.id, Math.max(job.startMs, job.endMs - 60_000), job.endMs, segDurS);
       const end = wg.groups[wg.groups.length - 1];
       whole = !end || end.complete;
     }
