@@ -149,12 +149,12 @@ describe('14496-12 §8.8 movie fragments, hand-built', () => {
 
   test('first_sample_flags overrides the per-sample flags of sample 0 only', () => {
     const traf = box('traf', fullBox('tfhd', 0, 0x08, u32(1, 10)), tfdt0(0), fullBox('trun', 0, 0x004 | 0x400, u32(2, NON_SYNC, SYNC, SYNC)));
-    assert.equal(readMediaSegment(concat(box('moof', mfhd(1), traf), mdat(1))).fragments[0]?.firstSampleIsSync, false);
+    assert.equal(readMediaSegment(concat(box('moof', mfhd(1), traf), mdat(2))).fragments[0]?.firstSampleIsSync, false);
   });
 
   test('§8.8.3 trex defaults apply when tfhd and trun carry no duration or flags', () => {
     const traf = box('traf', fullBox('tfhd', 0, 0x020000, u32(1)), tfdt0(0), fullBox('trun', 0, 0, u32(25)));
-    const seg = concat(box('moof', mfhd(1), traf), mdat(10));
+    const seg = concat(box('moof', mfhd(1), traf), mdat(25));
     const f = readMediaSegment(seg, initFor(1, 3600, NON_SYNC)).fragments[0]!;
     assert.equal(f.duration, 90000);
     assert.equal(f.firstSampleIsSync, false);
@@ -168,7 +168,7 @@ describe('14496-12 §8.8 movie fragments, hand-built', () => {
 
   test('several truns in one traf add up; zero-sample truns are fine', () => {
     const traf = box('traf', fullBox('tfhd', 0, 0x08, u32(1, 100)), tfdt0(500), fullBox('trun', 0, 0, u32(3)), fullBox('trun', 0, 0x100, u32(2, 50, 70)), fullBox('trun', 0, 0, u32(0)));
-    const f = readMediaSegment(concat(box('moof', mfhd(1), traf), mdat(1))).fragments[0]!;
+    const f = readMediaSegment(concat(box('moof', mfhd(1), traf), mdat(5))).fragments[0]!;
     assert.equal(f.sampleCount, 5);
     assert.equal(f.duration, 420);
   });
@@ -199,9 +199,15 @@ describe('14496-12 §8.8 movie fragments, hand-built', () => {
 
   test('a traf without tfdt continues the previous fragment of its track, but cannot start a segment', () => {
     const traf = (withTfdt: boolean): Uint8Array => box('traf', fullBox('tfhd', 0, 0x08, u32(1, 10)), ...(withTfdt ? [tfdt0(1000)] : []), fullBox('trun', 0, 0, u32(3)));
-    const seg = concat(box('moof', mfhd(1), traf(true)), mdat(1), box('moof', mfhd(2), traf(false)), mdat(1));
+    const seg = concat(box('moof', mfhd(1), traf(true)), mdat(3), box('moof', mfhd(2), traf(false)), mdat(3));
     assert.deepEqual(readMediaSegment(seg).fragments.map((f) => f.baseMediaDecodeTime), [1000, 1030]);
-    assert.throws(() => readMediaSegment(concat(box('moof', mfhd(1), traf(false)), mdat(1))), /no tfdt/);
+    assert.throws(() => readMediaSegment(concat(box('moof', mfhd(1), traf(false)), mdat(3))), /no tfdt/);
+  });
+
+  test('every sample has data in its mdat: a count the mdat cannot hold is refused', () => {
+    const traf = box('traf', fullBox('tfhd', 0, 0x08 | 0x10, u32(1, 10, 4)), tfdt0(0), fullBox('trun', 0, 0, u32(3)));
+    assert.equal(readMediaSegment(concat(box('moof', mfhd(1), traf), mdat(12))).fragments[0]?.sampleCount, 3);
+    expectParseError(() => readMediaSegment(concat(box('moof', mfhd(1), traf), mdat(11))), /declares 3 samples, more than the 11-byte mdat/);
   });
 
   test('§8.16.3 sidx is read; a 64-bit largesize box is walked', () => {

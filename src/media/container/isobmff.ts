@@ -3,10 +3,28 @@
  * 14496-15) into the facts ingest needs: tracks with RFC 6381 codec strings, and per fragment the
  * decode time, duration and sample count. Pure: bytes in, values out. Malformed input throws
  * MediaParseError with a one-line reason; every loop advances by at least one box header.
+ *
+ * The work is bounded by the bytes given: a parse visits at most MAX_BOXES boxes, a sample count
+ * that its trun and mdat cannot hold is an error (every sample has at least one byte of data, and
+ * per-sample fields must fit in the trun), and samples without per-sample fields are summed in
+ * closed form rather than one by one. A hostile segment therefore costs time linear in its size.
  */
 
 export class MediaParseError extends Error {
   override name = 'MediaParseError';
+}
+
+/**
+ * Runs a parse; a read past the end of the buffer (DataView's RangeError, which only malformed
+ * input can cause) becomes the MediaParseError every caller expects.
+ */
+function guarded<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof RangeError) throw new MediaParseError('a field runs past the end of the data: the file is truncated or malformed');
+    throw err;
+  }
 }
 
 export interface TrackInfo {
@@ -103,10 +121,23 @@ interface Box {
   end: number;
 }
 
+/**
+ * The most boxes one parse visits (every level counted). Real segments hold a few dozen (an LL-HLS
+ * segment chunked frame by frame, a few thousand); the bound keeps a file made of tiny boxes from
+ * costing memory and time out of proportion to its size.
+ */
+export const MAX_BOXES = 250_000;
+
 class Bytes {
   readonly view: DataView;
+  /** Boxes visited so far by this parse (see MAX_BOXES). */
+  private boxes = 0;
   constructor(readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  /** Counts one box against the parse's budget. */
+  visitBox(): void {
+    if (++this.boxes > MAX_BOXES) throw new MediaParseError(`more than ${MAX_BOXES} boxes: not a media segment Packhouse reads`);
   }
   u8(o: number): number {
     return this.view.getUint8(o);
@@ -173,6 +204,7 @@ function boxesIn(b: Bytes, start: number, end: number, where: string, topLevel =
     }
     if (size < header) throw new MediaParseError(`box ${type} at offset ${pos} declares size ${size}, smaller than its header`);
     if (pos + size > end) throw new MediaParseError(`box ${type} at offset ${pos} is truncated: it declares ${size} bytes but ${end - pos} remain in ${where}`);
+    b.visitBox();
     boxes.push({ type, start: pos, body: pos + header, end: pos + size });
     pos += size;
   }
@@ -535,6 +567,10 @@ function readMoov(b: Bytes, moov: Box): InitSegmentInfo {
 
 /** Reads an init segment (ftyp + moov): its tracks and their trex defaults. */
 export function readInitSegment(buf: Uint8Array): InitSegmentInfo {
+  return guarded(() => readInit(buf));
+}
+
+function readInit(buf: Uint8Array): InitSegmentInfo {
   const b = new Bytes(buf);
   const top = boxesIn(b, 0, buf.length, 'the file', true);
   const moov = top.find((x) => x.type === 'moov');
@@ -552,7 +588,22 @@ interface TfhdDefaults {
   sampleFlags?: number;
 }
 
-function readTraf(b: Bytes, traf: Box, moof: Box, sequenceNumber: number, byteLength: number, defaultsOf: (trackId: number) => TrackDefaults | undefined, previousEnd: (trackId: number) => number | undefined): FragmentInfo {
+/** How many more samples the mdat of the current moof can hold (each has at least one byte). */
+interface SampleRoom {
+  left: number;
+  readonly mdat: Box;
+}
+
+function readTraf(
+  b: Bytes,
+  traf: Box,
+  moof: Box,
+  sequenceNumber: number,
+  byteLength: number,
+  defaultsOf: (trackId: number) => TrackDefaults | undefined,
+  previousEnd: (trackId: number) => number | undefined,
+  room: SampleRoom,
+): FragmentInfo {
   const children = boxesIn(b, traf.body, traf.end, 'traf');
   const tfhd = children.find((x) => x.type === 'tfhd');
   if (tfhd === undefined) throw new MediaParseError(`traf at offset ${traf.start} has no tfhd`);
@@ -573,12 +624,13 @@ function readTraf(b: Bytes, traf: Box, moof: Box, sequenceNumber: number, byteLe
   const tfhdDefaults: TfhdDefaults = {};
   const duration = optional(0x08, 4);
   if (duration !== undefined) tfhdDefaults.sampleDuration = duration;
-  optional(0x10, 4); // default_sample_size
+  const tfhdSize = optional(0x10, 4); // default_sample_size
   const flags = optional(0x20, 4);
   if (flags !== undefined) tfhdDefaults.sampleFlags = flags;
   const trex = defaultsOf(trackId);
   const defaultDuration = tfhdDefaults.sampleDuration ?? trex?.sampleDuration;
   const defaultFlags = tfhdDefaults.sampleFlags ?? trex?.sampleFlags;
+  const defaultSize = tfhdSize ?? trex?.sampleSize ?? 0;
 
   // tfdt (§8.8.12): version 1 carries a 64-bit time.
   const tfdt = children.find((x) => x.type === 'tfdt');
@@ -619,8 +671,24 @@ function readTraf(b: Bytes, traf: Box, moof: Box, sequenceNumber: number, byteLe
     const hasOffset = (trunFlags & 0x800) !== 0;
     const stride = (hasDuration ? 4 : 0) + (hasSize ? 4 : 0) + (hasFlags ? 4 : 0) + (hasOffset ? 4 : 0);
     if (q + count * stride > trun.end) throw new MediaParseError(`trun at offset ${trun.start} is truncated: ${count} samples need ${count * stride} bytes`);
+    // Every sample has data in the mdat: a count the mdat cannot hold is corrupt (or hostile).
+    const least = hasSize ? 1 : Math.max(1, defaultSize);
+    if (count * least > room.left) {
+      throw new MediaParseError(`trun at offset ${trun.start} declares ${count} samples, more than the ${room.mdat.end - room.mdat.body}-byte mdat at offset ${room.mdat.start} can hold`);
+    }
+    room.left -= count * least;
     if (count > 0 && !hasDuration && defaultDuration === undefined) {
       throw new MediaParseError(`track ${trackId}: sample durations are in neither trun nor tfhd; pass the init segment so its trex defaults apply`);
+    }
+    if (stride === 0 && count > 0) {
+      // No per-sample fields: every sample has the default duration and flags and no composition
+      // offset, so the sums need no loop.
+      if (sampleCount === 0) firstFlags = firstSampleFlags ?? defaultFlags;
+      const presentation = baseMediaDecodeTime + total;
+      if (presentation < earliest) earliest = presentation;
+      total += count * (defaultDuration ?? 0);
+      sampleCount += count;
+      continue;
     }
     for (let i = 0; i < count; i++) {
       let sampleDuration = defaultDuration ?? 0;
@@ -686,26 +754,28 @@ function readSidx(b: Bytes, sidx: Box): SegmentIndex {
  * The init segment supplies trex defaults; a segment that carries its own moov uses that instead.
  */
 export function readMediaSegment(buf: Uint8Array, init?: InitContext): MediaSegmentInfo {
+  return guarded(() => readMedia(buf, init));
+}
+
+function readMedia(buf: Uint8Array, init?: InitContext): MediaSegmentInfo {
   const b = new Bytes(buf);
   const top = boxesIn(b, 0, buf.length, 'the file', true);
   let defaults: readonly TrackDefaults[] = init?.defaults ?? [];
   const ownMoov = top.find((x) => x.type === 'moov');
   if (init === undefined && ownMoov !== undefined) defaults = readMoov(b, ownMoov).defaults;
-  const known = init?.tracks.map((t) => t.trackId);
+  const known = new Set(init?.tracks.map((t) => t.trackId) ?? []);
+  const defaultsById = new Map<number, TrackDefaults>();
+  for (const d of defaults) if (!defaultsById.has(d.trackId)) defaultsById.set(d.trackId, d);
   const defaultsOf = (trackId: number): TrackDefaults | undefined => {
-    if (known !== undefined && known.length > 0 && !known.includes(trackId)) throw new MediaParseError(`a traf refers to track ${trackId}, which the init segment does not have`);
-    return defaults.find((d) => d.trackId === trackId);
+    if (known.size > 0 && !known.has(trackId)) throw new MediaParseError(`a traf refers to track ${trackId}, which the init segment does not have`);
+    return defaultsById.get(trackId);
   };
 
   const fragments: FragmentInfo[] = [];
   const segmentIndexes: SegmentIndex[] = [];
-  const previousEnd = (trackId: number): number | undefined => {
-    for (let i = fragments.length - 1; i >= 0; i--) {
-      const f = fragments[i];
-      if (f !== undefined && f.trackId === trackId) return f.baseMediaDecodeTime + f.duration;
-    }
-    return undefined;
-  };
+  // Where each track's last fragment ended (for a traf without tfdt).
+  const ends = new Map<number, number>();
+  const previousEnd = (trackId: number): number | undefined => ends.get(trackId);
   for (let i = 0; i < top.length; i++) {
     const box = top[i]!;
     if (box.type === 'sidx') segmentIndexes.push(readSidx(b, box));
@@ -722,8 +792,12 @@ export function readMediaSegment(buf: Uint8Array, init?: InitContext): MediaSegm
     const mfhd = children.find((x) => x.type === 'mfhd');
     if (mfhd !== undefined) needBody(mfhd, 8);
     const sequenceNumber = mfhd === undefined ? 0 : b.u32(mfhd.body + 4);
+    const room: SampleRoom = { left: mdat.end - mdat.body, mdat };
     for (const traf of children) {
-      if (traf.type === 'traf') fragments.push(readTraf(b, traf, box, sequenceNumber, mdat.end - box.start, defaultsOf, previousEnd));
+      if (traf.type !== 'traf') continue;
+      const f = readTraf(b, traf, box, sequenceNumber, mdat.end - box.start, defaultsOf, previousEnd, room);
+      fragments.push(f);
+      ends.set(f.trackId, f.baseMediaDecodeTime + f.duration);
     }
   }
   if (fragments.length === 0) throw new MediaParseError(`no moof box: not a media segment (top-level boxes: ${top.map((x) => x.type).join(', ') || 'none'})`);

@@ -47,6 +47,8 @@ const PTS_WRAP = 2 ** 33;
 const PTS_HALF = 2 ** 32;
 /** Give up looking for an SPS after this many bytes of a video stream. */
 const SNIFF_LIMIT = 2 * 1024 * 1024;
+/** The most bytes of a NAL unit read as an SPS (real ones are well under 1 kB, VUI and HRD included). */
+const SPS_READ_LIMIT = 4096;
 
 export type Family = 'avc' | 'hevc' | 'adts' | 'dolby' | undefined;
 
@@ -202,13 +204,13 @@ export function payloadStart(buf: Uint8Array, offset: number, index: number): nu
 
 /** First pass: PAT, then the PMTs it names. Stops as soon as every PMT is read. */
 export function readProgramTables(buf: Uint8Array, packetCount: number): PmtStream[] {
-  let pmtPids: number[] | undefined;
+  let pmtPids: Set<number> | undefined;
   const pmts = new Map<number, PmtStream[]>();
   const assemblers = new Map<number, SectionAssembler>();
   for (let i = 0; i < packetCount; i++) {
     const off = i * PACKET_SIZE;
     const pid = (((buf[off + 1] ?? 0) & 0x1f) << 8) | (buf[off + 2] ?? 0);
-    if (pid !== 0 && !(pmtPids?.includes(pid) ?? false)) continue;
+    if (pid !== 0 && !(pmtPids?.has(pid) ?? false)) continue;
     const start = payloadStart(buf, off, i);
     if (start >= off + PACKET_SIZE) continue;
     let assembler = assemblers.get(pid);
@@ -216,19 +218,20 @@ export function readProgramTables(buf: Uint8Array, packetCount: number): PmtStre
     for (const section of assembler.feed(buf.subarray(start, off + PACKET_SIZE), ((buf[off + 1] ?? 0) & 0x40) !== 0)) {
       if (pid === 0) {
         const pids = readPat(section);
-        if (pids !== undefined && pmtPids === undefined) pmtPids = pids;
+        if (pids !== undefined && pmtPids === undefined) pmtPids = new Set(pids);
       } else if (!pmts.has(pid)) {
         const streams = readPmt(section);
         if (streams !== undefined) pmts.set(pid, streams);
       }
     }
-    if (pmtPids !== undefined && pmtPids.every((p) => pmts.has(p))) break;
+    if (pmtPids !== undefined && pmts.size === pmtPids.size) break;
   }
   if (pmtPids === undefined) throw new MediaParseError('no PAT (PID 0) in the segment');
-  if (pmtPids.length === 0) throw new MediaParseError('the PAT lists no program');
-  const missing = pmtPids.filter((p) => !pmts.has(p));
-  if (missing.length === pmtPids.length) throw new MediaParseError(`no PMT on PID ${missing.join(', ')} in the segment`);
-  return pmtPids.flatMap((p) => pmts.get(p) ?? []);
+  if (pmtPids.size === 0) throw new MediaParseError('the PAT lists no program');
+  const order = [...pmtPids];
+  const missing = order.filter((p) => !pmts.has(p));
+  if (missing.length === order.length) throw new MediaParseError(`no PMT on PID ${missing.join(', ')} in the segment`);
+  return order.flatMap((p) => pmts.get(p) ?? []);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -405,13 +408,81 @@ export function readHevcSps(rbsp: Uint8Array): VideoFacts | undefined {
   }
 }
 
-function findVideoFacts(es: Uint8Array, family: 'avc' | 'hevc'): VideoFacts | undefined {
-  for (const nal of nalUnits(es)) {
-    const header = nal[0] ?? 0;
-    if (family === 'avc' && (header & 0x1f) === 7) return readAvcSps(unescapeRbsp(nal));
-    if (family === 'hevc' && ((header >> 1) & 0x3f) === 33) return readHevcSps(unescapeRbsp(nal));
+function isSps(header: number, family: 'avc' | 'hevc'): boolean {
+  return family === 'avc' ? (header & 0x1f) === 7 : ((header >> 1) & 0x3f) === 33;
+}
+
+function readSps(nal: Uint8Array, family: 'avc' | 'hevc'): VideoFacts | undefined {
+  const rbsp = unescapeRbsp(nal.subarray(0, SPS_READ_LIMIT));
+  return family === 'avc' ? readAvcSps(rbsp) : readHevcSps(rbsp);
+}
+
+/**
+ * Looks for the first SPS in the bytes of a video stream as they arrive, PES by PES. Each byte is
+ * searched for start codes once (the bytes are appended to one growing buffer, and a search
+ * resumes where the last one ended), so a stream of many small PES packets costs linear time.
+ */
+class SpsSniffer {
+  private buf = new Uint8Array(0);
+  private length = 0;
+  /** Where the next start-code search begins. */
+  private resume = 0;
+  /** Start of the NAL unit that the bytes so far do not terminate, if any. */
+  private tail: number | undefined;
+  /** The first SPS was found (readable or not): nothing more to look for. */
+  done = false;
+
+  constructor(private readonly family: 'avc' | 'hevc') {}
+
+  get bytes(): number {
+    return this.length;
   }
-  return undefined;
+
+  append(part: Uint8Array): void {
+    if (this.length + part.length > this.buf.length) {
+      const grown = new Uint8Array(Math.max(this.length + part.length, this.buf.length * 2, 4096));
+      grown.set(this.buf.subarray(0, this.length));
+      this.buf = grown;
+    }
+    this.buf.set(part, this.length);
+    this.length += part.length;
+  }
+
+  /** Scans the bytes appended since the last call; the facts of the first SPS once it is complete. */
+  scan(final: boolean): VideoFacts | undefined {
+    const es = this.buf;
+    let i = this.resume;
+    for (; i + 2 < this.length; i++) {
+      if (es[i] !== 0 || es[i + 1] !== 0 || es[i + 2] !== 1) continue;
+      if (this.tail !== undefined) {
+        let end = i;
+        while (end > this.tail && es[end - 1] === 0) end--;
+        const facts = this.examine(this.tail, end);
+        if (this.done) return facts;
+      }
+      this.tail = i + 3;
+      i += 2;
+    }
+    this.resume = Math.max(i, this.resume);
+    // The end of a PES ends its last NAL unit as far as this reader knows (as a player would).
+    if (final && this.tail !== undefined && this.tail < this.length) {
+      const header = es[this.tail] ?? 0;
+      if (isSps(header, this.family)) {
+        const facts = readSps(es.subarray(this.tail, this.length), this.family);
+        if (facts !== undefined) {
+          this.done = true;
+          return facts;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private examine(start: number, end: number): VideoFacts | undefined {
+    if (end <= start || !isSps(this.buf[start] ?? 0, this.family)) return undefined;
+    this.done = true;
+    return readSps(this.buf.subarray(start, end), this.family);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,9 +566,8 @@ class StreamState {
   private pesSamples = 0;
   private audioEnd = Number.NEGATIVE_INFINITY;
   private expectedPts: number | undefined;
-  // first access unit bytes, kept until the SPS is found
-  private sniff: Uint8Array[] | undefined;
-  private sniffBytes = 0;
+  // video bytes, searched for the first SPS until it is found (or SNIFF_LIMIT bytes went by)
+  private sniff: SpsSniffer | undefined;
   private frameDuration: number | undefined;
   // audio frame scanner
   private skip = 0;
@@ -507,7 +577,7 @@ class StreamState {
   constructor(private readonly stream: PmtStream) {
     this.info = { pid: stream.pid, streamType: stream.streamType, kind: stream.kind };
     if (stream.language !== undefined) this.info.language = stream.language;
-    if (stream.family === 'avc' || stream.family === 'hevc') this.sniff = [];
+    if (stream.family === 'avc' || stream.family === 'hevc') this.sniff = new SpsSniffer(stream.family);
   }
 
   /** A packet with payload_unit_start_indicator: a new PES begins at buf[start]. */
@@ -590,9 +660,8 @@ class StreamState {
 
   private payload(buf: Uint8Array, start: number, end: number): void {
     if (this.sniff !== undefined) {
-      this.sniff.push(buf.subarray(start, end));
-      this.sniffBytes += end - start;
-      if (this.sniffBytes > SNIFF_LIMIT) this.sniff = undefined;
+      if (this.sniff.bytes + (end - start) > SNIFF_LIMIT) this.sniff = undefined;
+      else this.sniff.append(buf.subarray(start, end));
       return;
     }
     if (this.stream.family === 'adts' || this.stream.family === 'dolby') this.scanAudio(buf, start, end);
@@ -643,23 +712,15 @@ class StreamState {
       if (end > this.audioEnd) this.audioEnd = end;
       this.expectedPts = end;
     }
-    if (this.sniff !== undefined && this.sniff.length > 0 && (this.stream.family === 'avc' || this.stream.family === 'hevc')) {
-      const es = new Uint8Array(this.sniffBytes);
-      let n = 0;
-      for (const part of this.sniff) {
-        es.set(part, n);
-        n += part.length;
-      }
-      const facts = findVideoFacts(es, this.stream.family);
+    if (this.sniff !== undefined && this.sniff.bytes > 0) {
+      const facts = this.sniff.scan(true);
       if (facts !== undefined) {
         this.info.codec = facts.codec;
         if (facts.width !== undefined) this.info.width = facts.width;
         if (facts.height !== undefined) this.info.height = facts.height;
         this.frameDuration = facts.frameDuration;
-        this.sniff = undefined;
-      } else {
-        this.sniff = [es];
       }
+      if (this.sniff.done) this.sniff = undefined;
     }
   }
 

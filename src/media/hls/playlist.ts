@@ -9,6 +9,10 @@ import { parseIsoDateTime } from '../time.js';
 
 export class PlaylistParseError extends Error {
   override name = 'PlaylistParseError';
+  constructor(message: string) {
+    // Messages quote the offending text: keep them one short line whatever the input.
+    super(message.length > 300 ? `${message.slice(0, 300)}…` : message);
+  }
 }
 
 export interface Variant {
@@ -226,10 +230,11 @@ function parseAttributeList(tag: TagLine): Attributes {
       const close = text.indexOf('"', eq + 2);
       if (close < 0) fail(`the quoted value of ${name} is not closed`);
       value = { value: text.slice(eq + 2, close), quoted: true };
+      // Skip whitespace in place (no copy of the rest of the line: a long list stays linear).
       pos = close + 1;
-      const rest = text.slice(pos).trimStart();
-      if (rest !== '' && !rest.startsWith(',')) fail(`unexpected text after the quoted value of ${name}`);
-      pos = text.length - rest.length + (rest === '' ? 0 : 1);
+      while (pos < text.length && /\s/.test(text[pos]!)) pos++;
+      if (pos < text.length && text[pos] !== ',') fail(`unexpected text after the quoted value of ${name}`);
+      if (pos < text.length) pos++;
     } else {
       const comma = text.indexOf(',', eq + 1);
       const end = comma < 0 ? text.length : comma;
