@@ -220,15 +220,23 @@ async function startServices(
   const settings = { publicUrl, ingestUrls, quotas: config.quotas, harvestJobRetentionMs: config.harvestJobRetentionDays * DAY_MS, eventWebhooks: config.harvest.webhooks, cdnSecretArns: new Set(cdnSecrets.keys()) };
   const cleanup = new ChannelCleanup({ store, timeline, blobs, logger });
   const purge = (arn: string) => void cleanup.purge(arn).catch((err: unknown) => logger.error({ err, channel: arn }, 'removing a deleted channel\'s content failed; the sweep retries'));
-  const services = createServices({ store, clock, ids: randomIds, settings, hooks: { channelDeleted: purge } });
+  const reset = (arn: string) => cleanup.reset(arn).catch((err: unknown) => logger.error({ err, channel: arn }, 'removing a reset channel\'s content failed'));
+  const services = createServices({ store, clock, ids: randomIds, settings, hooks: { channelDeleted: purge, channelReset: reset } });
   const verifier = new SigV4Verifier((id) => keys.lookup(id));
   const pipeline = new ApiPipeline({ services, store, verifier, clock, ids: randomIds, logger });
   const retention = new RetentionKeeper({ store, timeline, blobs, clock, logger });
-  const ingest = new IngestService({ store, timeline, blobs, clock, logger, limits: DEFAULT_INGEST_LIMITS, onSegments: (ch) => retention.touch(ch) });
+  const limits = {
+    ...DEFAULT_INGEST_LIMITS,
+    maxClockSkewMs: config.ingest.maxClockSkewSeconds * 1000,
+    pendingMs: config.ingest.pendingSeconds * 1000,
+    maxPlaylists: config.ingest.maxPlaylists,
+    maxPendingSegments: config.ingest.maxPendingSegments,
+  };
+  const ingest = new IngestService({ store, timeline, blobs, clock, logger, limits, onSegments: (ch) => retention.touch(ch) });
   ingest.start();
   started.push(async () => ingest.stop());
   const origin = new OriginService({ store, timeline, blobs, clock, manifestCacheBytes: config.manifestCacheBytes });
-  const dataplane = new Dataplane(ingest, origin, DEFAULT_INGEST_LIMITS.maxSegmentBytes, logger, verifier, clock, new EgressGuard(cdnSecrets), new RequestFactsReader(clock, config.trustedProxies));
+  const dataplane = new Dataplane(ingest, origin, logger, verifier, clock, new EgressGuard(cdnSecrets), new RequestFactsReader(clock, config.trustedProxies));
   ready.listener = createRequestListener(pipeline, dataplane, logger, config.metrics);
 
   const runner = new HarvestRunner({

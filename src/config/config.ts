@@ -45,6 +45,19 @@ export interface Config {
   readonly timeouts: { readonly databaseMs: number; readonly s3Ms: number };
   readonly s3: S3Config;
   readonly harvest: HarvestConfig;
+  readonly ingest: IngestConfig;
+}
+
+/** What one ingest input may hold and send (docs/SECURITY.md, "Ingest and parsers: limits"). */
+export interface IngestConfig {
+  /** Program date-times further than this from the server's clock are refused, in seconds. */
+  readonly maxClockSkewSeconds: number;
+  /** Playlists and segments waiting under an ingest input expire after this many seconds unchanged. */
+  readonly pendingSeconds: number;
+  /** Playlists one ingest input may hold. */
+  readonly maxPlaylists: number;
+  /** Segments one ingest input may hold that no playlist has placed yet. */
+  readonly maxPendingSegments: number;
 }
 
 /**
@@ -129,6 +142,10 @@ export const SETTINGS = {
   s3Timeout: { flag: 's3-timeout-seconds', env: 'PACKHOUSE_S3_TIMEOUT_SECONDS', def: '10', help: 'bound on one S3 call (segment store and harvest output); a request waiting longer gets a 5xx' },
   metrics: { flag: 'metrics', env: 'PACKHOUSE_METRICS', def: 'local', help: 'who may read Prometheus metrics at /metrics on this port: "local" (clients on this machine, or any client with --metrics-token), "public" (anyone; with --metrics-token, its holders) or "off"' },
   metricsToken: { flag: 'metrics-token', env: 'PACKHOUSE_METRICS_TOKEN', help: 'bearer token /metrics requires (Authorization: Bearer <token>), from any address' },
+  ingestClockSkew: { flag: 'ingest-max-clock-skew-seconds', env: 'PACKHOUSE_INGEST_MAX_CLOCK_SKEW_SECONDS', def: '86400', help: 'ingest refuses program date-times further than this from the server clock' },
+  ingestPending: { flag: 'ingest-pending-seconds', env: 'PACKHOUSE_INGEST_PENDING_SECONDS', def: '600', help: 'an ingested playlist or unplaced segment left unchanged this long expires (keep it above the longest segment duration)' },
+  ingestMaxPlaylists: { flag: 'ingest-max-playlists', env: 'PACKHOUSE_INGEST_MAX_PLAYLISTS', def: '32', help: 'playlists one ingest input (1 or 2 of a channel) may hold' },
+  ingestMaxPending: { flag: 'ingest-max-pending-segments', env: 'PACKHOUSE_INGEST_MAX_PENDING_SEGMENTS', def: '200', help: 'segments one ingest input may hold before a playlist places them' },
   harvestRetention: { flag: 'harvest-job-retention-days', env: 'PACKHOUSE_HARVEST_JOB_RETENTION_DAYS', def: '15', help: 'days a harvest job record is kept after creation' },
 } as const satisfies Record<string, Setting>;
 
@@ -312,6 +329,13 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
       activeHarvestJobsPerGroup: int('quotaHarvestJobs', 1, 1_000_000),
     },
     harvestJobRetentionDays: int('harvestRetention', 1, 3650),
+    ingest: {
+      maxClockSkewSeconds: int('ingestClockSkew', 60, 10 * 365 * 86400),
+      // Keep it above the longest segment duration (5 min at most), so a live playlist is never idle that long.
+      pendingSeconds: int('ingestPending', 10, 7 * 86400),
+      maxPlaylists: int('ingestMaxPlaylists', 1, 10_000),
+      maxPendingSegments: int('ingestMaxPending', 1, 100_000),
+    },
     manifestCacheBytes: int('manifestCache', 0, 65_536) * 1024 * 1024,
     timeouts: { databaseMs: int('databaseTimeout', 1, 600) * 1000, s3Ms: int('s3Timeout', 1, 600) * 1000 },
     segmentStore,

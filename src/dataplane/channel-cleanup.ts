@@ -24,6 +24,20 @@ export class ChannelCleanup {
     return gone.length;
   }
 
+  /**
+   * Empties a channel that was reset: its timeline (sequence counters stay, so URLs are never
+   * reused), its segment files and its pending uploads. Nothing of before the reset is served
+   * again, even content whose program date-time lies after the reset.
+   */
+  async reset(channelArn: string): Promise<void> {
+    const { timeline, blobs, logger } = this.deps;
+    const gone = await timeline.deleteChannel(channelArn);
+    const cid = channelKey(channelArn);
+    await blobs.deletePrefix(`media/${cid}/`);
+    await blobs.deletePrefix(`ingest/${cid}/`);
+    logger.info({ channel: channelArn, segments: gone.length }, 'channel reset: content removed');
+  }
+
   /** Purges every channel on the timeline whose resource is gone. */
   async sweep(): Promise<void> {
     for (const arn of await this.deps.timeline.channelArns()) {

@@ -47,7 +47,7 @@ export class RetentionKeeper {
     const keep = retentionSeconds(endpoints.map((e) => e.doc));
     // Age is measured on the earlier of the server's and the channel's clock: an encoder whose
     // clock runs behind must not see its fresh content removed as old.
-    const newest = await newestSegmentEnd(timeline, channel.arn, await timeline.listRenditions(channel.arn));
+    const newest = await newestSegmentEnd(timeline, channel.arn, await timeline.listRenditions(channel.arn), clock.now().getTime());
     const now = Math.min(clock.now().getTime(), newest ?? Number.POSITIVE_INFINITY);
     const before = Math.max(now - keep * 1000, channel.doc.resetMs ?? 0);
     const gone = await timeline.deleteSegmentsBefore(channel.arn, before);

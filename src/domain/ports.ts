@@ -120,6 +120,11 @@ export interface BlobStore {
   get(key: string): Promise<Buffer | undefined>;
   /** Whether a blob is there, without reading it. */
   exists(key: string): Promise<boolean>;
+  /**
+   * The blob's bytes in chunks, for stores that can read a part at a time (else callers use get);
+   * undefined when absent. A stream not read to its end must be destroyed.
+   */
+  stream?(key: string): Promise<(AsyncIterable<Buffer> & { destroy(): void }) | undefined>;
   /** Moves a blob to another key (a rename on disk, copy and delete elsewhere). */
   move(from: string, to: string): Promise<void>;
   delete(keys: readonly string[]): Promise<void>;

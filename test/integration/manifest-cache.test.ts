@@ -37,8 +37,12 @@ describe('closed-window manifest cache', () => {
     startoverWindowSeconds: STARTOVER, hlsManifests: [{ ManifestName: 'index' }], lowLatencyHlsManifests: [], dashManifests: [{ ManifestName: 'dash' }], mssManifests: [], extra: {},
     createdMs: 0, modifiedMs: 0, etag: 'e1', tags: {},
   };
-  const serve = (file: string, query: string): Promise<OriginResponse> =>
-    origin.serve({ groupName: 'g', channelName: 'c', endpointName: 'e', file, query: new URLSearchParams(query) });
+  /** A manifest answer: its body is text (only grouped segments are streamed). */
+  const manifest = (r: OriginResponse): OriginResponse & { readonly body: string | Buffer } => {
+    assert.ok(typeof r.body === 'string' || Buffer.isBuffer(r.body), 'a manifest body is text');
+    return r as OriginResponse & { readonly body: string | Buffer };
+  };
+  const serve = async (file: string, query: string) => manifest(await origin.serve({ groupName: 'g', channelName: 'c', endpointName: 'e', file, query: new URLSearchParams(query) }));
   /** start/end query of [T0 + a s, T0 + b s]. */
   const win = (a: number, b: number) => `start=${(T0 + a * 1000) / 1000}&end=${(T0 + b * 1000) / 1000}`;
   const append = (t: number) =>
@@ -113,7 +117,7 @@ describe('closed-window manifest cache', () => {
     // An endpoint with a 120 s startover window: at channel time T0 + 600 s it holds T0 + 480 s on.
     const short = { ...endpoint, name: 'short', arn: arns.endpoint(scope, 'g', 'c', 'short'), startoverWindowSeconds: 120 };
     await store.insertResource(records.endpoint(scope, short));
-    const get = () => origin.serve({ groupName: 'g', channelName: 'c', endpointName: 'short', file: 'index_v.m3u8', query: new URLSearchParams(win(490, 520)) });
+    const get = async () => manifest(await origin.serve({ groupName: 'g', channelName: 'c', endpointName: 'short', file: 'index_v.m3u8', query: new URLSearchParams(win(490, 520)) }));
     const body = String((await get()).body);
     assert.match(body, /^seg_v_246\.mp4$/m, body);
     const hits = origin.cache!.hits;

@@ -10,7 +10,8 @@ import { posix } from 'node:path';
 import type { Logger } from 'pino';
 import type { Channel } from '../../domain/model.js';
 import type { BlobStore, Clock, MetadataStore, RenditionRecord, ResourceRecord, SegmentRecord, TimelineStore } from '../../domain/ports.js';
-import { isMultivariant, parseMediaPlaylist, parseMultivariantPlaylist, type MediaPlaylist, type MultivariantPlaylist } from '../../media/hls/playlist.js';
+import type { ParsedPlaylist } from './pending.js';
+import type { MediaPlaylist, MultivariantPlaylist } from '../../media/hls/playlist.js';
 import { MAX_SEGMENT_MS } from '../../domain/timeline-limits.js';
 import { evaluatePolicy, PolicyCache, PolicyGrammarError, requestContext, type RequestFacts } from '../../domain/policy-evaluation.js';
 import { DataplaneError, locateChannel } from '../channel-locator.js';
@@ -20,19 +21,34 @@ import { stallAfterMs } from '../../domain/harvest/readiness.js';
 import { RepackageError, repackageTs } from '../../media/package/ts-to-cmaf.js';
 import { repackageFmp4 } from '../../media/package/fmp4-to-ts.js';
 import { metrics } from '../../metrics/metrics.js';
+import { PendingIndex, PLAYLIST_RE } from './pending.js';
+import { checkIngestPath, implausibleTime } from './admission.js';
 
-const PLAYLIST_RE = /\.m3u8$/i;
 const MEDIA_RE = /\.(ts|m4s|mp4|m4v|m4a|cmfv|cmfa|mp4a)$/i;
-const PATH_RE = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,3}$/;
 
 export interface IngestLimits {
   /** Largest segment accepted, in bytes. */
   readonly maxSegmentBytes: number;
   /** Largest playlist accepted, in bytes. */
   readonly maxPlaylistBytes: number;
+  /** Program date-times further than this from the server's clock are refused (ms). */
+  readonly maxClockSkewMs: number;
+  /** A playlist unchanged, or a segment unplaced, this long expires (ms). */
+  readonly pendingMs: number;
+  /** Playlists one ingest input may hold. */
+  readonly maxPlaylists: number;
+  /** Segments one ingest input may hold before a playlist places them. */
+  readonly maxPendingSegments: number;
 }
 
-export const DEFAULT_INGEST_LIMITS: IngestLimits = { maxSegmentBytes: 64 * 1024 * 1024, maxPlaylistBytes: 1024 * 1024 };
+export const DEFAULT_INGEST_LIMITS: IngestLimits = {
+  maxSegmentBytes: 64 * 1024 * 1024,
+  maxPlaylistBytes: 1024 * 1024,
+  maxClockSkewMs: 86_400_000,
+  pendingMs: 600_000,
+  maxPlaylists: 32,
+  maxPendingSegments: 200,
+};
 
 export interface IngestRequest {
   readonly method: string;
@@ -41,11 +57,27 @@ export interface IngestRequest {
   readonly channelName: string;
   /** Path below the channel, e.g. "index_0.m3u8" or "video/seg_12.ts". */
   readonly path: string;
-  readonly body: Buffer;
-  /** Verifies the request's SigV4 signature and names the signer's account; throws when it cannot. */
-  readonly authenticate?: () => { readonly accountId: string };
+  /**
+   * Reads the body, refusing (413) more than `limit` bytes; called only once the route, the
+   * channel and the caller's right to write are settled, so refused uploads are never buffered.
+   */
+  readonly body: (limit: number) => Promise<Buffer>;
+  /**
+   * Verifies the request's SigV4 signature and names the signer's account; throws when it cannot.
+   * Without the body it checks what the headers alone allow (the payload hash declared in
+   * x-amz-content-sha256, checked against the body as it is read) and answers undefined when the
+   * signature covers a body hash that was not declared, so that the body must be read first.
+   */
+  readonly authenticate?: (body?: Buffer) => { readonly accountId: string } | undefined;
   /** What a channel policy's conditions may ask about the request (source address, headers, time). */
   readonly facts?: RequestFacts;
+}
+
+/** A file that reconciliation refused: the request that carried it (segment or playlist) is answered with it. */
+interface Refusal {
+  readonly paths: readonly string[];
+  readonly status: number;
+  readonly reason: string;
 }
 
 /** The key prefix of one channel's files: a digest of its ARN (stable, path-safe). */
@@ -88,6 +120,7 @@ export class IngestService {
   private watch: NodeJS.Timeout | undefined;
   /** Channel policies, parsed once per text. */
   private readonly policies = new PolicyCache();
+  private readonly pending: PendingIndex;
 
   constructor(
     private readonly deps: {
@@ -100,7 +133,9 @@ export class IngestService {
       /** Called after segments were added to a channel (retention, waiting LL-HLS readers). */
       readonly onSegments?: (channel: ResourceRecord<Channel>) => void;
     },
-  ) {}
+  ) {
+    this.pending = new PendingIndex(deps.limits.pendingMs);
+  }
 
   /**
    * Logs a line when a channel input stops (no new segment for a few target durations); the
@@ -167,59 +202,137 @@ export class IngestService {
     if (req.ingestId !== '1' && req.ingestId !== '2') {
       throw new DataplaneError(404, `Ingest URLs are /in/v1/{group}/1/{channel}/... or /in/v1/{group}/2/{channel}/...; "${req.ingestId}" is not an ingest endpoint id.`);
     }
-    if (!PATH_RE.test(req.path) || req.path.split('/').some((p) => p === '..' || p === '.')) {
-      throw new DataplaneError(400, `"${req.path}" is not an ingest file name: use letters, digits, "_", "-" and "." (at most 4 levels).`);
-    }
+    checkIngestPath(req.path);
+    // Everything below up to reading the body is decided from the URL and the headers.
     const channel = await locateChannel(this.deps.store, req.groupName, req.channelName);
-    if (channel.doc.policy !== undefined) this.authorize(channel, req);
-    if (method === 'DELETE') return 204;
+    let authorized = channel.doc.policy === undefined || this.authorize(channel, req, undefined);
+    if (method === 'DELETE') {
+      if (!authorized) this.authorize(channel, req, await req.body(0));
+      return 204;
+    }
     if (method !== 'PUT' && method !== 'POST') throw new DataplaneError(405, `${req.method} is not an ingest method: encoders PUT or POST files (DELETE is accepted and ignored).`);
+    const { limits } = this.deps;
+    const playlist = PLAYLIST_RE.test(req.path);
+    if (!playlist && !MEDIA_RE.test(req.path)) {
+      throw new DataplaneError(415, `${req.path}: Packhouse ingests HLS playlists (.m3u8) and TS or fMP4 segments (.ts, .m4s, .mp4, .cmfv, .cmfa); this file type is not accepted.`);
+    }
     const cid = channelKey(channel.arn);
-    const key = `ingest/${cid}/${req.ingestId}/${req.path}`;
-    if (PLAYLIST_RE.test(req.path)) {
-      if (req.body.length > this.deps.limits.maxPlaylistBytes) throw new DataplaneError(413, `The playlist is ${req.body.length} bytes; the limit is ${this.deps.limits.maxPlaylistBytes}.`);
-      const text = req.body.toString('utf8');
-      try {
-        if (isMultivariant(text)) parseMultivariantPlaylist(text);
-        else if (parseMediaPlaylist(text).segments.some((seg) => seg.duration * 1000 > MAX_SEGMENT_MS)) {
-          throw new Error(`a segment is longer than ${MAX_SEGMENT_MS / 1000} s, the longest Packhouse accepts`);
+    const prefix = `ingest/${cid}/${req.ingestId}/`;
+    const key = `${prefix}${req.path}`;
+    await this.withLock(`${cid}/${req.ingestId}`, () => this.admit(prefix, key, playlist));
+    const body = await req.body(playlist ? limits.maxPlaylistBytes : limits.maxSegmentBytes);
+    if (!authorized) authorized = this.authorize(channel, req, body);
+    if (playlist) {
+      const parsed = this.pending.playlist(prefix, key, body, this.deps.clock.now().getTime()).parsed;
+      if (parsed.kind === 'invalid') throw new DataplaneError(400, `${req.path} is not a valid HLS playlist: ${parsed.reason}`);
+      if (parsed.kind === 'media') {
+        if (parsed.playlist.segments.some((seg) => seg.duration * 1000 > MAX_SEGMENT_MS)) {
+          throw new DataplaneError(400, `${req.path} is not a valid HLS playlist: a segment is longer than ${MAX_SEGMENT_MS / 1000} s, the longest Packhouse accepts`);
         }
-      } catch (err) {
-        throw new DataplaneError(400, `${req.path} is not a valid HLS playlist: ${(err as Error).message}`);
+        const now = this.deps.clock.now().getTime();
+        for (const seg of parsed.playlist.segments) {
+          const why = seg.programDateTime === undefined ? undefined : implausibleTime(seg.programDateTime, now, limits.maxClockSkewMs);
+          if (why !== undefined) throw new DataplaneError(400, `${req.path}: the EXT-X-PROGRAM-DATE-TIME of ${seg.uri} ${why}. Set the encoder's clock, or raise --ingest-max-clock-skew-seconds.`);
+        }
       }
-    } else if (MEDIA_RE.test(req.path)) {
-      if (req.body.length > this.deps.limits.maxSegmentBytes) throw new DataplaneError(413, `${req.path} is ${req.body.length} bytes; the limit is ${this.deps.limits.maxSegmentBytes}.`);
-      if (req.body.length === 0) throw new DataplaneError(400, `${req.path} is empty.`);
+    } else {
+      if (body.length === 0) throw new DataplaneError(400, `${req.path} is empty.`);
       try {
-        validateSegment(req.path, req.body);
+        validateSegment(req.path, body);
       } catch (err) {
         throw new DataplaneError(415, `${req.path} is not readable media: ${(err as Error).message}`);
       }
       // Media is stored at once: held back, it could let a later segment be placed before it.
-      await this.deps.blobs.put(key, req.body);
-    } else {
-      throw new DataplaneError(415, `${req.path}: Packhouse ingests HLS playlists (.m3u8) and TS or fMP4 segments (.ts, .m4s, .mp4, .cmfv, .cmfa); this file type is not accepted.`);
+      await this.deps.blobs.put(key, body);
     }
     // A playlist is stored under the input's lock, so that within this process it is never
     // rewritten while a reconciliation reads it (a store that rewrites objects in place would hand
     // that read half of it). A later playlist lists the earlier segments too, so waiting is safe.
-    const playlist = PLAYLIST_RE.test(req.path);
-    await this.withLock(`${cid}/${req.ingestId}`, async () => {
-      if (playlist) await this.deps.blobs.put(key, req.body);
-      await this.reconcile(channel, req.ingestId);
+    const refused = await this.withLock(`${cid}/${req.ingestId}`, async () => {
+      if (playlist) {
+        await this.deps.blobs.put(key, body);
+        this.pending.stored(prefix, key, body, this.deps.clock.now().getTime());
+      }
+      return this.reconcile(channel, req.ingestId);
     });
+    const mine = refused.find((r) => r.paths.includes(req.path));
+    if (mine) throw new DataplaneError(mine.status, mine.reason);
     return 201;
+  }
+
+  /**
+   * Refuses (429), before the body is read, a new playlist or segment that would take an input
+   * past its limits; expired files are removed first, so a stalled encoder's leftovers free room.
+   */
+  private async admit(prefix: string, key: string, playlist: boolean): Promise<void> {
+    const { limits } = this.deps;
+    const keys = await this.deps.blobs.list(prefix);
+    if (keys.includes(key)) return; // an update of a file already held
+    const count = () => keys.filter((k) => PLAYLIST_RE.test(k) === playlist).length;
+    const max = playlist ? limits.maxPlaylists : limits.maxPendingSegments;
+    if (count() < max) return;
+    const { left } = await this.expire(prefix, keys);
+    if (left.filter((k) => PLAYLIST_RE.test(k) === playlist).length < max) return;
+    throw new DataplaneError(
+      429,
+      playlist
+        ? `This ingest input already holds ${max} playlists, the most Packhouse keeps per input; one that stays unchanged for ${limits.pendingMs / 1000} s expires.`
+        : `This ingest input already holds ${max} segments that no playlist has placed; upload the playlists that list them (unplaced segments expire after ${limits.pendingMs / 1000} s).`,
+    );
+  }
+
+  /**
+   * Deletes the input's playlists and unplaced segments that have expired; returns the keys left
+   * and the parsed form of each playlist left (each stored playlist is read once per call).
+   */
+  private async expire(prefix: string, keys: readonly string[]): Promise<{ left: string[]; playlists: Map<string, ParsedPlaylist> }> {
+    const now = this.deps.clock.now().getTime();
+    const gone = new Set<string>();
+    const playlists = new Map<string, ParsedPlaylist>();
+    // Init segments named by a playlist that is kept are kept too (an encoder sends them once).
+    const inUse = new Set<string>();
+    for (const k of keys.filter((key) => PLAYLIST_RE.test(key))) {
+      let bytes: Buffer | undefined;
+      try {
+        bytes = await this.deps.blobs.get(k);
+      } catch (err) {
+        // This upload is stored; the playlist is read again by the input's next request.
+        if (!(err instanceof DependencyError)) throw err;
+        this.deps.logger.warn({ playlist: k, reason: err.message }, 'ingest: a playlist could not be read this time');
+        continue;
+      }
+      if (!bytes) continue;
+      const seen = this.pending.playlist(prefix, k, bytes, now);
+      if (this.pending.expired(seen.sinceMs, now)) {
+        gone.add(k);
+        continue;
+      }
+      playlists.set(k, seen.parsed);
+      if (seen.parsed.kind === 'media') for (const m of seen.parsed.mapKeys) inUse.add(m);
+    }
+    for (const k of keys.filter((key) => !PLAYLIST_RE.test(key))) {
+      if (!inUse.has(k) && this.pending.expired(this.pending.segmentSince(prefix, k, now), now)) gone.add(k);
+    }
+    if (gone.size > 0) {
+      await this.deps.blobs.delete([...gone]);
+      this.deps.logger.info({ files: gone.size, input: prefix }, 'ingest: expired playlists and unplaced segments removed');
+    }
+    const left = keys.filter((k) => !gone.has(k));
+    this.pending.prune(prefix, new Set(left));
+    return { left, playlists };
   }
 
   /**
    * A channel with a resource policy only takes input the policy allows: the request must be
    * SigV4-signed by a key whose account the policy grants mediapackagev2:PutObject on the channel.
    */
-  private authorize(channel: ResourceRecord<Channel>, req: IngestRequest): void {
+  private authorize(channel: ResourceRecord<Channel>, req: IngestRequest, body: Buffer | undefined): boolean {
     let accountId: string;
     try {
       if (!req.authenticate) throw new Error('no signature could be checked');
-      accountId = req.authenticate().accountId;
+      const caller = req.authenticate(body);
+      if (caller === undefined) return false; // the signature covers the body: decided once it is read
+      accountId = caller.accountId;
     } catch (err) {
       throw new DataplaneError(
         403,
@@ -238,6 +351,7 @@ export class IngestService {
         `The resource policy of channel ${channel.name} does not allow account ${accountId} mediapackagev2:PutObject on ${channel.arn}${decision === 'deny' ? ' (an explicit Deny applies)' : ''}.`,
       );
     }
+    return true;
   }
 
   private async withLock<R>(name: string, fn: () => Promise<R>): Promise<R> {
@@ -253,33 +367,27 @@ export class IngestService {
   }
 
   /** Registers every listed segment whose bytes have arrived, for every media playlist of this input. */
-  private async reconcile(channel: ResourceRecord<Channel>, ingestId: string): Promise<void> {
+  private async reconcile(channel: ResourceRecord<Channel>, ingestId: string): Promise<Refusal[]> {
     const cid = channelKey(channel.arn);
     const prefix = `ingest/${cid}/${ingestId}/`;
-    const keys = await this.deps.blobs.list(prefix);
-    const playlists: { key: string; text: string }[] = [];
-    for (const k of keys.filter((k) => PLAYLIST_RE.test(k))) {
-      let bytes: Buffer | undefined;
-      try {
-        bytes = await this.deps.blobs.get(k);
-      } catch (err) {
-        // This upload is stored; the playlist is read again by the input's next request.
-        if (!(err instanceof DependencyError)) throw err;
-        this.deps.logger.warn({ channel: channel.arn, playlist: k, reason: err.message }, 'ingest: a playlist could not be read this time');
-        continue;
-      }
-      if (bytes) playlists.push({ key: k, text: bytes.toString('utf8') });
-    }
+    const { left: keys, playlists: parsed } = await this.expire(prefix, await this.deps.blobs.list(prefix));
+    const playlists = [...parsed].map(([key, p]) => ({ key, parsed: p }));
     const hints = new Map<string, Hints>();
-    for (const p of playlists.filter((p) => isMultivariant(p.text))) collectHints(p.key.slice(prefix.length), parseMultivariantPlaylist(p.text), hints);
-    const present = new Set(keys);
+    for (const p of playlists) if (p.parsed.kind === 'multivariant') collectHints(p.key.slice(prefix.length), p.parsed.playlist, hints);
+    const pendingSegments = keys.filter((k) => !PLAYLIST_RE.test(k));
     let added = 0;
-    for (const p of playlists.filter((p) => !isMultivariant(p.text))) {
+    const refused: Refusal[] = [];
+    for (const p of playlists) {
+      if (p.parsed.kind !== 'media') continue;
+      const listed = p.parsed;
+      const candidates = pendingSegments.map((k) => listed.byKey.get(k)).filter((i): i is number => i !== undefined).sort((a, b) => a - b);
+      if (candidates.length === 0) continue;
       const rel = p.key.slice(prefix.length);
       const rendition = rel.replace(PLAYLIST_RE, '').replace(/\//g, '_');
-      added += await this.registerFrom(channel, ingestId, prefix, rel, rendition, parseMediaPlaylist(p.text), present, hints.get(rel) ?? {});
+      added += await this.registerFrom(channel, ingestId, prefix, rel, rendition, listed, candidates, hints.get(rel) ?? {}, refused);
     }
     if (added > 0) this.deps.onSegments?.(channel);
+    return refused;
   }
 
   private async registerFrom(
@@ -288,30 +396,32 @@ export class IngestService {
     prefix: string,
     playlistPath: string,
     rendition: string,
-    playlist: MediaPlaylist,
-    present: ReadonlySet<string>,
+    listed: Extract<ParsedPlaylist, { kind: 'media' }>,
+    /** Indexes of the entries whose segment is waiting under the input, in order. */
+    candidates: readonly number[],
     hints: Hints,
+    refused: Refusal[],
   ): Promise<number> {
     const { blobs, timeline, clock } = this.deps;
+    const playlist: MediaPlaylist = listed.playlist;
     const now = clock.now().getTime();
     const dir = posix.dirname(playlistPath);
     const resolveUri = (uri: string) => posix.normalize(dir === '.' ? uri : `${dir}/${uri}`);
-    // Without EXT-X-PROGRAM-DATE-TIME a segment is placed by arrival: the newest listed segment ends now.
-    const ends: number[] = [];
-    let t = now;
-    for (let i = playlist.segments.length - 1; i >= 0; i--) {
-      ends[i] = t;
-      t -= playlist.segments[i]!.duration * 1000;
-    }
+    const known = (await timeline.listRenditions(channel.arn)).find((r) => r.id === rendition);
     let added = 0;
-    for (let i = 0; i < playlist.segments.length; i++) {
+    for (const i of candidates) {
       const entry = playlist.segments[i]!;
-      if (/^[a-z]+:/i.test(entry.uri)) continue;
       const segPath = resolveUri(entry.uri);
-      const pendingKey = `${prefix}${segPath}`;
-      if (!present.has(pendingKey)) continue;
+      const pendingKey = listed.keys[i]!;
       const durationMs = Math.round(entry.duration * 1000);
-      const startMs = entry.programDateTime ?? Math.round(ends[i]! - durationMs);
+      // Without EXT-X-PROGRAM-DATE-TIME a segment is placed by arrival: the newest listed segment ends now.
+      const startMs = entry.programDateTime ?? Math.round(now - listed.toEndMs[i]! - durationMs);
+      const implausible = implausibleTime(startMs, now, this.deps.limits.maxClockSkewMs);
+      if (implausible !== undefined) {
+        refused.push({ paths: [segPath, playlistPath], status: 400, reason: `${segPath} was not placed: its program date-time ${implausible}.` });
+        await blobs.delete([pendingKey]);
+        continue;
+      }
       // A segment already on the timeline that covers this one's midpoint is the same media.
       const mid = startMs + Math.floor(durationMs / 2);
       const twin = (await timeline.findSegments(channel.arn, rendition, mid, mid + 1))[0];
@@ -337,6 +447,18 @@ export class IngestService {
         probe = probeSegment(segPath, bytes, initBytes);
       } catch (err) {
         this.deps.logger.warn({ channel: channel.arn, segment: segPath, err: (err as Error).message }, 'ingest: unreadable segment dropped');
+        await blobs.delete([pendingKey]);
+        continue;
+      }
+      // A rendition keeps its container: output already served from it must stay valid.
+      if (known !== undefined && known.container !== probe.container) {
+        const name = (c: string) => (c === 'ts' ? 'MPEG-TS' : 'fMP4');
+        refused.push({
+          paths: [segPath, playlistPath],
+          status: 415,
+          reason: `${segPath} is ${name(probe.container)}, but rendition ${rendition} of channel ${channel.name} is ${name(known.container)}; a rendition cannot change container (reset the channel with ResetChannelState to start again).`,
+        });
+        this.deps.logger.warn({ channel: channel.arn, segment: segPath, rendition }, 'ingest: segment of the wrong container refused');
         await blobs.delete([pendingKey]);
         continue;
       }

@@ -22,13 +22,26 @@ import { childQueryString, parseOriginQuery, type OriginQuery } from './query.js
 import { ManifestCache } from './manifest-cache.js';
 import { metrics } from '../../metrics/metrics.js';
 import { endpointRenditions, unsupportedMessage } from '../../domain/repackaging.js';
-import { firstSeqOf, groupBytes, groupEndMs, groupIndexOf, groupOf, groupSegment, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
+import { firstSeqOf, groupEndMs, groupIndexOf, groupOf, groupSegment, groupSize, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
 import type { PartialSegment, RenditionReport } from '../../media/hls/writer.js';
+
+/**
+ * A body written piece by piece: an output segment of several input segments is streamed, one
+ * input segment in memory at a time, never concatenated.
+ */
+export interface StreamedBody {
+  /** Total bytes (the content-length). */
+  readonly length: number;
+  /** The pieces in order; rejects when one has gone meanwhile (the response is then cut short). */
+  chunks(): AsyncIterable<Buffer>;
+  /** Releases what was opened ahead (a HEAD request, or a client gone before the first chunk). */
+  discard(): void;
+}
 
 export interface OriginResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
-  readonly body: Buffer | string;
+  readonly body: Buffer | string | StreamedBody;
 }
 
 export interface OriginRequest {
@@ -54,7 +67,7 @@ interface LlEdge {
   readonly targetSeconds: number;
 }
 
-type ManifestResponse = OriginResponse & { readonly llEdge?: LlEdge };
+type ManifestResponse = OriginResponse & { readonly body: Buffer | string; readonly llEdge?: LlEdge };
 
 /** One manifest request, resolved to its endpoint, manifest and (for a media playlist) rendition. */
 interface ManifestAsk {
@@ -180,7 +193,7 @@ export class OriginService {
     const { channel, endpoint, kind, doc, child, renditions, query } = m;
     const now = this.deps.clock.now().getTime();
     // With no content yet, the channel's clock is the server's.
-    const channelNowMs = (await newestSegmentEnd(this.deps.timeline, channel.arn, renditions)) ?? now;
+    const channelNowMs = (await newestSegmentEnd(this.deps.timeline, channel.arn, renditions, now)) ?? now;
     const window = resolveWindow({ channel, endpoint, manifest: doc, query, nowMs: now, channelNowMs });
     const cacheKey =
       this.cache && window.closed && window.explicit && channelNowMs >= window.toMs + CACHE_SETTLE_MS
@@ -463,7 +476,7 @@ export class OriginService {
     if (!rendition || (name.ext === 'ts') !== (rendition.container === 'ts') || k < 1 || n < 1 || n > 1000 || !Number.isSafeInteger(k * n + n)) throw notFound();
     const resetMs = Math.max(channel.resetMs ?? 0, endpoint.resetMs ?? 0);
     const type = rendition.container === 'ts' ? 'video/mp2t' : rendition.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
-    const ok = (body: Buffer) => ({ status: 200, headers: { 'content-type': type, 'cache-control': `max-age=${SEGMENT_MAX_AGE}` }, body });
+    const ok = (body: Buffer | StreamedBody) => ({ status: 200, headers: { 'content-type': type, 'cache-control': `max-age=${SEGMENT_MAX_AGE}` }, body });
     if (name.part !== undefined) {
       if (name.part >= n) throw notFound();
       const seq = firstSeqOf(k, n) + name.part;
@@ -476,10 +489,48 @@ export class OriginService {
     const found = (await timeline.segmentsBySeq(channel.arn, rendition.id, firstSeqOf(k, n), k * n)).filter((s) => s.startMs >= resetMs);
     const group = groupOf(k, n, found);
     if (!group?.complete) throw notFound();
-    const bytes = await groupBytes(this.deps.blobs, group.pieces.map((p) => p.key));
-    if (!bytes) throw notFound();
-    return ok(bytes);
+    // Only the grouping this endpoint's SegmentDurationSeconds gives for these input segments is
+    // served: a name cannot ask for output segments of any other size.
+    if (n > 1 && !groupingFits(n, Number(endpoint.segment['SegmentDurationSeconds'] ?? 6), group.pieces)) throw notFound();
+    const blobs = this.deps.blobs;
+    if (group.pieces.length === 1) {
+      const bytes = await blobs.get(group.pieces[0]!.key);
+      if (!bytes) throw notFound();
+      return ok(bytes);
+    }
+    // A piece at a time, read in chunks where the store can: memory per response stays small.
+    const read = async (key: string): Promise<(AsyncIterable<Buffer> | Iterable<Buffer>) & { destroy?(): void } | undefined> => {
+      if (blobs.stream) return blobs.stream(key);
+      const bytes = await blobs.get(key);
+      return bytes ? [bytes] : undefined;
+    };
+    const [first, ...others] = group.pieces;
+    const head = await read(first!.key);
+    if (!head) throw notFound();
+    return ok({
+      length: group.pieces.reduce((t, p) => t + p.bytes, 0),
+      discard: () => head.destroy?.(),
+      async *chunks() {
+        yield* head;
+        for (const p of others) {
+          const piece = await read(p.key);
+          if (!piece) throw new Error(`input segment ${p.seq} of ${rendition.id} went while its output segment was served`);
+          yield* piece;
+        }
+      },
+    });
   }
+}
+
+/**
+ * Whether output segments of n input segments each are what an endpoint with this segment
+ * duration lists for these input segments: n = SegmentDurationSeconds / the typical input
+ * duration, rounded (output-groups.ts). Manifests take the typical duration over their window, so
+ * any n between the groupings of the longest and the shortest piece is accepted.
+ */
+export function groupingFits(n: number, segmentDurationSeconds: number, pieces: readonly SegmentRecord[]): boolean {
+  const durations = pieces.map((p) => p.durationMs);
+  return groupSize(segmentDurationSeconds, Math.max(...durations)) <= n && n <= groupSize(segmentDurationSeconds, Math.min(...durations));
 }
 
 /** The groups an LL-HLS media playlist lists: complete ones up to the live edge and the segment being built (closed: complete only). */

@@ -123,9 +123,15 @@ export class ChannelService {
     return { items: res.items.map((r) => r.doc), ...(res.nextToken ? { nextToken: res.nextToken } : {}) };
   }
 
-  /** Records the reset instant; content ingested before it is no longer served (dataplane reads resetMs). */
+  /**
+   * Records the reset instant (content before it is no longer served: the data plane reads resetMs)
+   * and removes everything the channel held, whatever its timestamps, so that content stamped in
+   * the future cannot outlive a reset.
+   */
   async reset(scope: Scope, g: string, c: string): Promise<Channel> {
-    return this.mutate(scope, g, c, (ch, now) => ({ ...ch, resetMs: now }));
+    const channel = await this.mutate(scope, g, c, (ch, now) => ({ ...ch, resetMs: now }));
+    await this.ctx.hooks?.channelReset?.(channel.arn);
+    return channel;
   }
 
   async putPolicy(scope: Scope, g: string, c: string, policy: string): Promise<void> {

@@ -43,7 +43,13 @@ export interface ServiceContext {
   readonly ids: Ids;
   readonly settings: ServiceSettings;
   /** Told after a change has committed (e.g. to remove a deleted channel's media); never fails the request. */
-  readonly hooks?: { readonly channelDeleted?: (channelArn: string) => void } | undefined;
+  readonly hooks?:
+    | {
+        readonly channelDeleted?: (channelArn: string) => void;
+        /** Awaited by ResetChannelState: removes the content the channel held (a reset always starts it afresh). */
+        readonly channelReset?: (channelArn: string) => Promise<void>;
+      }
+    | undefined;
 }
 
 export const MESSAGES = {

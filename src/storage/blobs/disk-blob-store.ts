@@ -3,7 +3,7 @@
  * renamed into place, so a reader never sees half a segment and a crash leaves no torn file.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { BlobStore } from '../../domain/ports.js';
 
@@ -49,6 +49,17 @@ export class DiskBlobStore implements BlobStore {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async stream(key: string): Promise<(AsyncIterable<Buffer> & { destroy(): void }) | undefined> {
+    try {
+      // Opened now, so that a missing file is known before the first chunk is asked for.
+      const handle = await open(this.path(key), 'r');
+      return handle.createReadStream({ highWaterMark: 256 * 1024 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
   }
