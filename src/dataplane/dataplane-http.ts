@@ -220,7 +220,8 @@ export class Dataplane {
         await metrics.egressRequest(kind, async () => {
           const r = await this.origin.serve({ groupName: groupName!, channelName: channelName!, endpointName: endpointName!, file: file!, query, authorize });
           const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
-          res.writeHead(r.status, { ...cors, ...r.headers, 'content-length': body.length });
+          // A streamed body of unknown length goes out chunked.
+          res.writeHead(r.status, { ...cors, ...r.headers, ...(body.length !== undefined ? { 'content-length': body.length } : {}) });
           if (req.method === 'HEAD') {
             if (!Buffer.isBuffer(body)) body.discard();
             res.end();

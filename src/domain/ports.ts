@@ -125,6 +125,8 @@ export interface BlobStore {
    * undefined when absent. A stream not read to its end must be destroyed.
    */
   stream?(key: string): Promise<(AsyncIterable<Buffer> & { destroy(): void }) | undefined>;
+  /** The blob's size in bytes without reading it, for stores that can tell cheaply; undefined when absent. */
+  size?(key: string): Promise<number | undefined>;
   /** Moves a blob to another key (a rename on disk, copy and delete elsewhere). */
   move(from: string, to: string): Promise<void>;
   delete(keys: readonly string[]): Promise<void>;

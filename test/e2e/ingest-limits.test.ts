@@ -236,13 +236,17 @@ test('uploads refused by route, channel or policy are decided from the headers a
   assert.ok(grown < 150 * MB, `30 refused 60 MB uploads grew the server's peak memory by ${(grown / MB).toFixed(0)} MB`);
 });
 
-test('ingest names longer than 128 bytes are a 400 with a reason, never a 500', async () => {
+test('ingest names longer than 128 bytes, or in a folder, are a 400 with a reason, never a 500', async () => {
   for (const name of [`${'a'.repeat(300)}.ts`, `${'b'.repeat(200)}.ts`, `${'c'.repeat(60)}/${'d'.repeat(60)}/${'e'.repeat(60)}.ts`, `${'f'.repeat(250)}.m3u8`]) {
     const r = await put('names', name, smallTs);
     assert.equal(r.status, 400, `${name.length} bytes: ${r.text}`);
     assert.match(r.text, /at most 128/);
   }
   assert.equal((await put('names', `${'g'.repeat(120)}.ts`, smallTs)).status, 201);
+  // A file in a folder would never be read (an input's files sit side by side): refused, not stored.
+  const nested = await put('names', 'video/seg_1.ts', smallTs);
+  assert.equal(nested.status, 400, nested.text);
+  assert.match(nested.text, /is in a folder/);
 });
 
 test('implausible program date-times are refused; one rendition cannot drag the clock; a reset removes everything', async () => {

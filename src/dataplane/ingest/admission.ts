@@ -11,15 +11,22 @@ import { DataplaneError } from '../channel-locator.js';
  */
 export const MAX_INGEST_PATH_BYTES = 128;
 
-const PATH_RE = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,3}$/;
+const NAME_RE = /^[A-Za-z0-9_.-]+$/;
 
-/** Throws 400 unless the path is 1–4 levels of letters, digits, "_", "-" and ".", at most MAX_INGEST_PATH_BYTES long. */
+/**
+ * Throws 400 unless the path is one file name of letters, digits, "_", "-" and ".", at most
+ * MAX_INGEST_PATH_BYTES long. An input's playlists and segments sit side by side: a file in a
+ * folder below it would never be read, so it is refused rather than stored (unbounded) for nothing.
+ */
 export function checkIngestPath(path: string): void {
   if (path.length > MAX_INGEST_PATH_BYTES) {
     throw new DataplaneError(400, `The ingest file name is ${Buffer.byteLength(path)} bytes long; Packhouse accepts at most ${MAX_INGEST_PATH_BYTES} (folders included).`);
   }
-  if (!PATH_RE.test(path) || path.split('/').some((p) => p === '..' || p === '.')) {
-    throw new DataplaneError(400, `"${path}" is not an ingest file name: use letters, digits, "_", "-" and "." (at most 4 levels).`);
+  if (path.includes('/')) {
+    throw new DataplaneError(400, `"${path}" is in a folder: Packhouse reads an ingest input's playlists and segments side by side, directly below /in/v1/{group}/{1|2}/{channel}/.`);
+  }
+  if (!NAME_RE.test(path) || path === '..' || path === '.') {
+    throw new DataplaneError(400, `"${path}" is not an ingest file name: use letters, digits, "_", "-" and ".".`);
   }
 }
 

@@ -30,8 +30,8 @@ import type { PartialSegment, RenditionReport } from '../../media/hls/writer.js'
  * input segment in memory at a time, never concatenated.
  */
 export interface StreamedBody {
-  /** Total bytes (the content-length). */
-  readonly length: number;
+  /** Total bytes (the content-length), when known before the first byte is sent. */
+  readonly length: number | undefined;
   /** The pieces in order; rejects when one has gone meanwhile (the response is then cut short). */
   chunks(): AsyncIterable<Buffer>;
   /** Releases what was opened ahead (a HEAD request, or a client gone before the first chunk). */
@@ -504,11 +504,21 @@ export class OriginService {
       const bytes = await blobs.get(key);
       return bytes ? [bytes] : undefined;
     };
+    // The length from the stored files (a record's byte count is its input's, not a repackaging's).
+    let length: number | undefined;
+    if (blobs.size) {
+      length = 0;
+      for (const p of group.pieces) {
+        const size = await blobs.size(p.key);
+        if (size === undefined) throw notFound();
+        length += size;
+      }
+    }
     const [first, ...others] = group.pieces;
     const head = await read(first!.key);
     if (!head) throw notFound();
     return ok({
-      length: group.pieces.reduce((t, p) => t + p.bytes, 0),
+      length,
       discard: () => head.destroy?.(),
       async *chunks() {
         yield* head;

@@ -53,6 +53,15 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
+  async size(key: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.path(key))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
   async stream(key: string): Promise<(AsyncIterable<Buffer> & { destroy(): void }) | undefined> {
     try {
       // Opened now, so that a missing file is known before the first chunk is asked for.
