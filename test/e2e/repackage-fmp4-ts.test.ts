@@ -9,6 +9,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateHarvestJobCommand, waitUntilHarvestJobFinished } from '@aws-sdk/client-mediapackagev2';
 import { startServer, type TestServer } from '../support/server.js';
 import {
@@ -24,6 +28,7 @@ import {
   readMaster,
   readMedia,
   rfc6381,
+  send,
   startEncoder,
   startTeeProxy,
   tsEndpoint,
@@ -158,6 +163,30 @@ describe('fMP4 in, TS out: a TS endpoint over an fMP4 encoder', () => {
     for (const key of media) {
       const harvested = await getObject(s3Url, 'repackaged-ts', key);
       assert.ok(harvested.equals((await get(`${tsOut}/${key.slice('vod/'.length)}`)).body), `${key} equals the origin's bytes`);
+    }
+  });
+
+  test('an audio codec TS cannot carry here (Opus): the TS endpoint answers 415 naming it and the rendition; the CMAF endpoint serves the channel', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'packhouse-opus-'));
+    try {
+      const r = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '2', '-c:a', 'libopus', '-f', 'hls', '-hls_time', '2', '-hls_segment_type', 'fmp4', '-hls_playlist_type', 'vod', '-hls_fmp4_init_filename', 'init_o.mp4', '-hls_segment_filename', 'o_%d.m4s', 'o.m3u8'], { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      await createLiveChannel(server.client(), G, 'opus', [cmafEndpoint('cmaf', 600), tsEndpoint('ts', 600)], { createGroup: false });
+      const ingest = `${server.url}/in/v1/${G}/1/opus`;
+      for (const f of ['init_o.mp4', 'o_0.m4s']) assert.equal((await send(`${ingest}/${f}`, 'PUT', readFileSync(join(dir, f)))).status, 201, f);
+      const pdt = new Date(Date.now() - 2000).toISOString();
+      const playlist = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-MAP:URI="init_o.mp4"', `#EXT-X-PROGRAM-DATE-TIME:${pdt}`, '#EXTINF:2.000,', 'o_0.m4s', ''].join('\n');
+      assert.equal((await send(`${ingest}/o.m3u8`, 'PUT', playlist)).status, 201);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const cmaf = await get(`${server.url}/out/v1/${G}/opus/cmaf/index_o.m3u8`);
+    assert.equal(cmaf.status, 200, cmaf.text);
+    for (const file of ['index.m3u8', 'index_o.m3u8']) {
+      const res = await get(`${server.url}/out/v1/${G}/opus/ts/${file}`);
+      assert.equal(res.status, 415, `${file}: ${res.text}`);
+      assert.match(res.text, /^[^\n]+\n$/);
+      assert.match(res.text, /\bo \(.*AAC/);
     }
   });
 });
