@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
 
   const dataDir = mkdtempSync(join(tmpdir(), 'packhouse-bench-'));
-  const config = loadConfig(['--port', '0', '--data-dir', dataDir, '--quota-active-harvest-jobs', '1000000', '--log-level', 'silent'], {});
+  const config = loadConfig(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--quota-active-harvest-jobs', '1000000', '--log-level', 'silent'], {});
   const app = await startApp(config, { logger: pino({ level: 'silent' }) });
   const ph = client(app.url);
   await ph.send(new CreateChannelGroupCommand({ ChannelGroupName: 'bench' }));

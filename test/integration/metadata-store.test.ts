@@ -593,6 +593,27 @@ function contract(backend: Backend): void {
       assert.deepEqual(await store.getResource(kept.arn), kept);
     });
 
+    it('many concurrent transactions (sharing commits where the store groups them): each keeps or loses only its own writes and gets its own answer', async () => {
+      const scope = freshScope();
+      const boom = (i: number) => new Error(`fail ${i}`);
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 24 }, (_, i) =>
+          store.transaction(async (tx) => {
+            await tx.insertResource(rec({ scope, group: `g-${i}` }));
+            if (i % 3 === 1) throw boom(i);
+            if (i % 3 === 2) await tx.insertResource(rec({ scope, group: `g-${i}` })); // its own ARN again: the statement fails
+            return i;
+          }),
+        ),
+      );
+      for (const [i, o] of outcomes.entries()) {
+        if (i % 3 === 0) assert.deepEqual(o, { status: 'fulfilled', value: i });
+        else assert.equal(o.status, 'rejected', `transaction ${i}`);
+        if (i % 3 === 1) assert.equal(((o as PromiseRejectedResult).reason as Error).message, `fail ${i}`);
+        assert.equal((await store.getResource(rec({ scope, group: `g-${i}` }).arn)) !== undefined, i % 3 === 0, `g-${i} kept only if its transaction succeeded`);
+      }
+    });
+
     it('isolation: two concurrent transactions that count then insert under a quota of 1 leave exactly one record', async () => {
       const scope = freshScope();
       const meet = barrier(2, 500);
