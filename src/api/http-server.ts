@@ -9,6 +9,7 @@ import type { ApiPipeline, HttpResponse } from './pipeline.js';
 import type { Dataplane } from '../dataplane/dataplane-http.js';
 import { metrics } from '../metrics/metrics.js';
 import { serveMetrics, type MetricsAccess } from '../metrics/metrics-endpoint.js';
+import { isClientAbort, rejectOnEarlyClose } from './client-abort.js';
 
 const MAX_API_BODY = 1024 * 1024;
 
@@ -29,6 +30,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    rejectOnEarlyClose(req, reject);
   });
 }
 
@@ -65,6 +67,11 @@ export function createRequestListener(pipeline: ApiPipeline, dataplane: Dataplan
       .catch((err: unknown) => {
         if (err instanceof BodyTooLarge) {
           plain(res, 413, `The request body is larger than ${MAX_API_BODY} bytes, the control plane's limit.`);
+          return;
+        }
+        if (isClientAbort(err, req)) {
+          logger.info({ method: req.method, path: rawPath }, 'client closed the connection before the request completed');
+          res.destroy();
           return;
         }
         logger.error({ err }, 'request failed before the pipeline');

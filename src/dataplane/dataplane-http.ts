@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SigV4Verifier } from '../api/auth/sigv4.js';
+import { isClientAbort } from '../api/client-abort.js';
 import type { Clock } from '../domain/ports.js';
 import { DataplaneError } from './channel-locator.js';
 import { metrics } from '../metrics/metrics.js';
@@ -146,6 +147,11 @@ export class Dataplane {
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string): void {
     const cors: Record<string, string> = { 'access-control-allow-origin': typeof req.headers.origin === 'string' ? req.headers.origin : '*' };
     const fail = (err: unknown) => {
+      if (isClientAbort(err, req)) {
+        this.logger.info({ method: req.method, path: rawPath }, 'client closed the connection before the request completed');
+        res.destroy();
+        return;
+      }
       if (err instanceof DependencyError) {
         // A store did not answer in time (or at all): say which, and that a retry may succeed.
         this.logger.error({ path: rawPath, dependency: err.dependency, operation: err.operation, timeoutMs: err.timeoutMs, reason: err.message }, 'data plane request failed: a store did not answer');
