@@ -1,6 +1,6 @@
 /**
  * Repackaging throughput: MB of input per second on one core for TS → CMAF (repackageTs) and
- * fMP4 → TS (repackageFmp4), the work ingest does once per segment (docs/design/007-packager.md).
+ * fMP4 → TS (repackageFmp4), the work ingest does once per segment (docs/design/010-packager.md).
  * Baseline in the same run: the TS reader ingest ran before repackaging existed (readTsSegment).
  * The segments are made once by ffmpeg: 6 s of 1280x720 H.264 at 4 Mb/s with AAC, and 2 s of
  * 320x180 at 600 kb/s (the tests' ladder), in both containers.

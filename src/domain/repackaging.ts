@@ -1,6 +1,6 @@
 /**
  * What an endpoint serves from a channel's renditions, whatever container they arrived in
- * (docs/design/007-packager.md). An endpoint serves input of its own container as it came, and
+ * (docs/design/010-packager.md). An endpoint serves input of its own container as it came, and
  * input of the other through its repackaging, made at ingest and stored beside the input's bytes
  * (TS input: a CMAF fragment; fMP4 input: an MPEG-TS segment). The timeline seen through
  * `repackagedTimeline` names the repackaged blob as each segment's key and hides the segments that

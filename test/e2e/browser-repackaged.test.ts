@@ -1,6 +1,6 @@
 /**
  * Real players on repackaged output: hls.js and dash.js in Debian's headless Chromium play a CMAF
- * endpoint over a channel fed MPEG-TS (docs/design/007-packager.md), live (hls.js in low-latency
+ * endpoint over a channel fed MPEG-TS (docs/design/010-packager.md), live (hls.js in low-latency
  * mode on LL-HLS, dash.js on the dynamic MPD) and time-shifted (a closed window of HLS and DASH,
  * played to its end).
  */

@@ -466,7 +466,7 @@ export class IngestService {
       const ext = posix.extname(segPath) || '.bin';
       // Unique per upload, so that registering a segment can never overwrite another's bytes.
       const finalKey = `media/${cid}/${rendition}/${startMs}-${ingestId}-${randomBytes(4).toString('hex')}${ext}`;
-      // TS input is repackaged into CMAF here, once per segment (docs/design/007-packager.md): its
+      // TS input is repackaged into CMAF here, once per segment (docs/design/010-packager.md): its
       // init segment stands where an fMP4 input's would, so a change of codec configuration is a
       // discontinuity for every endpoint.
       // fMP4 input is repackaged into MPEG-TS the same way, for TS endpoints.

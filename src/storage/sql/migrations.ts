@@ -108,12 +108,12 @@ const byNames = `
 CREATE INDEX resources_by_names ON resources (group_name, kind, channel_name, endpoint_name);
 `;
 
-/** TS segments carry the key of their CMAF repackaging (docs/design/007-packager.md). */
+/** TS segments carry the key of their CMAF repackaging (docs/design/010-packager.md). */
 const cmafKey = `
 ALTER TABLE segments ADD COLUMN cmaf_key TEXT;
 `;
 
-/** fMP4 segments carry the key of their MPEG-TS repackaging (docs/design/007-packager.md). */
+/** fMP4 segments carry the key of their MPEG-TS repackaging (docs/design/010-packager.md). */
 const tsKey = `
 ALTER TABLE segments ADD COLUMN ts_key TEXT;
 `;
