@@ -972,3 +972,21 @@ export class BitReader {
     return k % 2 === 1 ? (k + 1) / 2 : -(k / 2);
   }
 }
+
+/**
+ * Skips the sub-layer flags and fields of an H.265 profile_tier_level (ITU-T H.265 §7.3.3) that
+ * follow its general fields, for the readers of the SPS and VPS.
+ */
+export function skipHevcSubLayers(bits: BitReader, maxSubLayersMinus1: number): void {
+  const subProfile: number[] = [];
+  const subLevel: number[] = [];
+  for (let i = 0; i < maxSubLayersMinus1; i++) {
+    subProfile.push(bits.u(1));
+    subLevel.push(bits.u(1));
+  }
+  if (maxSubLayersMinus1 > 0) for (let i = maxSubLayersMinus1; i < 8; i++) bits.skip(2);
+  for (let i = 0; i < maxSubLayersMinus1; i++) {
+    if (subProfile[i]) bits.skip(88);
+    if (subLevel[i]) bits.skip(8);
+  }
+}

@@ -4,7 +4,7 @@
  * Pure and fast: packets are visited once in place; only the first video access unit is copied,
  * to find its SPS. Malformed structure throws MediaParseError with a one-line reason.
  */
-import { AAC_SAMPLE_RATES, BitReader, MediaParseError, aacChannels, ac3Channels, avcCodecString, hevcCodecString } from './isobmff.js';
+import { AAC_SAMPLE_RATES, BitReader, MediaParseError, aacChannels, ac3Channels, avcCodecString, hevcCodecString, skipHevcSubLayers } from './isobmff.js';
 
 export { MediaParseError };
 
@@ -373,17 +373,7 @@ export function readHevcSps(rbsp: Uint8Array): VideoFacts | undefined {
     const levelIdc = bits.u(8);
     const facts: VideoFacts = { codec: hevcCodecString('hvc1', { profileSpace, tierFlag, profileIdc, compatibilityFlags, constraintBytes, levelIdc }) };
     try {
-      const subProfile: number[] = [];
-      const subLevel: number[] = [];
-      for (let i = 0; i < maxSubLayersMinus1; i++) {
-        subProfile.push(bits.u(1));
-        subLevel.push(bits.u(1));
-      }
-      if (maxSubLayersMinus1 > 0) for (let i = maxSubLayersMinus1; i < 8; i++) bits.skip(2);
-      for (let i = 0; i < maxSubLayersMinus1; i++) {
-        if (subProfile[i]) bits.skip(88);
-        if (subLevel[i]) bits.skip(8);
-      }
+      skipHevcSubLayers(bits, maxSubLayersMinus1);
       bits.ue(); // sps_seq_parameter_set_id
       const chromaFormatIdc = bits.ue();
       if (chromaFormatIdc === 3) bits.skip(1);

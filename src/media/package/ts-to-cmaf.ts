@@ -11,7 +11,7 @@
  * cannot carry or trust (another codec, lost packets, a truncated PES or frame, parameter sets
  * that change inside the segment) throws RepackageError with a one-line reason.
  */
-import { AAC_SAMPLE_RATES, BitReader, MediaParseError, aacChannels } from '../container/isobmff.js';
+import { AAC_SAMPLE_RATES, BitReader, MediaParseError, aacChannels, skipHevcSubLayers } from '../container/isobmff.js';
 import { nalUnits, payloadStart, readAvcSps, readHevcSps, readProgramTables, readTimestamp, unescapeRbsp, type PmtStream } from '../container/mpegts.js';
 import { writeFragment, writeInitSegment, type AudioTrack, type Sample, type Track, type TrackFragment, type VideoTrack } from './mp4-writer.js';
 
@@ -240,17 +240,7 @@ function hevcDecoderConfig(vpss: readonly Uint8Array[], spss: readonly Uint8Arra
     ptl = rbsp.subarray(3, 15); // general_profile_space … general_level_idc: 12 bytes
     if (ptl.length < 12) throw new MediaParseError('short');
     bits.skip(96);
-    const subProfile: number[] = [];
-    const subLevel: number[] = [];
-    for (let i = 0; i < maxSubLayersMinus1; i++) {
-      subProfile.push(bits.u(1));
-      subLevel.push(bits.u(1));
-    }
-    if (maxSubLayersMinus1 > 0) for (let i = maxSubLayersMinus1; i < 8; i++) bits.skip(2);
-    for (let i = 0; i < maxSubLayersMinus1; i++) {
-      if (subProfile[i]) bits.skip(88);
-      if (subLevel[i]) bits.skip(8);
-    }
+    skipHevcSubLayers(bits, maxSubLayersMinus1);
     bits.ue(); // sps_seq_parameter_set_id
     chromaFormatIdc = bits.ue();
     if (chromaFormatIdc === 3) bits.skip(1);
@@ -330,17 +320,7 @@ function spsIdHevc(nal: Uint8Array): number {
   bits.skip(4);
   const maxSubLayersMinus1 = bits.u(3);
   bits.skip(1 + 96);
-  const subProfile: number[] = [];
-  const subLevel: number[] = [];
-  for (let i = 0; i < maxSubLayersMinus1; i++) {
-    subProfile.push(bits.u(1));
-    subLevel.push(bits.u(1));
-  }
-  if (maxSubLayersMinus1 > 0) for (let i = maxSubLayersMinus1; i < 8; i++) bits.skip(2);
-  for (let i = 0; i < maxSubLayersMinus1; i++) {
-    if (subProfile[i]) bits.skip(88);
-    if (subLevel[i]) bits.skip(8);
-  }
+  skipHevcSubLayers(bits, maxSubLayersMinus1);
   return bits.ue();
 }
 

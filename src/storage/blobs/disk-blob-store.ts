@@ -3,9 +3,10 @@
  * renamed into place, so a reader never sees half a segment and a crash leaves no torn file.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { BlobStore } from '../../domain/ports.js';
+import { writeViaTemporary } from '../atomic-write.js';
 
 export class DiskBlobStore implements BlobStore {
   private readonly root: string;
@@ -23,15 +24,7 @@ export class DiskBlobStore implements BlobStore {
   async put(key: string, data: Uint8Array): Promise<void> {
     const target = this.path(key);
     await mkdir(dirname(target), { recursive: true });
-    const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      await writeFile(tmp, data);
-      await rename(tmp, target);
-    } catch (err) {
-      // A failed write (a full disk, most often) leaves no temporary behind.
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    await writeViaTemporary(`${target}.${randomBytes(6).toString('hex')}.tmp`, target, data);
   }
 
   async get(key: string): Promise<Buffer | undefined> {

@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { finished, PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,6 +22,7 @@ import S3Error from 's3rver/lib/models/error.js';
 import S3Object from 's3rver/lib/models/object.js';
 import { bucketNameProblem, MAX_KEY_BYTES, objectKeyProblem } from '../../domain/s3-names.js';
 import { isStorageFull } from '../../domain/storage-full.js';
+import { writeViaTemporary } from '../atomic-write.js';
 
 const TMP_SUFFIX = '.s3tmp';
 const ALLOWED_METADATA = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'content-type', 'expires', 'x-amz-storage-class', 'x-amz-website-redirect-location'];
@@ -39,14 +40,7 @@ function tmpPath(target: string): string {
 
 /** Writes `data` beside `target` and renames it into place. */
 async function writeAtomic(target: string, data: string | Buffer): Promise<void> {
-  const tmp = tmpPath(target);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeViaTemporary(tmpPath(target), target, data);
 }
 
 /** A full disk as the 503 S3 clients retry, with the reason, instead of s3rver's 500 InternalError. */
