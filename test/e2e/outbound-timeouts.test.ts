@@ -76,7 +76,9 @@ describe('a store that stops answering', () => {
     try {
       const r = await timed(() => send(url, 'PUT', PLAYLIST));
       assert.equal(r.value.status, 503, r.value.text);
-      assert.match(r.value.text, /the S3 segment store did not answer within 1 s \(PutObject segments\/ingest\//);
+      // Which call meets the silence first depends on what the input already holds (a listing of its
+      // pending files, or the PUT of the playlist); either way the answer names the store and the call.
+      assert.match(r.value.text, /the S3 segment store did not answer within 1 s \((PutObject|ListObjectsV2|GetObject|HeadObject) segments\/ingest\//);
       assert.equal(r.value.headers.get('retry-after'), '1');
       assert.ok(r.ms < 8000, `answered after ${r.ms} ms`);
       await logged('the S3 segment store');
