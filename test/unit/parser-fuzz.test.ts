@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MediaParseError, readInitSegment, readMediaSegment, type InitSegmentInfo } from '../../src/media/container/isobmff.js';
+import { MediaParseError, readFragmentSamples, readInitSegment, readMediaSegment, type InitSegmentInfo } from '../../src/media/container/isobmff.js';
 import { readTsSegment } from '../../src/media/container/mpegts.js';
 import { PlaylistParseError, isMultivariant, parseMediaPlaylist, parseMultivariantPlaylist } from '../../src/media/hls/playlist.js';
 import { NO_FFMPEG, concat, run } from '../support/media-fixtures.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -44,17 +45,6 @@ function timed(fn: () => unknown): { ms: number; error: unknown } {
   }
 }
 
-/** A deterministic generator (mulberry32), so a failure names its seed and can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOSTILE_U32 = [0, 1, 7, 8, 0xff, 0xffff, 0x4000_0000, 0x7fff_ffff, 0xffff_ffff];
 
@@ -101,6 +91,19 @@ describe('hostile inputs are refused or read in linear time', () => {
     assert.ok(error instanceof MediaParseError, String(error));
     assert.match(error.message, /declares 1073741824 samples, more than the 8-byte mdat/);
     assert.ok(ms < 200, `${ms} ms`);
+  });
+
+  test('the repackager\'s sample reader refuses the same 2^30-sample trun at once, whatever the default sample size', () => {
+    for (const defaultSize of [100, 0]) {
+      // data_offset points at the mdat's body, so zero-byte samples would all lie inside it.
+      const moofWith = (dataOffset: number) =>
+        box('moof', box('mfhd', u32s(0, 1)), box('traf', box('tfhd', u32s(0x0002_0010, 1, defaultSize)), box('tfdt', u32s(0, 0)), box('trun', u32s(0x0000_0001, 2 ** 30, dataOffset))));
+      const moof = moofWith(moofWith(0).length + 8);
+      const segment = concat(moof, box('mdat', new Uint8Array(8)));
+      const { ms, error } = timed(() => readFragmentSamples(segment, init));
+      assert.ok(error instanceof MediaParseError, `default size ${defaultSize}: ${String(error)}`);
+      assert.ok(ms < 200, `${ms} ms`);
+    }
   });
 
   test('many truns cannot add up to more samples than their mdat holds', () => {
@@ -209,7 +212,7 @@ describe('fuzz: random and mutated segments and playlists', { skip: NO_FFMPEG },
   });
 
   test(`MPEG-TS: ${ROUNDS} mutated and random segments raise only MediaParseError, each within ${BOUND_MS} ms`, () => {
-    const next = rng(1);
+    const next = seededRandom(1);
     const rss0 = process.memoryUsage().rss;
     for (let i = 0; i < ROUNDS; i++) {
       const input = i % 10 === 9 ? Uint8Array.from({ length: 188 * (1 + Math.floor(next() * 200)) }, (_, j) => (j % 188 === 0 ? 0x47 : Math.floor(next() * 256))) : mutate(ts, next);
@@ -219,7 +222,7 @@ describe('fuzz: random and mutated segments and playlists', { skip: NO_FFMPEG },
   });
 
   test(`fMP4: ${ROUNDS} mutated init and media segments raise only MediaParseError, each within ${BOUND_MS} ms`, () => {
-    const next = rng(2);
+    const next = seededRandom(2);
     const info = readInitSegment(fmp4Init);
     const rss0 = process.memoryUsage().rss;
     for (let i = 0; i < ROUNDS; i++) {
@@ -235,7 +238,7 @@ describe('fuzz: random and mutated segments and playlists', { skip: NO_FFMPEG },
   });
 
   test(`playlists: ${ROUNDS} mutated media and multivariant playlists raise only PlaylistParseError, each within ${BOUND_MS} ms`, () => {
-    const next = rng(3);
+    const next = seededRandom(3);
     for (let i = 0; i < ROUNDS; i++) {
       for (const [name, source] of [
         ['media', mediaPlaylist],

@@ -583,9 +583,36 @@ function readInit(buf: Uint8Array): InitSegmentInfo {
 
 const SAMPLE_IS_NON_SYNC = 0x00010000; // sample_is_non_sync_sample in sample flags (§8.8.3.1)
 
-interface TfhdDefaults {
-  sampleDuration?: number;
-  sampleFlags?: number;
+/** A track fragment header (§8.8.7): its track, flags, and the optional fields it carries. */
+interface Tfhd {
+  readonly trackId: number;
+  readonly flags: number;
+  readonly baseDataOffset: number | undefined;
+  readonly sampleDuration: number | undefined;
+  readonly sampleSize: number | undefined;
+  readonly sampleFlags: number | undefined;
+}
+
+/** Reads the tfhd of a traf (optional fields appear in flag order). */
+function readTfhd(b: Bytes, traf: Box, children: readonly Box[]): Tfhd {
+  const tfhd = children.find((x) => x.type === 'tfhd');
+  if (tfhd === undefined) throw new MediaParseError(`traf at offset ${traf.start} has no tfhd`);
+  needBody(tfhd, 8);
+  const flags = b.u24(tfhd.body + 1);
+  let p = tfhd.body + 8;
+  const optional = (flag: number, size: number): number | undefined => {
+    if ((flags & flag) === 0) return undefined;
+    if (p + size > tfhd.end) throw new MediaParseError(`tfhd at offset ${tfhd.start} is truncated`);
+    const v = size === 8 ? b.u64(p) : b.u32(p);
+    p += size;
+    return v;
+  };
+  const baseDataOffset = optional(0x01, 8);
+  optional(0x02, 4); // sample_description_index
+  const sampleDuration = optional(0x08, 4);
+  const sampleSize = optional(0x10, 4);
+  const sampleFlags = optional(0x20, 4);
+  return { trackId: b.u32(tfhd.body + 4), flags, baseDataOffset, sampleDuration, sampleSize, sampleFlags };
 }
 
 /** How many more samples the mdat of the current moof can hold (each has at least one byte). */
@@ -605,32 +632,12 @@ function readTraf(
   room: SampleRoom,
 ): FragmentInfo {
   const children = boxesIn(b, traf.body, traf.end, 'traf');
-  const tfhd = children.find((x) => x.type === 'tfhd');
-  if (tfhd === undefined) throw new MediaParseError(`traf at offset ${traf.start} has no tfhd`);
-  needBody(tfhd, 8);
-  // tfhd (§8.8.7): optional fields appear in flag order.
-  const tfhdFlags = b.u24(tfhd.body + 1);
-  const trackId = b.u32(tfhd.body + 4);
-  let p = tfhd.body + 8;
-  const optional = (flag: number, size: number): number | undefined => {
-    if ((tfhdFlags & flag) === 0) return undefined;
-    if (p + size > tfhd.end) throw new MediaParseError(`tfhd at offset ${tfhd.start} is truncated`);
-    const v = size === 8 ? b.u64(p) : b.u32(p);
-    p += size;
-    return v;
-  };
-  optional(0x01, 8); // base_data_offset
-  optional(0x02, 4); // sample_description_index
-  const tfhdDefaults: TfhdDefaults = {};
-  const duration = optional(0x08, 4);
-  if (duration !== undefined) tfhdDefaults.sampleDuration = duration;
-  const tfhdSize = optional(0x10, 4); // default_sample_size
-  const flags = optional(0x20, 4);
-  if (flags !== undefined) tfhdDefaults.sampleFlags = flags;
+  const tfhd = readTfhd(b, traf, children);
+  const trackId = tfhd.trackId;
   const trex = defaultsOf(trackId);
-  const defaultDuration = tfhdDefaults.sampleDuration ?? trex?.sampleDuration;
-  const defaultFlags = tfhdDefaults.sampleFlags ?? trex?.sampleFlags;
-  const defaultSize = tfhdSize ?? trex?.sampleSize ?? 0;
+  const defaultDuration = tfhd.sampleDuration ?? trex?.sampleDuration;
+  const defaultFlags = tfhd.sampleFlags ?? trex?.sampleFlags;
+  const defaultSize = tfhd.sampleSize ?? trex?.sampleSize ?? 0;
 
   // tfdt (§8.8.12): version 1 carries a 64-bit time.
   const tfdt = children.find((x) => x.type === 'tfdt');
@@ -836,32 +843,22 @@ export function readFragmentSamples(buf: Uint8Array, init: InitContext): TrackRu
   const top = boxesIn(b, 0, buf.length, 'the file', true);
   const mdats = top.filter((x) => x.type === 'mdat');
   const inMdat = (from: number, to: number) => mdats.some((m) => from >= m.body && to <= m.end);
+  // Every sample has at least one byte in an mdat, as readMediaSegment also requires: a count the
+  // mdats cannot hold is refused before any per-sample work.
+  let room = mdats.reduce((n, m) => n + (m.end - m.body), 0);
   const runs: TrackRun[] = [];
   for (const moof of top.filter((x) => x.type === 'moof')) {
     let previousDataEnd = moof.start;
     for (const traf of boxesIn(b, moof.body, moof.end, 'moof').filter((x) => x.type === 'traf')) {
       const children = boxesIn(b, traf.body, traf.end, 'traf');
-      const tfhd = children.find((x) => x.type === 'tfhd');
-      if (tfhd === undefined) throw new MediaParseError(`traf at offset ${traf.start} has no tfhd`);
-      needBody(tfhd, 8);
-      const tfhdFlags = b.u24(tfhd.body + 1);
-      const trackId = b.u32(tfhd.body + 4);
+      const tfhd = readTfhd(b, traf, children);
+      const trackId = tfhd.trackId;
       if (!init.tracks.some((t) => t.trackId === trackId)) throw new MediaParseError(`a traf refers to track ${trackId}, which the init segment does not have`);
-      let p = tfhd.body + 8;
-      const optional = (flag: number, size: number): number | undefined => {
-        if ((tfhdFlags & flag) === 0) return undefined;
-        if (p + size > tfhd.end) throw new MediaParseError(`tfhd at offset ${tfhd.start} is truncated`);
-        const v = size === 8 ? b.u64(p) : b.u32(p);
-        p += size;
-        return v;
-      };
-      const baseDataOffset = optional(0x01, 8);
-      optional(0x02, 4);
       const trex = init.defaults?.find((d) => d.trackId === trackId);
-      const defaultDuration = optional(0x08, 4) ?? trex?.sampleDuration ?? 0;
-      const defaultSize = optional(0x10, 4) ?? trex?.sampleSize ?? 0;
-      const defaultFlags = optional(0x20, 4) ?? trex?.sampleFlags ?? 0;
-      const base = baseDataOffset ?? ((tfhdFlags & 0x020000) !== 0 ? moof.start : previousDataEnd);
+      const defaultDuration = tfhd.sampleDuration ?? trex?.sampleDuration ?? 0;
+      const defaultSize = tfhd.sampleSize ?? trex?.sampleSize ?? 0;
+      const defaultFlags = tfhd.sampleFlags ?? trex?.sampleFlags ?? 0;
+      const base = tfhd.baseDataOffset ?? ((tfhd.flags & 0x020000) !== 0 ? moof.start : previousDataEnd);
       const tfdt = children.find((x) => x.type === 'tfdt');
       let baseMediaDecodeTime = 0;
       if (tfdt !== undefined) {
@@ -894,6 +891,8 @@ export function readFragmentSamples(buf: Uint8Array, init: InitContext): TrackRu
         }
         const stride = ((flags >> 8) & 1) * 4 + ((flags >> 9) & 1) * 4 + ((flags >> 10) & 1) * 4 + ((flags >> 11) & 1) * 4;
         if (q + count * stride > trun.end) throw new MediaParseError(`trun at offset ${trun.start} is truncated: ${count} samples need ${count * stride} bytes`);
+        if (count > room) throw new MediaParseError(`trun at offset ${trun.start} declares ${count} samples, more than the segment's mdat bytes can hold`);
+        room -= count;
         for (let i = 0; i < count; i++) {
           let duration = defaultDuration;
           let size = defaultSize;
