@@ -34,15 +34,29 @@ async function ownerOf(store: MetadataOps, groupName: string): Promise<Scope> {
 }
 
 export async function locateChannel(store: MetadataOps, groupName: string, channelName: string): Promise<ResourceRecord<Channel>> {
-  const owner = await ownerOf(store, groupName);
+  return channelOf(store, await ownerOf(store, groupName), groupName, channelName);
+}
+
+async function channelOf(store: MetadataOps, owner: Scope, groupName: string, channelName: string): Promise<ResourceRecord<Channel>> {
   const found = await store.getResource<Channel>(arns.channel(owner, groupName, channelName));
   if (!found) throw new DataplaneError(404, `There is no channel ${channelName} in channel group ${groupName}. Create it with CreateChannel first.`);
   return found;
 }
 
-export async function locateEndpoint(store: MetadataOps, groupName: string, channelName: string, endpointName: string): Promise<ResourceRecord<OriginEndpoint>> {
+/**
+ * An origin endpoint and its channel, with the group's owner found once. `authorize` sees the
+ * endpoint before the channel is read (egress access is decided before any other work).
+ */
+export async function locateEndpoint(
+  store: MetadataOps,
+  groupName: string,
+  channelName: string,
+  endpointName: string,
+  authorize?: (endpoint: OriginEndpoint) => void,
+): Promise<{ endpoint: ResourceRecord<OriginEndpoint>; channel: ResourceRecord<Channel> }> {
   const owner = await ownerOf(store, groupName);
-  const found = await store.getResource<OriginEndpoint>(arns.endpoint(owner, groupName, channelName, endpointName));
-  if (!found) throw new DataplaneError(404, `There is no origin endpoint ${endpointName} on channel ${groupName}/${channelName}.`);
-  return found;
+  const endpoint = await store.getResource<OriginEndpoint>(arns.endpoint(owner, groupName, channelName, endpointName));
+  if (!endpoint) throw new DataplaneError(404, `There is no origin endpoint ${endpointName} on channel ${groupName}/${channelName}.`);
+  authorize?.(endpoint.doc);
+  return { endpoint, channel: await channelOf(store, owner, groupName, channelName) };
 }

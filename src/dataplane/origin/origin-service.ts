@@ -14,7 +14,7 @@ import { ManifestFilterError, parseManifestFilter } from '../../media/manifest-f
 import type { OutputSegment, OutputTrack } from '../../media/timeline/model.js';
 import { outputTrack } from '../../domain/output-model.js';
 import { newestSegmentEnd } from '../channel-clock.js';
-import { DataplaneError, locateChannel, locateEndpoint } from '../channel-locator.js';
+import { DataplaneError, locateEndpoint } from '../channel-locator.js';
 import { outputNames, parseSegmentName } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
 import { resolveWindow, type TimeWindow } from './window.js';
@@ -117,10 +117,9 @@ export class OriginService {
   readonly cache: ManifestCache | undefined;
 
   async serve(req: OriginRequest): Promise<OriginResponse> {
-    const endpointRec = await locateEndpoint(this.deps.store, req.groupName, req.channelName, req.endpointName);
-    req.authorize?.(endpointRec.doc);
-    const channel = (await locateChannel(this.deps.store, req.groupName, req.channelName)).doc;
-    const endpoint = endpointRec.doc;
+    const located = await locateEndpoint(this.deps.store, req.groupName, req.channelName, req.endpointName, req.authorize);
+    const channel = located.channel.doc;
+    const endpoint = located.endpoint.doc;
     if (endpoint.containerType === 'ISM') throw new DataplaneError(501, 'MSS (ISM) output is not built yet in Packhouse.');
     const segName = text(endpoint.segment['SegmentName'], 'segment');
     const view = await endpointRenditions(this.deps.timeline, channel.arn, endpoint.containerType);
