@@ -21,6 +21,7 @@
 import type { OutputSegment } from '../media/timeline/model.js';
 import { initIdOf } from '../media/output-naming.js';
 import type { BlobStore, SegmentRecord, TimelineStore } from './ports.js';
+import { joinContinuous } from '../media/package/ts-continuity.js';
 
 export interface OutputGroup {
   /** Output media sequence number. */
@@ -140,13 +141,14 @@ export async function windowGroups(
   return { n, typicalMs, groups: groupSegments([...before, ...inWindow, ...after], n) };
 }
 
-/** An output segment's bytes: its input segments end to end; undefined when any of them is gone. */
-export async function groupBytes(blobs: BlobStore, keys: readonly string[]): Promise<Buffer | undefined> {
+/** An output segment's bytes: its input segments end to end (repackaged TS with its continuity counters carried on); undefined when any of them is gone. */
+export async function groupBytes(blobs: BlobStore, keys: readonly string[], tsContinuity = false): Promise<Buffer | undefined> {
   const parts: Buffer[] = [];
   for (const k of keys) {
     const b = await blobs.get(k);
     if (!b) return undefined;
     parts.push(b);
   }
-  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  if (parts.length === 1) return parts[0];
+  return tsContinuity ? joinContinuous(parts) : Buffer.concat(parts);
 }

@@ -49,6 +49,15 @@ export function repackagedTimeline(timeline: TimelineStore, renditions: Readonly
   };
 }
 
+/**
+ * Whether a segment seen through the TS view is one Packhouse wrote from fMP4 input: its
+ * continuity counters start at 0, so an output segment of several needs them carried on
+ * (media/package/ts-continuity.ts).
+ */
+export function isRepackagedTs(s: SegmentRecord): boolean {
+  return s.tsKey !== undefined && s.key === s.tsKey;
+}
+
 /** The renditions and timeline an endpoint of the given container type serves from a channel. */
 export async function endpointRenditions(timeline: TimelineStore, channelArn: string, containerType: string): Promise<EndpointRenditions> {
   const all = await timeline.listRenditions(channelArn);

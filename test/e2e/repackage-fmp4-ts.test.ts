@@ -1,16 +1,17 @@
 /**
  * fMP4 in, TS out, end to end: ffmpeg pushes ~12 s of HLS with fMP4 segments (two H.264 renditions
  * and one AAC rendition) through a recording tee proxy into a channel with a CMAF endpoint
- * (pass-through) and a TS endpoint, which serves the input repackaged into MPEG-TS at ingest.
- * Checked: TS segments that begin with PAT/PMT and decode without a message, the durations and A/V
- * offset of the CMAF endpoint's same window, identical bytes on every fetch, a harvest equal to the
- * origin.
+ * (pass-through) and two TS endpoints (2 s and 4 s output segments), which serve the input
+ * repackaged into MPEG-TS at ingest. Checked: TS segments that begin with PAT/PMT and decode without
+ * a message, continuity counters that carry on across the input segments of a 4 s output segment,
+ * the durations and A/V offset of the CMAF endpoint's same window, identical bytes on every fetch,
+ * harvests equal to the origin.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateHarvestJobCommand, waitUntilHarvestJobFinished } from '@aws-sdk/client-mediapackagev2';
@@ -69,7 +70,8 @@ async function startTimes(url: string): Promise<{ video: number; audio: number }
 describe('fMP4 in, TS out: a TS endpoint over an fMP4 encoder', () => {
   before(async () => {
     server = await startServer();
-    await createLiveChannel(server.client(), G, C, [cmafEndpoint('cmaf', 600), tsEndpoint('ts', 600)]);
+    const grouped = tsEndpoint('ts4', 600);
+    await createLiveChannel(server.client(), G, C, [cmafEndpoint('cmaf', 600), tsEndpoint('ts', 600), { ...grouped, Segment: { ...grouped.Segment, SegmentDurationSeconds: 4 } }]);
     tsOut = `${server.url}/out/v1/${G}/${C}/ts`;
     cmafOut = `${server.url}/out/v1/${G}/${C}/cmaf`;
     tee = await startTeeProxy(server.url);
@@ -129,6 +131,36 @@ describe('fMP4 in, TS out: a TS endpoint over an fMP4 encoder', () => {
     }
   });
 
+  test('output segments of two repackaged segments (SegmentDurationSeconds 4): every PID counts on across the join, ffmpeg reads them without a warning', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'packhouse-ts4-'));
+    try {
+      for (const r of RENDITIONS) {
+        const list = readMedia((await get(`${server.url}/out/v1/${G}/${C}/ts4/index_${r}.m3u8?${windowQuery}`)).text);
+        assert.ok(list.segments.length >= 2, `${r}: ${list.segments.length} segments`);
+        for (const s of list.segments) {
+          const res = await get(`${server.url}/out/v1/${G}/${C}/ts4/${s.uri}`);
+          assert.equal(res.status, 200, res.text);
+          assert.equal(Number(res.headers.get('content-length')), res.body.length);
+          const b = res.body;
+          const cc = new Map<number, number>();
+          for (let i = 0; i * 188 < b.length; i++) {
+            const pid = ((b[i * 188 + 1]! & 0x1f) << 8) | b[i * 188 + 2]!;
+            const prev = cc.get(pid);
+            if (prev !== undefined) assert.equal(b[i * 188 + 3]! & 0x0f, (prev + 1) & 0x0f, `${s.uri} packet ${i} (PID ${pid})`);
+            cc.set(pid, b[i * 188 + 3]! & 0x0f);
+          }
+          const file = join(dir, `${r}-${s.uri}`);
+          writeFileSync(file, b);
+          const read = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'warning', '-i', file, '-map', '0', '-f', 'null', '-'], { encoding: 'utf8' });
+          assert.equal(read.status, 0, read.stderr);
+          assert.deepEqual(errorLines(read.stderr), [], `${s.uri}`);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('ffmpeg decodes the TS endpoint (closed window, every stream) without a message; duration and A/V offset match the CMAF endpoint within a frame', async () => {
     const cmafUrl = `${cmafOut}/index.m3u8?${windowQuery}`;
     const tsUrl = `${tsOut}/index.m3u8?${windowQuery}`;
@@ -142,27 +174,31 @@ describe('fMP4 in, TS out: a TS endpoint over an fMP4 encoder', () => {
     assert.ok(Math.abs(b.video - b.audio - (a.video - a.audio)) <= FRAME, `A/V offset ${b.video - b.audio} s, CMAF ${a.video - a.audio} s`);
   });
 
-  test('a harvest of the TS window writes the origin bytes', async () => {
+  test('a harvest of the TS window writes the origin bytes, output segments of one and of two repackaged segments alike', async () => {
     const [from, to] = windowQuery.split('&').map((x) => Number(x.split('=')[1]) * 1000) as [number, number];
-    const ref = { ChannelGroupName: G, ChannelName: C, OriginEndpointName: 'ts', HarvestJobName: 'repackaged-ts' };
-    await server.client().send(
-      new CreateHarvestJobCommand({
-        ...ref,
-        HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }] },
-        ScheduleConfiguration: { StartTime: new Date(from), EndTime: new Date(to) },
-        Destination: { S3Destination: { BucketName: 'repackaged-ts', DestinationPath: 'vod/' } },
-      }),
-    );
-    const w = await waitUntilHarvestJobFinished({ client: server.client(), maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, ref);
-    assert.equal(w.state, 'SUCCESS', JSON.stringify(w.reason));
+    const refs = ['ts', 'ts4'].map((e) => ({ ChannelGroupName: G, ChannelName: C, OriginEndpointName: e, HarvestJobName: `repackaged-${e}` }));
+    for (const ref of refs) {
+      await server.client().send(
+        new CreateHarvestJobCommand({
+          ...ref,
+          HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }] },
+          ScheduleConfiguration: { StartTime: new Date(from), EndTime: new Date(to) },
+          Destination: { S3Destination: { BucketName: ref.HarvestJobName, DestinationPath: 'vod/' } },
+        }),
+      );
+    }
     const s3Url = builtinS3Url(server);
-    const keys = await listKeys(s3Client(s3Url), 'repackaged-ts');
-    const media = keys.filter((k) => k.endsWith('.ts'));
-    assert.ok(media.length >= RENDITIONS.length * 4, keys.join('\n'));
-    assert.ok(!keys.some((k) => k.endsWith('.mp4')), 'no init segment or fMP4 in a TS harvest');
-    for (const key of media) {
-      const harvested = await getObject(s3Url, 'repackaged-ts', key);
-      assert.ok(harvested.equals((await get(`${tsOut}/${key.slice('vod/'.length)}`)).body), `${key} equals the origin's bytes`);
+    for (const ref of refs) {
+      const w = await waitUntilHarvestJobFinished({ client: server.client(), maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, ref);
+      assert.equal(w.state, 'SUCCESS', JSON.stringify(w.reason));
+      const keys = await listKeys(s3Client(s3Url), ref.HarvestJobName);
+      const media = keys.filter((k) => k.endsWith('.ts'));
+      assert.ok(media.length >= RENDITIONS.length * (ref.OriginEndpointName === 'ts' ? 4 : 2), keys.join('\n'));
+      assert.ok(!keys.some((k) => k.endsWith('.mp4')), 'no init segment or fMP4 in a TS harvest');
+      for (const key of media) {
+        const harvested = await getObject(s3Url, ref.HarvestJobName, key);
+        assert.ok(harvested.equals((await get(`${server.url}/out/v1/${G}/${C}/${ref.OriginEndpointName}/${key.slice('vod/'.length)}`)).body), `${key} equals the origin's bytes`);
+      }
     }
   });
 

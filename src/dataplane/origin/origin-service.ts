@@ -21,7 +21,8 @@ import { resolveWindow, type TimeWindow } from './window.js';
 import { childQueryString, parseOriginQuery, type OriginQuery } from './query.js';
 import { ManifestCache } from './manifest-cache.js';
 import { metrics } from '../../metrics/metrics.js';
-import { endpointRenditions, unsupportedMessage } from '../../domain/repackaging.js';
+import { endpointRenditions, isRepackagedTs, unsupportedMessage } from '../../domain/repackaging.js';
+import { streamContinuous } from '../../media/package/ts-continuity.js';
 import { firstSeqOf, groupEndMs, groupIndexOf, groupOf, groupSegment, groupSize, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
 import type { PartialSegment, RenditionReport } from '../../media/hls/writer.js';
 
@@ -516,16 +517,24 @@ export class OriginService {
     const [first, ...others] = group.pieces;
     const head = await read(first!.key);
     if (!head) throw notFound();
+    const trackId = rendition.id;
+    async function* pieces() {
+      yield head!;
+      for (const p of others) {
+        const piece = await read(p.key);
+        if (!piece) throw new Error(`input segment ${p.seq} of ${trackId} went while its output segment was served`);
+        yield piece;
+      }
+    }
+    // TS that Packhouse wrote (fMP4 input) starts its continuity counters at 0 in every piece:
+    // they are carried on across the pieces, so the output segment has no counter jump.
+    const continuous = rendition.container === 'ts' && isRepackagedTs(first!);
     return ok({
       length,
       discard: () => head.destroy?.(),
       async *chunks() {
-        yield* head;
-        for (const p of others) {
-          const piece = await read(p.key);
-          if (!piece) throw new Error(`input segment ${p.seq} of ${rendition.id} went while its output segment was served`);
-          yield* piece;
-        }
+        if (continuous) yield* streamContinuous(pieces());
+        else for await (const piece of pieces()) yield* piece;
       },
     });
   }

@@ -15,7 +15,7 @@ import { groupBytes, groupSegment, windowGroups } from '../output-groups.js';
 import type { OutputTrack } from '../../media/timeline/model.js';
 import { outputTrack } from '../output-model.js';
 import { harvestKeysProblem } from '../s3-names.js';
-import { endpointRenditions, unsupportedMessage } from '../repackaging.js';
+import { endpointRenditions, isRepackagedTs, unsupportedMessage } from '../repackaging.js';
 import { metrics } from '../../metrics/metrics.js';
 
 export interface RunnerLogger {
@@ -259,7 +259,7 @@ export class HarvestRunner {
       await this.prepareBucket(r.doc.bucket);
       const copy = async (o: PlannedObject) => {
         if (!alive) throw new JobStopped();
-        const body = o.text !== undefined ? Buffer.from(o.text) : await groupBytes(this.deps.blobs, o.blobKeys!);
+        const body = o.text !== undefined ? Buffer.from(o.text) : await groupBytes(this.deps.blobs, o.blobKeys!, o.tsContinuity === true);
         if (!body) throw new JobFailed(`A segment of the window (${o.key.split('/').pop()}) was removed from Packhouse before it could be copied: the window slid out of the startover window. Harvest a more recent window.`);
         await this.write(r.doc.bucket, o.key, body, o.contentType, abort.signal);
         progress = { ...progress, objectsWritten: progress.objectsWritten + 1, bytesWritten: progress.bytesWritten + body.length };
@@ -348,7 +348,16 @@ export class HarvestRunner {
       const wg = await windowGroups(view.timeline, channelRec.arn, t.id, job.startMs, job.endMs, segDurS);
       windowTracks.set(t.id, {
         n: wg.n,
-        segments: wg.groups.filter((g) => g.complete).map((g) => ({ ...groupSegment(g), blobKeys: g.pieces.map((p) => p.key), bytes: g.pieces.reduce((b, p) => b + p.bytes, 0), initKey: g.pieces[0]!.initKey })),
+        segments: wg.groups
+          .filter((g) => g.complete)
+          .map((g) => ({
+            ...groupSegment(g),
+            blobKeys: g.pieces.map((p) => p.key),
+            bytes: g.pieces.reduce((b, p) => b + p.bytes, 0),
+            initKey: g.pieces[0]!.initKey,
+            // As the origin serves it: repackaged TS pieces with their counters carried on.
+            tsContinuity: t.container === 'ts' && g.pieces.length > 1 && isRepackagedTs(g.pieces[0]!),
+          })),
       });
     }
     const plan = planHarvest(job, endpoint, tracks, windowTracks);

@@ -18,6 +18,8 @@ export interface WindowSegment extends OutputSegment {
   readonly blobKeys: readonly string[];
   readonly bytes: number;
   readonly initKey?: string | undefined;
+  /** TS pieces Packhouse wrote, whose continuity counters are carried on across them (media/package/ts-continuity.ts). */
+  readonly tsContinuity?: boolean | undefined;
 }
 
 /** A track's output segments in the window, n input segments each (domain/output-groups.ts). */
@@ -32,6 +34,8 @@ export interface PlannedObject {
   readonly bytes: number;
   /** The body: these blobs concatenated, or text. */
   readonly blobKeys?: readonly string[];
+  /** Join the blobs with continuous TS counters (WindowSegment.tsContinuity). */
+  readonly tsContinuity?: boolean | undefined;
   readonly text?: string;
 }
 
@@ -67,7 +71,7 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
       const ct = t.container === 'ts' ? 'video/mp2t' : t.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
       for (const s of segments.get(t.id) ?? []) {
         const key = at(outputNames.segment(segName, t.id, s.seq, n(t), t.container));
-        if (!media.has(key)) media.set(key, { key, contentType: ct, bytes: s.bytes, blobKeys: s.blobKeys });
+        if (!media.has(key)) media.set(key, { key, contentType: ct, bytes: s.bytes, blobKeys: s.blobKeys, ...(s.tsContinuity ? { tsContinuity: true } : {}) });
         if (s.initKey && t.container !== 'ts') {
           const initKey = at(outputNames.init(segName, t.id, initIdOf(s.initKey)));
           if (!media.has(initKey)) media.set(initKey, { key: initKey, contentType: ct === 'audio/mp4' ? 'audio/mp4' : 'video/mp4', bytes: 0, blobKeys: [s.initKey] });
