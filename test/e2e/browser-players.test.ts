@@ -109,7 +109,7 @@ describe('real players in Chromium (dash.js, hls.js)', () => {
     const r = await liveHls;
     assert.deepEqual(r.errors, []);
     assert.ok(r.played >= LIVE_TARGET_SECONDS, `played ${r.played} s of the live stream in ${r.wallSeconds} s`);
-    assert.ok(r.decodedFrames > 30, `${r.decodedFrames} frames decoded`);
+    assert.ok(r.decodedFrames > 10, `${r.decodedFrames} frames decoded`);
   });
 
   test('dash.js plays the live, two-period dynamic MPD', async () => {
@@ -117,7 +117,7 @@ describe('real players in Chromium (dash.js, hls.js)', () => {
     const r = await liveDash;
     assert.deepEqual(r.errors, [], JSON.stringify(r));
     assert.ok(r.played >= LIVE_TARGET_SECONDS, `played ${r.played} s of the live stream in ${r.wallSeconds} s`);
-    assert.ok(r.decodedFrames > 30, `${r.decodedFrames} frames decoded`);
+    assert.ok(r.decodedFrames > 10, `${r.decodedFrames} frames decoded`);
   });
 
   test('dash.js plays the two-period MPD across the restart to its end', async () => {
