@@ -65,7 +65,7 @@ export interface PmtStream {
 }
 
 /** Reassembles PSI sections of one PID across packets (pointer_field, §2.4.4.2). */
-class SectionAssembler {
+export class SectionAssembler {
   private pending: Uint8Array | undefined;
   private pendingLength = 0;
 
@@ -170,25 +170,46 @@ function classify(streamType: number, descriptors: Uint8Array): Omit<PmtStream, 
   }
 }
 
-/** Elementary streams of a PMT section (§2.4.4.8). */
-function readPmt(section: Uint8Array): PmtStream[] | undefined {
+export interface PmtEntry {
+  streamType: number;
+  pid: number;
+  /** The ES_info descriptors (a view of the section). */
+  descriptors: Uint8Array;
+}
+
+/**
+ * The layout of a current PMT section (§2.4.4.8): where the elementary stream loop starts, and its
+ * entries; undefined for another table or a section too short to be one.
+ */
+export function readPmtEntries(section: Uint8Array): { loopStart: number; entries: PmtEntry[] } | undefined {
   if (section[0] !== 0x02 || section.length < 16) return undefined;
   if (((section[5] ?? 0) & 1) === 0) return undefined;
   const programInfoLength = (((section[10] ?? 0) & 0x0f) << 8) | (section[11] ?? 0);
-  const streams: PmtStream[] = [];
+  const entries: PmtEntry[] = [];
   const end = section.length - 4; // CRC_32
-  for (let p = 12 + programInfoLength; p + 5 <= end; ) {
+  const loopStart = Math.min(end, 12 + programInfoLength);
+  for (let p = loopStart; p + 5 <= end; ) {
     const streamType = section[p] ?? 0;
     const pid = (((section[p + 1] ?? 0) & 0x1f) << 8) | (section[p + 2] ?? 0);
     const infoLength = (((section[p + 3] ?? 0) & 0x0f) << 8) | (section[p + 4] ?? 0);
-    const descriptors = section.subarray(p + 5, Math.min(end, p + 5 + infoLength));
+    entries.push({ streamType, pid, descriptors: section.subarray(p + 5, Math.min(end, p + 5 + infoLength)) });
+    p += 5 + infoLength;
+  }
+  return { loopStart, entries };
+}
+
+/** Elementary streams of a PMT section (§2.4.4.8). */
+function readPmt(section: Uint8Array): PmtStream[] | undefined {
+  const layout = readPmtEntries(section);
+  if (layout === undefined) return undefined;
+  const streams: PmtStream[] = [];
+  for (const { streamType, pid, descriptors } of layout.entries) {
     const stream: PmtStream = { pid, streamType, ...classify(streamType, descriptors) };
     for (let q = 0; q + 2 <= descriptors.length; q += 2 + (descriptors[q + 1] ?? 0)) {
       // ISO_639_language_descriptor (§2.6.18)
       if (descriptors[q] === 0x0a && (descriptors[q + 1] ?? 0) >= 3) stream.language = String.fromCharCode(...descriptors.subarray(q + 2, q + 5));
     }
     streams.push(stream);
-    p += 5 + infoLength;
   }
   return streams;
 }
@@ -204,6 +225,11 @@ export function payloadStart(buf: Uint8Array, offset: number, index: number): nu
 
 /** First pass: PAT, then the PMTs it names. Stops as soon as every PMT is read. */
 export function readProgramTables(buf: Uint8Array, packetCount: number): PmtStream[] {
+  return readPrograms(buf, packetCount).streams;
+}
+
+/** The PMT PIDs the PAT names, and the elementary streams of the PMTs found, in PAT order. */
+export function readPrograms(buf: Uint8Array, packetCount: number): { pmtPids: number[]; streams: PmtStream[] } {
   let pmtPids: Set<number> | undefined;
   const pmts = new Map<number, PmtStream[]>();
   const assemblers = new Map<number, SectionAssembler>();
@@ -231,7 +257,32 @@ export function readProgramTables(buf: Uint8Array, packetCount: number): PmtStre
   const order = [...pmtPids];
   const missing = order.filter((p) => !pmts.has(p));
   if (missing.length === order.length) throw new MediaParseError(`no PMT on PID ${missing.join(', ')} in the segment`);
-  return order.flatMap((p) => pmts.get(p) ?? []);
+  return { pmtPids: order, streams: order.flatMap((p) => pmts.get(p) ?? []) };
+}
+
+/**
+ * The adaptation field of the packet at `offset` without its stuffing: the flags byte and the
+ * optional fields they announce (PCR, OPCR, splice countdown, private data, extension), or
+ * undefined when there is none or it is only stuffing (§2.4.3.4).
+ */
+export function adaptationFieldCore(buf: Uint8Array, offset: number, index: number): Uint8Array | undefined {
+  const afc = ((buf[offset + 3] ?? 0) >> 4) & 3;
+  if ((afc & 2) === 0) return undefined;
+  const length = buf[offset + 4] ?? 0;
+  if (length === 0) return undefined;
+  const start = offset + 5;
+  const end = start + length;
+  if (end > offset + PACKET_SIZE) throw new MediaParseError(`packet ${index} has an adaptation field longer than the packet`);
+  const flags = buf[start] ?? 0;
+  if (flags === 0) return undefined;
+  let p = start + 1;
+  if (flags & 0x10) p += 6; // PCR
+  if (flags & 0x08) p += 6; // OPCR
+  if (flags & 0x04) p += 1; // splice_countdown
+  if (flags & 0x02) p += 1 + (buf[p] ?? 0); // transport_private_data
+  if (flags & 0x01) p += 1 + (buf[p] ?? 0); // adaptation_field_extension
+  if (p > end) throw new MediaParseError(`packet ${index}: the fields of its adaptation field run past its length`);
+  return buf.subarray(start, p);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,19 +306,28 @@ export function unescapeRbsp(nal: Uint8Array): Uint8Array {
 
 /** NAL units of an Annex B byte stream (start codes 00 00 01 / 00 00 00 01). */
 export function* nalUnits(es: Uint8Array): Generator<Uint8Array> {
+  for (const [start, end] of nalUnitRanges(es)) yield es.subarray(start, end);
+}
+
+/**
+ * Where the NAL units of an Annex B byte stream lie, as [start, end) offsets: from after a start
+ * code to the next one, without the zero bytes before it (trailing_zero_8bits, or the leading
+ * zero of a 4-byte start code).
+ */
+export function* nalUnitRanges(es: Uint8Array): Generator<[number, number]> {
   let start = -1;
   for (let i = 0; i + 2 < es.length; i++) {
     if (es[i] === 0 && es[i + 1] === 0 && es[i + 2] === 1) {
       if (start >= 0) {
         let end = i;
         while (end > start && es[end - 1] === 0) end--;
-        yield es.subarray(start, end);
+        yield [start, end];
       }
       start = i + 3;
       i += 2;
     }
   }
-  if (start >= 0 && start < es.length) yield es.subarray(start);
+  if (start >= 0 && start < es.length) yield [start, es.length];
 }
 
 export interface VideoFacts {
@@ -478,9 +538,11 @@ class SpsSniffer {
 // ---------------------------------------------------------------------------------------------
 // Audio frame headers: ADTS (13818-7 §6.2), AC-3 and E-AC-3 (ATSC A/52 §5.3, Annex E)
 
-interface AudioFrame {
+export interface AudioFrame {
   /** Whole frame length in bytes, header included. */
   length: number;
+  /** ADTS: 7, or 9 with the CRC (protection_absent 0); AC-3/E-AC-3: 0 (their CRC is inside the frame). */
+  headerLength: number;
   /** Samples per frame; 0 for frames that add no time (E-AC-3 dependent substreams). */
   samples: number;
   sampleRate: number;
@@ -491,13 +553,14 @@ interface AudioFrame {
 const ADTS_HEADER = 7;
 const DOLBY_HEADER = 8;
 
-function readAdtsHeader(h: Uint8Array): AudioFrame | undefined {
+/** The fixed and variable ADTS header (13818-7 §6.2) in h[0..7), or undefined when it is not one. */
+export function readAdtsHeader(h: Uint8Array): AudioFrame | undefined {
   const [b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0] = h;
   if (b0 !== 0xff || (b1 & 0xf6) !== 0xf0) return undefined; // syncword, layer 00
   const sampleRate = AAC_SAMPLE_RATES[(b2 >> 2) & 0x0f];
   if (sampleRate === undefined) return undefined;
   const length = ((b3 & 0x03) << 11) | (b4 << 3) | (b5 >> 5);
-  const frame: AudioFrame = { length, samples: 1024 * ((b6 & 3) + 1), sampleRate, codec: `mp4a.40.${(b2 >> 6) + 1}` };
+  const frame: AudioFrame = { length, headerLength: (b1 & 1) === 1 ? 7 : 9, samples: 1024 * ((b6 & 3) + 1), sampleRate, codec: `mp4a.40.${(b2 >> 6) + 1}` };
   const channels = aacChannels(((b2 & 1) << 2) | (b3 >> 6));
   if (channels !== undefined) frame.channels = channels;
   return frame;
@@ -506,7 +569,8 @@ function readAdtsHeader(h: Uint8Array): AudioFrame | undefined {
 /** AC-3 frame sizes in 16-bit words (A/52 Table 5.18), from the bit rate of frmsizecod / 2. */
 const AC3_BITRATES = [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 576, 640];
 
-function readDolbyHeader(h: Uint8Array): AudioFrame | undefined {
+/** An AC-3 or E-AC-3 syncframe header in h[0..8), or undefined when it is not one. */
+export function readDolbyHeader(h: Uint8Array): AudioFrame | undefined {
   if (h[0] !== 0x0b || h[1] !== 0x77) return undefined;
   const bsid = (h[5] ?? 0) >> 3;
   if (bsid <= 10) {
@@ -522,7 +586,7 @@ function readDolbyHeader(h: Uint8Array): AudioFrame | undefined {
     if ((acmod & 1) !== 0 && acmod !== 1) bits.skip(2); // cmixlev
     if ((acmod & 4) !== 0) bits.skip(2); // surmixlev
     if (acmod === 2) bits.skip(2); // dsurmod
-    return { length: words * 2, samples: 1536, sampleRate, channels: ac3Channels(acmod, bits.u(1)), codec: 'ac-3' };
+    return { length: words * 2, headerLength: 0, samples: 1536, sampleRate, channels: ac3Channels(acmod, bits.u(1)), codec: 'ac-3' };
   }
   if (bsid > 16) return undefined;
   // E-AC-3 (Annex E.2.2): strmtyp(2) substreamid(3) frmsiz(11) | fscod(2) numblkscod(2) acmod(3) lfeon(1)
@@ -535,7 +599,7 @@ function readDolbyHeader(h: Uint8Array): AudioFrame | undefined {
   if (sampleRate === undefined) return undefined;
   const independent = strmtyp !== 1 && substreamId === 0;
   const samples = fscod === 3 ? 1536 : ([1, 2, 3, 6][code2] ?? 6) * 256;
-  return { length, samples: independent ? samples : 0, sampleRate, channels: ac3Channels(((h[4] ?? 0) >> 1) & 7, (h[4] ?? 0) & 1), codec: 'ec-3' };
+  return { length, headerLength: 0, samples: independent ? samples : 0, sampleRate, channels: ac3Channels(((h[4] ?? 0) >> 1) & 7, (h[4] ?? 0) & 1), codec: 'ec-3' };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -743,6 +807,122 @@ export function readTimestamp(h: Uint8Array, at: number): number {
   const b3 = h[at + 3] ?? 0;
   const b4 = h[at + 4] ?? 0;
   return ((b0 >> 1) & 7) * 2 ** 30 + ((b1 << 7) | (b2 >> 1)) * 2 ** 15 + ((b3 << 7) | (b4 >> 1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// PES collection: the payload of each PES of one PID, checked (continuity, lengths, headers)
+
+export interface Pes {
+  pts?: number;
+  dts?: number;
+  /** The PES header (start code to the end of PES_header_data), a view or a copy. */
+  header: Uint8Array;
+  /** Payload pieces (views into the segment). */
+  data: Uint8Array[];
+  size: number;
+  /** PES_packet_length − header, when the header gave one (0: unbounded video PES). */
+  expected?: number;
+  /** Packet index where it started, for messages. */
+  packet: number;
+  /** Indices of the packets that carried its bytes (header and payload), in order. */
+  packets: number[];
+}
+
+/** What PesCollector.packet made of one packet. */
+export type PesPacketUse = 'pes' | 'duplicate' | 'before-first-pes' | 'no-payload';
+
+/**
+ * Gathers the PES packets of one PID from its transport packets (13818-1 §2.4.3). Throws
+ * MediaParseError with a one-line reason for lost packets (continuity counter), a payload unit
+ * that is not a PES, a header that never ends, or a PES whose payload differs from its length.
+ */
+export class PesCollector {
+  readonly pes: Pes[] = [];
+  private current: Pes | undefined;
+  private header: Uint8Array | undefined;
+  private cc = -1;
+
+  constructor(private readonly pid: number) {}
+
+  packet(buf: Uint8Array, off: number, index: number): PesPacketUse {
+    const b3 = buf[off + 3] ?? 0;
+    const hasPayload = (b3 & 0x10) !== 0;
+    const cc = b3 & 0x0f;
+    const afc = (b3 >> 4) & 3;
+    const discontinuityIndicator = (afc & 2) !== 0 && (buf[off + 4] ?? 0) > 0 && ((buf[off + 5] ?? 0) & 0x80) !== 0;
+    if (hasPayload) {
+      if (this.cc >= 0 && !discontinuityIndicator) {
+        if (cc === this.cc) return 'duplicate'; // a duplicate packet (13818-1 §2.4.3.3): ignore it
+        if (cc !== ((this.cc + 1) & 0x0f)) {
+          throw new MediaParseError(`packets of PID ${this.pid} are missing before packet ${index} (continuity counter ${this.cc} then ${cc})`);
+        }
+      }
+      this.cc = cc;
+    }
+    const start = payloadStart(buf, off, index);
+    if (start >= off + PACKET_SIZE) return 'no-payload';
+    const payload = buf.subarray(start, off + PACKET_SIZE);
+    if (((buf[off + 1] ?? 0) & 0x40) !== 0) {
+      this.close();
+      this.current = { header: payload.subarray(0, 0), data: [], size: 0, packet: index, packets: [index] };
+      this.header = undefined;
+      this.headerBytes(payload);
+      return 'pes';
+    }
+    if (this.current === undefined) return 'before-first-pes'; // the end of a PES that began before these bytes
+    this.current.packets.push(index);
+    if (this.header !== undefined) this.headerBytes(payload);
+    else this.add(payload);
+    return 'pes';
+  }
+
+  private headerBytes(bytes: Uint8Array): void {
+    const pes = this.current!;
+    const h = this.header === undefined ? bytes : Buffer.concat([this.header, bytes]);
+    if (h.length < 9 || h.length < 9 + (h[8] ?? 0)) {
+      if (h.length > 400) throw new MediaParseError(`PID ${this.pid}: the PES header starting at packet ${pes.packet} never ends`);
+      this.header = h;
+      return;
+    }
+    this.header = undefined;
+    if (h[0] !== 0 || h[1] !== 0 || h[2] !== 1) throw new MediaParseError(`PID ${this.pid}: packet ${pes.packet} starts a payload unit that is not a PES packet`);
+    const length = ((h[4] ?? 0) << 8) | (h[5] ?? 0);
+    const flags = h[7] ?? 0;
+    const headerLength = 9 + (h[8] ?? 0);
+    if ((flags & 0x80) !== 0) {
+      if (headerLength < 14) throw new MediaParseError(`PID ${this.pid}: the PES header at packet ${pes.packet} is too short for its PTS`);
+      pes.pts = readTimestamp(h, 9);
+      if ((flags & 0x40) !== 0) {
+        if (headerLength < 19) throw new MediaParseError(`PID ${this.pid}: the PES header at packet ${pes.packet} is too short for its DTS`);
+        pes.dts = readTimestamp(h, 14);
+      }
+    }
+    if (length > 0) {
+      if (length + 6 < headerLength) throw new MediaParseError(`PID ${this.pid}: the PES at packet ${pes.packet} is shorter than its header`);
+      pes.expected = length + 6 - headerLength;
+    }
+    pes.header = h.subarray(0, headerLength);
+    this.add(h.subarray(headerLength));
+  }
+
+  private add(bytes: Uint8Array): void {
+    const pes = this.current!;
+    if (bytes.length === 0) return;
+    pes.data.push(bytes);
+    pes.size += bytes.length;
+  }
+
+  close(): void {
+    const pes = this.current;
+    this.current = undefined;
+    if (pes === undefined) return;
+    if (this.header !== undefined) throw new MediaParseError(`PID ${this.pid}: the segment ends inside the PES header that starts at packet ${pes.packet}`);
+    if (pes.expected !== undefined && pes.size !== pes.expected) {
+      // Transport packets pad a PES with 0xFF only in adaptation fields, never in the payload.
+      throw new MediaParseError(`PID ${this.pid}: the PES at packet ${pes.packet} has ${pes.size} payload bytes but declares ${pes.expected} (truncated or corrupt)`);
+    }
+    this.pes.push(pes);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@
  * that change inside the segment) throws RepackageError with a one-line reason.
  */
 import { AAC_SAMPLE_RATES, BitReader, MediaParseError, aacChannels, skipHevcSubLayers } from '../container/isobmff.js';
-import { nalUnits, payloadStart, readAvcSps, readHevcSps, readProgramTables, readTimestamp, unescapeRbsp, type PmtStream } from '../container/mpegts.js';
+import { PesCollector, nalUnits, readAvcSps, readHevcSps, readProgramTables, unescapeRbsp, type Pes, type PmtStream } from '../container/mpegts.js';
 import { writeFragment, writeInitSegment, type AudioTrack, type Sample, type Track, type TrackFragment, type VideoTrack } from './mp4-writer.js';
 
 export class RepackageError extends Error {
@@ -47,107 +47,6 @@ const STREAM_TYPE_NAMES: Record<number, string> = {
   0x81: 'AC-3',
   0x87: 'E-AC-3',
 };
-
-// ---------------------------------------------------------------------------------------------
-// PES collection
-
-interface Pes {
-  pts?: number;
-  dts?: number;
-  /** Payload pieces (views into the segment). */
-  data: Uint8Array[];
-  size: number;
-  /** PES_packet_length − header, when the header gave one (0: unbounded video PES). */
-  expected?: number;
-  /** Packet index where it started, for messages. */
-  packet: number;
-}
-
-class PesCollector {
-  readonly pes: Pes[] = [];
-  private current: Pes | undefined;
-  private header: Uint8Array | undefined;
-  private cc = -1;
-
-  constructor(private readonly stream: PmtStream) {}
-
-  packet(buf: Uint8Array, off: number, index: number): void {
-    const b3 = buf[off + 3] ?? 0;
-    const hasPayload = (b3 & 0x10) !== 0;
-    const cc = b3 & 0x0f;
-    const afc = (b3 >> 4) & 3;
-    const discontinuityIndicator = (afc & 2) !== 0 && (buf[off + 4] ?? 0) > 0 && ((buf[off + 5] ?? 0) & 0x80) !== 0;
-    if (hasPayload) {
-      if (this.cc >= 0 && !discontinuityIndicator) {
-        if (cc === this.cc) return; // a duplicate packet (13818-1 §2.4.3.3): ignore it
-        if (cc !== ((this.cc + 1) & 0x0f)) {
-          throw new RepackageError(`packets of PID ${this.stream.pid} are missing before packet ${index} (continuity counter ${this.cc} then ${cc})`);
-        }
-      }
-      this.cc = cc;
-    }
-    const start = payloadStart(buf, off, index);
-    if (start >= off + PACKET_SIZE) return;
-    const payload = buf.subarray(start, off + PACKET_SIZE);
-    if (((buf[off + 1] ?? 0) & 0x40) !== 0) {
-      this.close();
-      this.current = { data: [], size: 0, packet: index };
-      this.header = undefined;
-      this.headerBytes(payload);
-    } else if (this.current !== undefined) {
-      if (this.header !== undefined) this.headerBytes(payload);
-      else this.add(payload);
-    }
-    // Payload before the first PES start of the segment belongs to a PES of the previous segment: not ours.
-  }
-
-  private headerBytes(bytes: Uint8Array): void {
-    const pes = this.current!;
-    const h = this.header === undefined ? bytes : Buffer.concat([this.header, bytes]);
-    if (h.length < 9 || h.length < 9 + (h[8] ?? 0)) {
-      if (h.length > 400) throw new RepackageError(`PID ${this.stream.pid}: the PES header starting at packet ${pes.packet} never ends`);
-      this.header = h;
-      return;
-    }
-    this.header = undefined;
-    if (h[0] !== 0 || h[1] !== 0 || h[2] !== 1) throw new RepackageError(`PID ${this.stream.pid}: packet ${pes.packet} starts a payload unit that is not a PES packet`);
-    const length = ((h[4] ?? 0) << 8) | (h[5] ?? 0);
-    const flags = h[7] ?? 0;
-    const headerLength = 9 + (h[8] ?? 0);
-    if ((flags & 0x80) !== 0) {
-      if (headerLength < 14) throw new RepackageError(`PID ${this.stream.pid}: the PES header at packet ${pes.packet} is too short for its PTS`);
-      pes.pts = readTimestamp(h, 9);
-      if ((flags & 0x40) !== 0) {
-        if (headerLength < 19) throw new RepackageError(`PID ${this.stream.pid}: the PES header at packet ${pes.packet} is too short for its DTS`);
-        pes.dts = readTimestamp(h, 14);
-      }
-    }
-    if (length > 0) {
-      if (length + 6 < headerLength) throw new RepackageError(`PID ${this.stream.pid}: the PES at packet ${pes.packet} is shorter than its header`);
-      pes.expected = length + 6 - headerLength;
-    }
-    this.add(h.subarray(headerLength));
-  }
-
-  private add(bytes: Uint8Array): void {
-    const pes = this.current!;
-    if (bytes.length === 0) return;
-    pes.data.push(bytes);
-    pes.size += bytes.length;
-  }
-
-  close(): void {
-    const pes = this.current;
-    this.current = undefined;
-    if (pes === undefined) return;
-    if (this.header !== undefined) throw new RepackageError(`PID ${this.stream.pid}: the segment ends inside the PES header that starts at packet ${pes.packet}`);
-    if (pes.expected !== undefined && pes.size !== pes.expected) {
-      // Transport packets pad a PES with 0xFF only in adaptation fields, never in the payload.
-      throw new RepackageError(`PID ${this.stream.pid}: the PES at packet ${pes.packet} has ${pes.size} payload bytes but declares ${pes.expected} (truncated or corrupt)`);
-    }
-    this.pes.push(pes);
-  }
-}
 
 function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
@@ -520,7 +419,7 @@ export function repackageTs(buf: Uint8Array): CmafSegment {
     }
   }
   const collectors = new Map<number, PesCollector>();
-  for (const s of media) if (!collectors.has(s.pid)) collectors.set(s.pid, new PesCollector(s));
+  for (const s of media) if (!collectors.has(s.pid)) collectors.set(s.pid, new PesCollector(s.pid));
   for (let i = 0, off = 0; i < packetCount; i++, off += PACKET_SIZE) {
     if (buf[off] !== 0x47) throw new RepackageError(`packet ${i} does not start with the sync byte 0x47`);
     const b1 = buf[off + 1] ?? 0;
@@ -541,7 +440,12 @@ export function repackageTs(buf: Uint8Array): CmafSegment {
     if (seen.has(s.pid)) continue;
     seen.add(s.pid);
     const c = collectors.get(s.pid)!;
-    c.close();
+    try {
+      c.close();
+    } catch (err) {
+      if (err instanceof MediaParseError) throw new RepackageError(err.message);
+      throw err;
+    }
     if (c.pes.length === 0) throw new RepackageError(`PID ${s.pid} (listed in the PMT) has no PES packet in the segment`);
     built.push(s.family === 'adts' ? buildAac(s, c.pes, clock) : buildVideo(s, c.pes, clock));
   }
