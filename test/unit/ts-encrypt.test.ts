@@ -1,22 +1,88 @@
 // MPEG-TS encryption for HLS (src/media/encrypt/ts-encrypt.ts), checked by ffmpeg's HLS reader:
 // segments made by ffmpeg at test time (H.264 + AAC, and one from the fMP4 → TS repackager) are
-// encrypted, written next to an HLS playlist that names the key file, and ffmpeg must decode the
-// playlist to the same frames (framemd5) as the clear one.
+// encrypted (AES-128 and SAMPLE-AES), written next to an HLS playlist that names the key file, and
+// ffmpeg must decode the playlist to the same frames (framemd5) as the clear one, and not with a
+// wrong key. ffprobe reads the PMT stream types of SAMPLE-AES; hostile chunks are refused.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { TsEncryptError, aes128Length, aes128Stream, sequenceIv } from '../../src/media/encrypt/ts-encrypt.js';
+import { PesCollector, SectionAssembler, nalUnitRanges, payloadStart, readPmtEntries, readPrograms, unescapeRbsp } from '../../src/media/container/mpegts.js';
+import { TsEncryptError, aes128Length, aes128Stream, sampleAesChunk, sequenceIv } from '../../src/media/encrypt/ts-encrypt.js';
 import { repackageFmp4 } from '../../src/media/package/fmp4-to-ts.js';
-import { NO_FFMPEG, run } from '../support/media-fixtures.js';
+import { section } from '../../src/media/package/ts-writer.js';
+import { HAS_X265, NO_FFMPEG, run } from '../support/media-fixtures.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
 const WRONG_KEY = Buffer.from('f0e0d0c0b0a090807060504030201000', 'hex');
 const EXPLICIT_IV = Buffer.from('a1a2a3a4a5a6a7a8a9aaabacadaeafb0', 'hex');
+
+const PACKET = 188;
+const pidOf = (b: Uint8Array, i: number) => ((b[i * PACKET + 1]! & 0x1f) << 8) | b[i * PACKET + 2]!;
+
+/** Continuity counters of every PID with payload run without a gap. */
+function assertContinuity(b: Uint8Array): void {
+  const last = new Map<number, number>();
+  for (let i = 0; i * PACKET < b.length; i++) {
+    assert.equal(b[i * PACKET], 0x47, `packet ${i}: sync byte`);
+    const b3 = b[i * PACKET + 3]!;
+    const prev = last.get(pidOf(b, i));
+    if ((b3 & 0x10) === 0) {
+      if (prev !== undefined) assert.equal(b3 & 0x0f, prev, `packet ${i}: an adaptation-only packet repeats the counter`);
+      continue;
+    }
+    if (prev !== undefined) assert.equal(b3 & 0x0f, (prev + 1) & 0x0f, `packet ${i} (PID ${pidOf(b, i)}): continuity counter`);
+    last.set(pidOf(b, i), b3 & 0x0f);
+  }
+}
+
+/** The PCRs of a TS, in order, with their PIDs. */
+function pcrs(b: Uint8Array): string[] {
+  const out: string[] = [];
+  for (let i = 0; i * PACKET < b.length; i++) {
+    const o = i * PACKET;
+    if ((b[o + 3]! & 0x20) !== 0 && b[o + 4]! > 0 && (b[o + 5]! & 0x10) !== 0) out.push(`${pidOf(b, i)}:${Buffer.from(b.subarray(o + 6, o + 12)).toString('hex')}`);
+  }
+  return out;
+}
+
+/** The first PMT section of a TS. */
+function firstPmt(b: Uint8Array): Uint8Array {
+  const { pmtPids } = readPrograms(b, b.length / PACKET);
+  const a = new SectionAssembler();
+  for (let i = 0; i * PACKET < b.length; i++) {
+    if (pidOf(b, i) !== pmtPids[0]) continue;
+    const start = payloadStart(b, i * PACKET, i);
+    const [sec] = a.feed(b.subarray(start, (i + 1) * PACKET), (b[i * PACKET + 1]! & 0x40) !== 0);
+    if (sec !== undefined) return sec;
+  }
+  throw new Error('no PMT');
+}
+
+/** A copy of `ts` whose PMT gives the stream on `pid` the stream type `type` (CRC recomputed). */
+function withStreamType(ts: Buffer, pid: number, type: number): Buffer {
+  const out = Buffer.from(ts);
+  const pmtPid = readPrograms(ts, ts.length / PACKET).pmtPids[0]!;
+  for (let i = 0; i * PACKET < out.length; i++) {
+    if (pidOf(out, i) !== pmtPid) continue;
+    const start = payloadStart(out, i * PACKET, i) + 1 + out[payloadStart(out, i * PACKET, i)]!;
+    const length = 3 + (((out[start + 1]! & 0x0f) << 8) | out[start + 2]!);
+    const sec = Uint8Array.from(out.subarray(start, start + length));
+    const layout = readPmtEntries(sec)!;
+    let p = layout.loopStart;
+    for (const e of layout.entries) {
+      if (e.pid === pid) sec[p] = type;
+      p += 5 + e.descriptors.length;
+    }
+    out.set(section(sec.subarray(0, sec.length - 4)), start);
+  }
+  return out;
+}
 
 async function* fromParts(parts: Buffer[]): AsyncIterable<Buffer> {
   for (const p of parts) {
@@ -47,10 +113,20 @@ function oneShot(bytes: Buffer, iv: Buffer): Buffer {
   return Buffer.concat([c.update(bytes), c.final()]);
 }
 
-/** framemd5 of what ffmpeg decodes from `input` (a playlist or a file in `dir`): one line per frame. */
-function frames(dir: string, input: string): { status: number | null; lines: string[]; stderr: string } {
+/** framemd5 of what ffmpeg decodes from `input` (a playlist or a file in `dir`): one line per frame, and each stream's time base. */
+function frames(dir: string, input: string): { status: number | null; lines: string[]; stderr: string; timeBase: number[] } {
   const r = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-allowed_extensions', 'ALL', '-i', input, '-f', 'framemd5', '-'], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return { status: r.status, lines: r.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('#')), stderr: r.stderr };
+  const timeBase: number[] = [];
+  for (const m of r.stdout.matchAll(/^#tb (\d+): (\d+)\/(\d+)$/gm)) timeBase[Number(m[1])] = Number(m[2]) / Number(m[3]);
+  return { status: r.status, lines: r.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('#')), stderr: r.stderr, timeBase };
+}
+
+/** The framemd5 lines whose presentation time (seconds) passes `keep`. */
+function framesWhere(f: { lines: string[]; timeBase: number[] }, keep: (t: number) => boolean): string[] {
+  return f.lines.filter((l) => {
+    const [stream, , pts] = l.split(',').map((x) => Number(x.trim()));
+    return keep(pts! * f.timeBase[stream!]!);
+  });
 }
 
 function playlist(segments: { name: string; duration: number }[], key?: string): string {
@@ -70,13 +146,13 @@ describe('MPEG-TS encryption for HLS', { skip: NO_FFMPEG }, () => {
     dir = mkdtempSync(path.join(tmpdir(), 'packhouse-tsenc-'));
     writeFileSync(path.join(dir, 'key.bin'), KEY);
     writeFileSync(path.join(dir, 'wrong.bin'), WRONG_KEY);
-    const av = ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '4'];
+    const av = ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6'];
     const enc = ['-c:v', 'libx264', '-profile:v', 'high', '-bf', '2', '-g', '50', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '2'];
     run(dir, [...av, ...enc, '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_segment_filename', 'ff-%d.ts', 'ff.m3u8']);
     run(dir, [...av, ...enc, '-f', 'hls', '-hls_time', '2', '-hls_segment_type', 'fmp4', '-hls_playlist_type', 'vod', '-hls_fmp4_init_filename', 'mp4-init.mp4', '-hls_segment_filename', 'mp4-%d.m4s', 'mp4.m3u8']);
-    sources.ff = [0, 1].map((i) => ({ name: `ff-${i}.ts`, duration: 2, bytes: readFileSync(path.join(dir, `ff-${i}.ts`)) }));
+    sources.ff = [0, 1, 2].map((i) => ({ name: `ff-${i}.ts`, duration: 2, bytes: readFileSync(path.join(dir, `ff-${i}.ts`)) }));
     const init = readFileSync(path.join(dir, 'mp4-init.mp4'));
-    sources.repackaged = [0, 1].map((i) => {
+    sources.repackaged = [0, 1, 2].map((i) => {
       const bytes = repackageFmp4(init, readFileSync(path.join(dir, `mp4-${i}.m4s`))).bytes;
       writeFileSync(path.join(dir, `rp-${i}.ts`), bytes);
       return { name: `rp-${i}.ts`, duration: 2, bytes };
@@ -126,7 +202,7 @@ describe('MPEG-TS encryption for HLS', { skip: NO_FFMPEG }, () => {
       writeFileSync(path.join(dir, `${source}-clear.m3u8`), playlist(segs));
       const clear = frames(dir, `${source}-clear.m3u8`);
       assert.equal(clear.status, 0, clear.stderr);
-      assert.ok(clear.lines.length > 150, `${clear.lines.length} frames`);
+      assert.ok(clear.lines.length > 400, `${clear.lines.length} frames`);
       for (const variant of ['seq', 'iv'] as const) {
         const encrypted = [];
         for (const [i, s] of segs.entries()) {
@@ -151,4 +227,168 @@ describe('MPEG-TS encryption for HLS', { skip: NO_FFMPEG }, () => {
       }
     });
   }
+  // ffmpeg's HLS reader decrypts SAMPLE-AES packets with the key and IV of the segment being read
+  // when its TS demuxer hands them out, which runs a few frames behind: the frames it flushes after the
+  // last segment are not decrypted at all, and with a different IV per segment the last frames of a
+  // segment are decrypted with the next one's. So the playlists end with a third segment whose frames
+  // are not compared, and with the media-sequence IV the frames within 0.3 s of a boundary are left out.
+  for (const source of ['ff', 'repackaged']) {
+    test(`SAMPLE-AES: ffmpeg decodes ${source === 'ff' ? "ffmpeg's" : "the fMP4 → TS repackager's"} segments to the clear frames, and not with a wrong key; PCRs stay, counters run`, () => {
+      const segs = sources[source]!;
+      writeFileSync(path.join(dir, `${source}-clear.m3u8`), playlist(segs));
+      const clear = frames(dir, `${source}-clear.m3u8`);
+      assert.equal(clear.status, 0, clear.stderr);
+      const start = Number(clear.lines[0]!.split(',')[2]) * clear.timeBase[0]!;
+      for (const variant of ['iv', 'seq'] as const) {
+        const encrypted = [];
+        for (const [i, s] of segs.entries()) {
+          const iv = variant === 'seq' ? sequenceIv(i) : EXPLICIT_IV;
+          const bytes = sampleAesChunk(s.bytes, KEY, iv);
+          assert.ok(bytes.equals(sampleAesChunk(s.bytes, KEY, iv)), 'deterministic');
+          assert.ok(!bytes.equals(s.bytes));
+          assertContinuity(bytes);
+          assert.deepEqual(pcrs(bytes), pcrs(s.bytes), 'every PCR kept, in order');
+          const name = `${source}-sa-${variant}-${i}.ts`;
+          writeFileSync(path.join(dir, name), bytes);
+          encrypted.push({ name, duration: s.duration });
+        }
+        const keyLine = (uri: string) => `#EXT-X-KEY:METHOD=SAMPLE-AES,URI="${uri}"${variant === 'iv' ? `,IV=0x${EXPLICIT_IV.toString('hex')}` : ''}`;
+        writeFileSync(path.join(dir, `${source}-sa-${variant}.m3u8`), playlist(encrypted, keyLine('key.bin')));
+        const got = frames(dir, `${source}-sa-${variant}.m3u8`);
+        assert.equal(got.status, 0, got.stderr);
+        assert.equal(got.lines.length, clear.lines.length, `${source} ${variant}: frame count`);
+        const compared = (t: number) => t < start + 4 && (variant === 'iv' || Math.abs(t - start - 2) > 0.3) && (variant === 'iv' || t < start + 3.7);
+        const expected = framesWhere(clear, compared);
+        assert.ok(expected.length > (variant === 'iv' ? 280 : 200), `${expected.length} frames compared`);
+        assert.deepEqual(framesWhere(got, compared), expected, `${source} ${variant}: decoded frames differ from the clear input`);
+        writeFileSync(path.join(dir, `${source}-sa-${variant}-wrong.m3u8`), playlist(encrypted, keyLine('wrong.bin')));
+        const wrong = frames(dir, `${source}-sa-${variant}-wrong.m3u8`);
+        const video = (lines: string[]) => lines.filter((l) => l.startsWith('0,'));
+        const audio = (lines: string[]) => lines.filter((l) => l.startsWith('1,'));
+        const wrongFrames = framesWhere(wrong, compared);
+        assert.notDeepEqual(video(wrongFrames), video(expected), 'video decodes without the right key');
+        assert.notDeepEqual(audio(wrongFrames), audio(expected), 'audio decodes without the right key');
+      }
+    });
+  }
+
+  test('SAMPLE-AES: encrypted bytes that emulate a start code are escaped (an IV chosen so that a slice encrypts to 00 00 01 …); ffmpeg decodes the clear frames', () => {
+    const segs = sources.ff!;
+    const seg = segs[0]!.bytes;
+    const videoPid = readPrograms(seg, seg.length / PACKET).streams[0]!.pid;
+    const collector = new PesCollector(videoPid);
+    for (let i = 0; i * PACKET < seg.length; i++) if (pidOf(seg, i) === videoPid) collector.packet(seg, i * PACKET, i);
+    collector.close();
+    const es = Buffer.concat(collector.pes[0]!.data);
+    const [start, end] = [...nalUnitRanges(es)].find(([s, e]) => [1, 5].includes(es[s]! & 0x1f) && e - s > 64)!;
+    // The first encrypted block of that slice is bytes 32..48 of the NAL unit without emulation prevention.
+    const plain = unescapeRbsp(es.subarray(start, end)).subarray(32, 48);
+    const target = Buffer.from('000001000002000003000000aabbccdd', 'hex');
+    const decrypted = createDecipheriv('aes-128-ecb', KEY, null).setAutoPadding(false).update(target);
+    const iv = Buffer.from(decrypted.map((x, i) => x ^ plain[i]!));
+    const encrypted = segs.map((s, i) => {
+      const name = `epb-${i}.ts`;
+      writeFileSync(path.join(dir, name), sampleAesChunk(s.bytes, KEY, iv));
+      return { name, duration: s.duration };
+    });
+    assert.ok(readFileSync(path.join(dir, 'epb-0.ts')).includes(Buffer.from('01000003020000030300000300aabbccdd', 'hex')), 'the escaped block is in the segment');
+    writeFileSync(path.join(dir, 'epb-clear.m3u8'), playlist(segs));
+    writeFileSync(path.join(dir, 'epb.m3u8'), playlist(encrypted, `#EXT-X-KEY:METHOD=SAMPLE-AES,URI="key.bin",IV=0x${iv.toString('hex')}`));
+    const clear = frames(dir, 'epb-clear.m3u8');
+    const got = frames(dir, 'epb.m3u8');
+    assert.equal(got.status, 0, got.stderr);
+    const first = Number(clear.lines[0]!.split(',')[2]) * clear.timeBase[0]!;
+    const compared = (t: number) => t < first + 4;
+    assert.deepEqual(framesWhere(got, compared), framesWhere(clear, compared));
+  });
+
+  test('SAMPLE-AES: ffprobe reads the encrypted stream types; the PMT carries zavc, aacd and the apad audio setup', () => {
+    const seg = sources.ff![0]!.bytes;
+    const file = path.join(dir, 'probe-sa.ts');
+    writeFileSync(file, sampleAesChunk(seg, KEY, sequenceIv(0)));
+    const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_tag', '-of', 'json', file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const streams = (JSON.parse(r.stdout) as { streams: { codec_name: string; codec_tag: string }[] }).streams;
+    // The video's tag is its stream type; the audio's is the format identifier of its registration descriptor ('apad').
+    assert.deepEqual(streams.map((s) => [s.codec_name, s.codec_tag]), [['h264', '0x00db'], ['aac', '0x64617061']]);
+    const clearPmt = readPmtEntries(firstPmt(seg))!;
+    const pmt = readPmtEntries(firstPmt(readFileSync(file)))!;
+    assert.deepEqual(clearPmt.entries.map((e) => e.streamType), [0x1b, 0x0f]);
+    assert.deepEqual(pmt.entries.map((e) => e.pid), clearPmt.entries.map((e) => e.pid));
+    const [video, audio] = pmt.entries;
+    assert.equal(video!.streamType, 0xdb);
+    assert.equal(Buffer.from(video!.descriptors).toString('hex'), '0f04' + Buffer.from('zavc').toString('hex'));
+    assert.equal(audio!.streamType, 0xcf);
+    // private_data_indicator 'aacd'; registration 'apad' + audio_type 'zaac', priming 0, version 1, 2-byte AudioSpecificConfig (AAC LC, 48 kHz, stereo: 11 90).
+    const apad = ['0f04', Buffer.from('aacd').toString('hex'), '050e', Buffer.from('apadzaac').toString('hex'), '0000', '01', '02', '1190'].join('');
+    assert.equal(Buffer.from(audio!.descriptors).toString('hex'), apad);
+  });
+
+  test('SAMPLE-AES: refusals with one-line reasons (H.265, hostile chunks), never a crash or a partial result', () => {
+    const seg = sources.ff![0]!.bytes;
+    const refuses = (bytes: Buffer, reason: RegExp) =>
+      assert.throws(
+        () => sampleAesChunk(bytes, KEY, EXPLICIT_IV),
+        (e: unknown) => {
+          assert.ok(e instanceof TsEncryptError, `expected TsEncryptError, got ${String(e)}`);
+          assert.match(e.message, reason);
+          assert.ok(!e.message.includes('\n'));
+          return true;
+        },
+      );
+    // H.265, made by ffmpeg, and an H.264 stream relabelled as H.265.
+    assert.ok(HAS_X265, 'libx265 is not available in this ffmpeg');
+    run(dir, ['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=25', '-t', '1', '-c:v', 'libx265', '-x265-params', 'log-level=error', '-f', 'mpegts', 'hevc.ts']);
+    refuses(readFileSync(path.join(dir, 'hevc.ts')), /H\.265, which HLS sample encryption of MPEG-TS does not define/);
+    const videoPid = readPrograms(seg, seg.length / PACKET).streams[0]!.pid;
+    refuses(withStreamType(seg, videoPid, 0x24), /PID \d+ carries H\.265/);
+    refuses(withStreamType(seg, videoPid, 0xdb), /already sample-encrypted/);
+    refuses(withStreamType(seg, videoPid, 0x02), /MPEG-2 video/);
+    // Structure.
+    refuses(seg.subarray(0, seg.length - 1), /not a whole number of 188-byte/);
+    refuses(Buffer.alloc(0), /not a whole number/);
+    const garbage = Buffer.alloc(PACKET * 4, 0x47);
+    refuses(garbage, /PAT|PMT|PES|packet/);
+    refuses(seg.subarray(2 * PACKET), /no PAT/);
+    // A packet lost in the middle of a PES; the last packets cut off (a PES shorter than it declares or a
+    // cut NAL stream); a chunk that begins inside a PES.
+    const audioPid = readPrograms(seg, seg.length / PACKET).streams[1]!.pid;
+    const packets = Array.from({ length: seg.length / PACKET }, (_, i) => seg.subarray(i * PACKET, (i + 1) * PACKET));
+    const firstVideoContinuation = packets.findIndex((p, i) => i > 2 && pidOf(seg, i) === videoPid && (p[1]! & 0x40) === 0);
+    refuses(Buffer.concat(packets.filter((_, i) => i !== firstVideoContinuation)), /missing before packet/);
+    let cutAudio = packets.length;
+    for (let i = packets.length - 1; i > 0; i--) {
+      if (pidOf(seg, i) === audioPid && (packets[i]![1]! & 0x40) !== 0) {
+        cutAudio = i + 1; // keep only the first packet of the last audio PES
+        break;
+      }
+    }
+    refuses(Buffer.concat([...packets.slice(0, cutAudio)]), /declares/);
+    const pat = packets.find((_, i) => pidOf(seg, i) === 0)!;
+    const pmt = packets.find((_, i) => pidOf(seg, i) === readPrograms(seg, packets.length).pmtPids[0])!;
+    const midPes = packets.findIndex((p, i) => i > 10 && pidOf(seg, i) === videoPid && (p[1]! & 0x40) === 0);
+    refuses(Buffer.concat([pat, pmt, ...packets.slice(midPes)]), /continues a PES that began before the chunk/);
+    assert.throws(() => sampleAesChunk(seg, KEY, Buffer.alloc(8)), TsEncryptError);
+  });
+
+  test('SAMPLE-AES: seeded corruption of real segments gives encrypted output or TsEncryptError, nothing else', () => {
+    const seg = sources.ff![1]!.bytes;
+    for (let seed = 1; seed <= 60; seed++) {
+      const random = seededRandom(seed);
+      const bad = Buffer.from(seg);
+      const hits = 1 + Math.floor(random() * 20);
+      for (let k = 0; k < hits; k++) {
+        // Mostly the first packets (PSI, PES headers), some anywhere.
+        const at = random() < 0.5 ? Math.floor(random() * 6 * PACKET) : Math.floor(random() * bad.length);
+        bad[at] = Math.floor(random() * 256);
+      }
+      try {
+        const out = sampleAesChunk(bad, KEY, EXPLICIT_IV);
+        assert.equal(out.length % PACKET, 0, `seed ${seed}`);
+      } catch (e) {
+        assert.ok(e instanceof TsEncryptError, `seed ${seed}: ${String(e)}`);
+        assert.ok(!e.message.includes('\n'));
+      }
+    }
+  });
 });
