@@ -46,6 +46,8 @@ export interface Config {
   readonly s3: S3Config;
   readonly harvest: HarvestConfig;
   readonly ingest: IngestConfig;
+  /** Requests to SPEKE key providers: SigV4 credentials (none: unsigned), Region, time bound. */
+  readonly speke: { readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string | undefined } | undefined; readonly region: string | undefined; readonly timeoutMs: number };
 }
 
 /** What one ingest input may hold and send (docs/SECURITY.md, "Ingest and parsers: limits"). */
@@ -146,6 +148,11 @@ export const SETTINGS = {
   ingestPending: { flag: 'ingest-pending-seconds', env: 'PACKHOUSE_INGEST_PENDING_SECONDS', def: '600', help: 'an ingested playlist or unplaced segment left unchanged this long expires (keep it above the longest segment duration)' },
   ingestMaxPlaylists: { flag: 'ingest-max-playlists', env: 'PACKHOUSE_INGEST_MAX_PLAYLISTS', def: '32', help: 'playlists one ingest input (1 or 2 of a channel) may hold' },
   ingestMaxPending: { flag: 'ingest-max-pending-segments', env: 'PACKHOUSE_INGEST_MAX_PENDING_SEGMENTS', def: '200', help: 'segments one ingest input may hold before a playlist places them' },
+  spekeAccessKeyId: { flag: 'speke-access-key-id', env: 'PACKHOUSE_SPEKE_ACCESS_KEY_ID', help: 'access key that SigV4-signs requests to SPEKE key providers (service execute-api); unset: requests are not signed' },
+  spekeSecretAccessKey: { flag: 'speke-secret-access-key', env: 'PACKHOUSE_SPEKE_SECRET_ACCESS_KEY', help: 'secret of that key' },
+  spekeSessionToken: { flag: 'speke-session-token', env: 'PACKHOUSE_SPEKE_SESSION_TOKEN', help: 'session token of temporary SPEKE signing credentials' },
+  spekeRegion: { flag: 'speke-region', env: 'PACKHOUSE_SPEKE_REGION', help: 'Region SPEKE requests are signed for (default: from an execute-api URL, else us-east-1)' },
+  spekeTimeout: { flag: 'speke-timeout-seconds', env: 'PACKHOUSE_SPEKE_TIMEOUT_SECONDS', def: '5', help: 'bound on one request to a SPEKE key provider' },
   harvestRetention: { flag: 'harvest-job-retention-days', env: 'PACKHOUSE_HARVEST_JOB_RETENTION_DAYS', def: '15', help: 'days a harvest job record is kept after creation' },
 } as const satisfies Record<string, Setting>;
 
@@ -296,6 +303,16 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const metricsToken = raw('metricsToken');
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(metricsToken)) throw new ConfigError(`${name('metricsToken')} must be at least 16 printable characters without spaces`);
 
+  const spekeKey = raw('spekeAccessKeyId');
+  const spekeSecret = raw('spekeSecretAccessKey');
+  if ((spekeKey === undefined) !== (spekeSecret === undefined)) throw new ConfigError(`${name('spekeAccessKeyId')} and ${name('spekeSecretAccessKey')} go together: set both or neither`);
+  const spekeToken = raw('spekeSessionToken');
+  const speke: Config['speke'] = {
+    credentials: spekeKey && spekeSecret ? { accessKeyId: spekeKey, secretAccessKey: spekeSecret, ...(spekeToken ? { sessionToken: spekeToken } : {}) } : undefined,
+    region: raw('spekeRegion'),
+    timeoutMs: int('spekeTimeout', 1, 120) * 1000,
+  };
+
   const trustedProxies = (raw('trustedProxies') ?? '').split(',').map((t) => t.trim()).filter(Boolean);
   for (const t of trustedProxies) {
     if (!parseCidr(t)) throw new ConfigError(`${name('trustedProxies')}: "${t}" is not an IP address or CIDR range (such as 10.0.0.0/8)`);
@@ -340,6 +357,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     timeouts: { databaseMs: int('databaseTimeout', 1, 600) * 1000, s3Ms: int('s3Timeout', 1, 600) * 1000 },
     segmentStore,
     metrics: { mode: metricsMode, token: metricsToken },
+    speke,
   };
 }
 

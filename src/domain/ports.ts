@@ -98,6 +98,13 @@ export interface MetadataStore extends MetadataOps {
    * made through the store itself in that flow runs inside the open transaction.
    */
   transaction<R>(fn: (tx: MetadataOps) => Promise<R>): Promise<R>;
+  /** A stored content-key document (src/encryption/content-keys.ts) by its id. */
+  getContentKeys(id: string): Promise<string | undefined>;
+  /**
+   * Stores a content-key document unless one with this id exists; returns the document stored
+   * (the first writer's, so that every node encrypts with the same keys).
+   */
+  putContentKeys(id: string, endpointArn: string, doc: string, nowMs: number): Promise<string>;
   /** Removes expired harvest jobs and idempotency records; returns how many rows went. */
   sweep(nowMs: number, idempotencyTtlMs: number): Promise<number>;
   close(): Promise<void>;

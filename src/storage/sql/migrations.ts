@@ -118,6 +118,20 @@ const tsKey = `
 ALTER TABLE segments ADD COLUMN ts_key TEXT;
 `;
 
+/**
+ * Content keys fetched from SPEKE key providers, one row per endpoint configuration and key period,
+ * so that every node, restart and harvest encrypts with the same keys (docs/design/013-encryption.md).
+ */
+const contentKeys = (bigint: string) => `
+CREATE TABLE content_keys (
+  id TEXT PRIMARY KEY,
+  endpoint_arn TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  created_ms ${bigint} NOT NULL
+);
+CREATE INDEX content_keys_by_endpoint ON content_keys (endpoint_arn);
+`;
+
 export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migration[]>> = {
   sqlite: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('INTEGER', 'TEXT') },
@@ -128,6 +142,7 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 6, name: 'resources by names', sql: byNames },
     { id: 7, name: 'segment CMAF repackaging', sql: cmafKey },
     { id: 8, name: 'segment TS repackaging', sql: tsKey },
+    { id: 9, name: 'content keys', sql: contentKeys('INTEGER') },
   ],
   postgres: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('BIGINT', 'TEXT COLLATE "C"') },
@@ -138,5 +153,6 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 6, name: 'resources by names', sql: byNames },
     { id: 7, name: 'segment CMAF repackaging', sql: cmafKey },
     { id: 8, name: 'segment TS repackaging', sql: tsKey },
+    { id: 9, name: 'content keys', sql: contentKeys('BIGINT') },
   ],
 };

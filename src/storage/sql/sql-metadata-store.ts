@@ -220,6 +220,16 @@ export class SqlMetadataStore extends SqlOps implements MetadataStore {
     return jobs + tokens;
   }
 
+  async getContentKeys(id: string): Promise<string | undefined> {
+    const rows = await this.driver.all('SELECT doc FROM content_keys WHERE id = ?', [id]);
+    return rows[0] ? (rows[0]['doc'] as string) : undefined;
+  }
+
+  async putContentKeys(id: string, endpointArn: string, doc: string, nowMs: number): Promise<string> {
+    await this.driver.run('INSERT INTO content_keys (id, endpoint_arn, doc, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING', [id, endpointArn, doc, nowMs]);
+    return (await this.getContentKeys(id)) ?? doc;
+  }
+
   async dueEvents(nowMs: number, limit: number): Promise<OutboxEvent[]> {
     const rows = await this.driver.all('SELECT id, target, payload, attempts, next_ms FROM event_outbox WHERE delivered_ms IS NULL AND next_ms <= ? ORDER BY next_ms LIMIT ?', [nowMs, limit]);
     return rows.map((r) => ({ id: r['id'] as string, target: r['target'] as string, payload: r['payload'] as string, attempts: Number(r['attempts']), nextMs: Number(r['next_ms']) }));

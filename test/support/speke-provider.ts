@@ -1,0 +1,134 @@
+/**
+ * A SPEKE v2.0 key provider for the tests, written from the AWS SPEKE v2 pages (standard payload
+ * components, encryption contract) and independent of src/: it answers a CPIX request with the
+ * same document filled in (a content key per ContentKey, derived from its kid, and each DRMSystem's
+ * PSSH, ContentProtectionData, HLSSignalingData and URIExtXKey), serves AES-128 keys at
+ * /key/{kid} (the URI it hands out), and can fail on demand.
+ */
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export const SYSTEM_IDS = {
+  widevine: 'edef8ba9-79d6-4ace-a3c8-27dcd51d21ed',
+  playready: '9a04f079-9840-4286-ab92-e65be0885f95',
+  fairplay: '94ce86fb-07ff-4f43-adb8-93d2fa968ca2',
+  clearKeyAes128: '3ea8778f-7742-4bf9-b18b-e834b2acbd47',
+  irdeto: '80a6be7e-1448-4c37-9e70-d5aebe04c8d2',
+};
+
+export type ProviderFailure = { status: number } | 'hang' | 'malformed' | 'missing-key' | 'doctype' | undefined;
+
+export interface ReceivedCpix {
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+  readonly kids: string[];
+}
+
+export interface SpekeProvider {
+  readonly url: string;
+  /** The CPIX requests received, in order. */
+  readonly requests: ReceivedCpix[];
+  /** Key requests (GET /key/{kid}) received. */
+  readonly keyFetches: string[];
+  fail(mode: ProviderFailure): void;
+  close(): Promise<void>;
+}
+
+const SECRET = 'packhouse-test-provider';
+
+/** The content key the provider gives a kid (hex or UUID form). */
+export function providerKey(kid: string): Buffer {
+  return createHmac('sha256', SECRET).update(kid.replace(/-/g, '').toLowerCase()).digest().subarray(0, 16);
+}
+
+/** A version 1 pssh box (ISO/IEC 23001-7 §8.1) naming the kids, with a small payload. */
+export function testPssh(systemId: string, kids: readonly string[], data: Buffer = Buffer.from('packhouse-test')): Buffer {
+  const sys = Buffer.from(systemId.replace(/-/g, ''), 'hex');
+  const kidBytes = kids.map((k) => Buffer.from(k.replace(/-/g, ''), 'hex'));
+  const size = 8 + 4 + 16 + 4 + 16 * kidBytes.length + 4 + data.length;
+  const out = Buffer.alloc(size);
+  out.writeUInt32BE(size, 0);
+  out.write('pssh', 4, 'latin1');
+  out.writeUInt32BE(0x01000000, 8);
+  sys.copy(out, 12);
+  out.writeUInt32BE(kidBytes.length, 28);
+  kidBytes.forEach((k, i) => k.copy(out, 32 + 16 * i));
+  out.writeUInt32BE(data.length, 32 + 16 * kidBytes.length);
+  data.copy(out, 36 + 16 * kidBytes.length);
+  return out;
+}
+
+const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+
+export async function startSpekeProvider(): Promise<SpekeProvider> {
+  let failure: ProviderFailure;
+  const requests: ReceivedCpix[] = [];
+  const keyFetches: string[] = [];
+  let base = '';
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = (req.url ?? '').split('?')[0]!;
+      const key = /^\/key\/([0-9a-f-]{32,36})$/.exec(path);
+      if (req.method === 'GET' && key) {
+        keyFetches.push(key[1]!);
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'access-control-allow-origin': '*' }).end(providerKey(key[1]!));
+        return;
+      }
+      if (req.method !== 'POST') {
+        res.writeHead(405).end();
+        return;
+      }
+      const body = Buffer.concat(chunks).toString('utf8');
+      const kids = [...body.matchAll(/<cpix:ContentKey\b[^>]*\bkid="([^"]+)"/g)].map((m) => m[1]!);
+      requests.push({ headers: req.headers, body, kids });
+      if (failure === 'hang') return; // never answers
+      if (failure && typeof failure === 'object') {
+        res.writeHead(failure.status, { 'content-type': 'text/plain' }).end(`test provider failing with ${failure.status}`);
+        return;
+      }
+      if (req.headers['x-speke-version'] !== '2.0') {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('X-Speke-Version 2.0 expected');
+        return;
+      }
+      if (failure === 'malformed') {
+        res.writeHead(200, { 'content-type': 'application/xml' }).end('<cpix:CPIX xmlns:cpix="urn:dashif:org:cpix"><cpix:ContentKeyList>');
+        return;
+      }
+      if (failure === 'doctype') {
+        res.writeHead(200, { 'content-type': 'application/xml' }).end('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><cpix:CPIX xmlns:cpix="urn:dashif:org:cpix">&a;</cpix:CPIX>');
+        return;
+      }
+      let out = body.replace(/<cpix:ContentKey\b([^>]*?)\bkid="([^"]+)"([^>]*?)\/>/g, (_m, pre: string, kid: string, post: string) =>
+        failure === 'missing-key' ? `<cpix:ContentKey${pre}kid="${kid}"${post}/>` : `<cpix:ContentKey${pre}kid="${kid}"${post}><cpix:Data><pskc:Secret><pskc:PlainValue>${b64(providerKey(kid))}</pskc:PlainValue></pskc:Secret></cpix:Data></cpix:ContentKey>`,
+      );
+      out = out.replace(/<cpix:DRMSystem kid="([^"]+)" systemId="([^"]+)">([\s\S]*?)<\/cpix:DRMSystem>/g, (_m, kid: string, systemId: string, inner: string) => {
+        const uri = systemId === SYSTEM_IDS.fairplay ? `skd://${kid}` : `${base}/key/${kid}`;
+        const pssh = testPssh(systemId, [kid]);
+        const filled = inner
+          .replace('<cpix:PSSH/>', `<cpix:PSSH>${b64(pssh)}</cpix:PSSH>`)
+          .replace('<cpix:ContentProtectionData/>', `<cpix:ContentProtectionData>${b64(`<cenc:pssh>${b64(pssh)}</cenc:pssh>`)}</cpix:ContentProtectionData>`)
+          .replace('<cpix:URIExtXKey/>', `<cpix:URIExtXKey>${b64(uri)}</cpix:URIExtXKey>`)
+          .replace('<cpix:HLSSignalingData playlist="media"/>', `<cpix:HLSSignalingData playlist="media">${b64(`#EXT-X-KEY:METHOD=SAMPLE-AES,URI="${uri}"`)}</cpix:HLSSignalingData>`)
+          .replace('<cpix:HLSSignalingData playlist="master"/>', `<cpix:HLSSignalingData playlist="master">${b64(`#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI="${uri}"`)}</cpix:HLSSignalingData>`);
+        return `<cpix:DRMSystem kid="${kid}" systemId="${systemId}">${filled}</cpix:DRMSystem>`;
+      });
+      res.writeHead(200, { 'content-type': 'application/xml', 'x-speke-version': '2.0', 'x-speke-user-agent': 'packhouse-test-provider' }).end(out);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: `${base}/speke/v2`,
+    requests,
+    keyFetches,
+    fail: (mode) => (failure = mode),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
