@@ -34,6 +34,8 @@ import type { SqlDriver } from './storage/sql/driver.js';
 import { PostgresDriver } from './storage/sql/postgres-driver.js';
 import { SqlMetadataStore } from './storage/sql/sql-metadata-store.js';
 import { metrics } from './metrics/metrics.js';
+import { ContentKeys } from './encryption/content-keys.js';
+import { Egress } from './encryption/egress.js';
 import { TimedDriver } from './metrics/timed-driver.js';
 import { SqlTimelineStore } from './storage/sql/sql-timeline-store.js';
 import { SqliteDriver } from './storage/sql/sqlite-driver.js';
@@ -235,7 +237,8 @@ async function startServices(
   const ingest = new IngestService({ store, timeline, blobs, clock, logger, limits, onSegments: (ch) => retention.touch(ch) });
   ingest.start();
   started.push(async () => ingest.stop());
-  const origin = new OriginService({ store, timeline, blobs, clock, manifestCacheBytes: config.manifestCacheBytes });
+  const egress = new Egress(new ContentKeys({ store, logger, speke: { timeoutMs: config.speke.timeoutMs, maxResponseBytes: 1 << 20, credentials: config.speke.credentials, region: config.speke.region } }));
+  const origin = new OriginService({ store, timeline, blobs, clock, manifestCacheBytes: config.manifestCacheBytes, egress });
   const dataplane = new Dataplane(ingest, origin, logger, verifier, clock, new EgressGuard(cdnSecrets), new RequestFactsReader(clock, config.trustedProxies));
   ready.listener = createRequestListener(pipeline, dataplane, logger, config.metrics);
 
@@ -247,6 +250,7 @@ async function startServices(
     clock,
     ids: randomIds,
     logger,
+    egress,
     settings: {
       concurrency: config.harvest.concurrency,
       leaseMs: config.harvest.leaseSeconds * 1000,

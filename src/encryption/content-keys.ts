@@ -28,6 +28,8 @@ export interface EndpointEncryption {
 }
 
 /** The endpoint's encryption settings, or undefined for a clear endpoint. */
+const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
+
 export function encryptionOf(endpoint: OriginEndpoint): EndpointEncryption | undefined {
   const enc = endpoint.segment['Encryption'] as ConfigDoc | undefined;
   if (!enc) return undefined;
@@ -40,10 +42,10 @@ export function encryptionOf(endpoint: OriginEndpoint): EndpointEncryption | und
   const iv = typeof ivText === 'string' && /^[0-9a-fA-F]{32}$/.test(ivText) ? Buffer.from(ivText, 'hex') : undefined;
   return {
     method,
-    url: String(sp['Url'] ?? ''),
-    resourceId: String(sp['ResourceId'] ?? ''),
+    url: str(sp['Url'], ''),
+    resourceId: str(sp['ResourceId'], ''),
     systems: ((sp['DrmSystems'] as string[] | undefined) ?? []) as DrmSystemName[],
-    slots: keySlots(String(contract['PresetSpeke20Video'] ?? 'SHARED'), String(contract['PresetSpeke20Audio'] ?? 'SHARED')),
+    slots: keySlots(str(contract['PresetSpeke20Video'], 'SHARED'), str(contract['PresetSpeke20Audio'], 'SHARED')),
     rotationMs: rotation > 0 ? rotation * 1000 : undefined,
     constantIv: iv,
     excludeSegmentDrm: enc['CmafExcludeSegmentDrmMetadata'] === true,

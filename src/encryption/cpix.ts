@@ -221,10 +221,10 @@ export function parseCpixResponse(body: string | Buffer, asked: { kids: readonly
     const drm = drmByKid.get(kid) ?? {};
     for (const s of asked.systems) {
       if (!drm[s]) throw new CpixError(`the answer has no DRMSystem ${s} (${DRM_SYSTEM_IDS[s]}) for kid ${kid}`);
-      const uri = drm[s]!.uriExtXKey;
+      const uri = drm[s].uriExtXKey;
       if ((s === 'FAIRPLAY' || s === 'CLEAR_KEY_AES_128') && !uri) throw new CpixError(`the answer's DRMSystem ${s} for kid ${kid} has no URIExtXKey`);
-      if (uri !== undefined && (uri.length > 2048 || /[\s"\u0000-\u001f]/.test(uri))) throw new CpixError(`the URIExtXKey of ${s} for kid ${kid} is not a single URI of at most 2048 characters`);
-      if ((s === 'WIDEVINE' || s === 'PLAYREADY') && !drm[s]!.pssh) throw new CpixError(`the answer's DRMSystem ${s} for kid ${kid} has no PSSH`);
+      if (uri !== undefined && (uri.length > 2048 || /[\s"]/.test(uri) || [...uri].some((ch) => ch.charCodeAt(0) < 0x20))) throw new CpixError(`the URIExtXKey of ${s} for kid ${kid} is not a single URI of at most 2048 characters`);
+      if ((s === 'WIDEVINE' || s === 'PLAYREADY') && !drm[s].pssh) throw new CpixError(`the answer's DRMSystem ${s} for kid ${kid} has no PSSH`);
     }
     return { kid, key: got.key, explicitIv: got.iv, drm };
   });

@@ -25,6 +25,8 @@ import { endpointRenditions, isRepackagedTs, unsupportedMessage } from '../../do
 import { streamContinuous } from '../../media/package/ts-continuity.js';
 import { firstSeqOf, groupEndMs, groupIndexOf, groupOf, groupSegment, groupSize, windowGroups, type OutputGroup, type WindowGroups } from '../../domain/output-groups.js';
 import type { PartialSegment, RenditionReport } from '../../media/hls/writer.js';
+import { encryptionOf, KeyUnavailableError, type EndpointEncryption } from '../../encryption/content-keys.js';
+import { collect, Egress, EncryptionNotBuiltError } from '../../encryption/egress.js';
 
 /**
  * A body written piece by piece: an output segment of several input segments is streamed, one
@@ -109,6 +111,8 @@ export class OriginService {
       readonly clock: Clock;
       /** Memory for rendered closed-window manifests (manifest-cache.ts); 0 or absent: none. */
       readonly manifestCacheBytes?: number;
+      /** Encryption on egress (keys from SPEKE providers); without it an encrypting endpoint serves nothing. */
+      readonly egress?: Egress | undefined;
     },
   ) {
     this.cache = deps.manifestCacheBytes ? new ManifestCache(deps.manifestCacheBytes) : undefined;
@@ -118,10 +122,31 @@ export class OriginService {
   readonly cache: ManifestCache | undefined;
 
   async serve(req: OriginRequest): Promise<OriginResponse> {
+    try {
+      return await this.serveClear(req);
+    } catch (err) {
+      // An endpoint that encrypts never falls back to clear output: no key, no content.
+      if (err instanceof KeyUnavailableError) throw new DataplaneError(503, err.message);
+      if (err instanceof EncryptionNotBuiltError) throw new DataplaneError(501, err.message);
+      throw err;
+    }
+  }
+
+  /** The encryption an endpoint asks for, checked against what this origin can do. */
+  private encryption(endpoint: OriginEndpoint): EndpointEncryption | undefined {
+    const enc = encryptionOf(endpoint);
+    if (!enc) return undefined;
+    if (!this.deps.egress) throw new EncryptionNotBuiltError(`Origin endpoint ${endpoint.name} is configured to encrypt, and this origin has no key service; nothing is served unencrypted.`);
+    this.deps.egress.check(enc, endpoint.containerType);
+    return enc;
+  }
+
+  private async serveClear(req: OriginRequest): Promise<OriginResponse> {
     const located = await locateEndpoint(this.deps.store, req.groupName, req.channelName, req.endpointName, req.authorize);
     const channel = located.channel.doc;
     const endpoint = located.endpoint.doc;
     if (endpoint.containerType === 'ISM') throw new DataplaneError(501, 'MSS (ISM) output is not built yet in Packhouse.');
+    const enc = this.encryption(endpoint);
     const segName = text(endpoint.segment['SegmentName'], 'segment');
     const view = await endpointRenditions(this.deps.timeline, channel.arn, endpoint.containerType);
     const { renditions, timeline } = view;
@@ -143,7 +168,7 @@ export class OriginService {
       const { llEdge: _edge, ...plain } = res;
       return plain;
     }
-    return this.segment(channel, endpoint, segName, renditions, timeline, file);
+    return this.segment(channel, endpoint, segName, renditions, timeline, file, enc);
   }
 
   /**
@@ -320,7 +345,10 @@ export class OriginService {
           if (at) renditionReports.push({ uri: `${outputNames.childPlaylist(childName, t.id)}${qs}`, ...at });
         }
       }
+      const llEnc = encryptionOf(endpoint);
+      const llKeys = llEnc ? await this.deps.egress!.hlsKeysFor(endpoint, llEnc, track, wg.groups.map((g) => g.pieces[0]!.startMs)) : undefined;
       const response = this.llMediaPlaylist({
+        keyLines: llKeys,
         renditionReports,
         endpoint,
         track,
@@ -335,7 +363,10 @@ export class OriginService {
       });
       return { response, startsMs };
     }
+    const enc = encryptionOf(endpoint);
+    const keyLines = enc ? await this.deps.egress!.hlsKeysFor(endpoint, enc, track, segs.map((s) => s.startMs)) : undefined;
     const body = writeMediaPlaylist({
+      keyLines: keyLines && ((s) => keyLines(s.startMs)),
       track,
       segments: segs,
       segmentUri: (s) => outputNames.segment(segName, child, s.seq, wg.n, track.container),
@@ -380,6 +411,8 @@ export class OriginService {
     startTag: { timeOffset: number; precise: boolean } | undefined;
     /** EXT-X-RENDITION-REPORT of the manifest's other renditions (RFC 8216bis §4.4.5.4). */
     renditionReports: readonly RenditionReport[];
+    /** EXT-X-KEY lines by segment start (encrypted endpoints). */
+    keyLines: ((startMs: number) => readonly string[]) | undefined;
   }): ManifestResponse {
     const { track, segName } = o;
     const { n, typicalMs: typical } = o.window;
@@ -399,7 +432,9 @@ export class OriginService {
     const partTargetMs = Math.max(typical ?? 1000, ...partGroups.flatMap((g) => g.pieces.map((p) => p.durationMs)));
     const nextSeq = lastPiece.seq + 1;
     const nextK = groupIndexOf(nextSeq, n);
+    const keyLines = o.keyLines;
     const body = writeMediaPlaylist({
+      keyLines: keyLines && ((s) => keyLines(s.startMs)),
       track,
       segments: complete.map((g) => out.get(g.k)!),
       segmentUri: (s) => outputNames.segment(segName, track.id, s.seq, n, track.container),
@@ -455,7 +490,7 @@ export class OriginService {
     return undefined;
   }
 
-  private async segment(channel: Channel, endpoint: OriginEndpoint, segName: string, renditions: readonly RenditionRecord[], timeline: TimelineStore, file: string): Promise<OriginResponse> {
+  private async segment(channel: Channel, endpoint: OriginEndpoint, segName: string, renditions: readonly RenditionRecord[], timeline: TimelineStore, file: string, enc: EndpointEncryption | undefined): Promise<OriginResponse> {
     const prefix = `${segName}_`;
     const notFound = () => new DataplaneError(404, `${file} is not a manifest or segment of origin endpoint ${endpoint.name}.`);
     if (!file.startsWith(prefix)) throw notFound();
@@ -479,6 +514,7 @@ export class OriginService {
     const ok = (body: Buffer | StreamedBody) => ({ status: 200, headers: { 'content-type': type, 'cache-control': `max-age=${SEGMENT_MAX_AGE}` }, body });
     if (name.part !== undefined) {
       if (name.part >= n) throw notFound();
+      if (enc && rendition.container === 'ts') throw new EncryptionNotBuiltError('LL-HLS partial segments of an encrypted TS endpoint are not built yet in Packhouse; play the whole segments (the HLS manifest) instead.');
       const seq = firstSeqOf(k, n) + name.part;
       const seg = await this.awaitSegment(timeline, channel, endpoint, rendition.id, seq);
       if (!seg || seg.startMs < resetMs) throw notFound();
@@ -493,10 +529,15 @@ export class OriginService {
     // served: a name cannot ask for output segments of any other size.
     if (n > 1 && !groupingFits(n, Number(endpoint.segment['SegmentDurationSeconds'] ?? 6), group.pieces)) throw notFound();
     const blobs = this.deps.blobs;
+    const egress = this.deps.egress;
+    const track = outputTrack(rendition);
+    const startMs = group.pieces[0]!.startMs;
     if (group.pieces.length === 1) {
       const bytes = await blobs.get(group.pieces[0]!.key);
       if (!bytes) throw notFound();
-      return ok(bytes);
+      if (!enc) return ok(bytes);
+      const sealed = await egress!.tsSegment(endpoint, enc, track, k, startMs, (async function* () { yield bytes; })(), bytes.length);
+      return ok(await collect(sealed.chunks));
     }
     // A piece at a time, read in chunks where the store can: memory per response stays small.
     const read = async (key: string): Promise<(AsyncIterable<Buffer> | Iterable<Buffer>) & { destroy?(): void } | undefined> => {
@@ -529,14 +570,19 @@ export class OriginService {
     // TS that Packhouse wrote (fMP4 input) starts its continuity counters at 0 in every piece:
     // they are carried on across the pieces, so the output segment has no counter jump.
     const continuous = rendition.container === 'ts' && isRepackagedTs(first!);
-    return ok({
-      length,
-      discard: () => head.destroy?.(),
-      async *chunks() {
-        if (continuous) yield* streamContinuous(pieces());
-        else for await (const piece of pieces()) yield* piece;
-      },
-    });
+    async function* clear(): AsyncIterable<Buffer> {
+      if (continuous) yield* streamContinuous(pieces());
+      else for await (const piece of pieces()) yield* piece;
+    }
+    if (!enc) return ok({ length, discard: () => head.destroy?.(), chunks: clear });
+    let sealed: { chunks: AsyncIterable<Buffer>; length: number | undefined };
+    try {
+      sealed = await egress!.tsSegment(endpoint, enc, track, k, startMs, clear(), length);
+    } catch (err) {
+      head.destroy?.();
+      throw err;
+    }
+    return ok({ length: sealed.length, discard: () => head.destroy?.(), chunks: () => sealed.chunks });
   }
 }
 

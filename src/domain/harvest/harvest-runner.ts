@@ -17,6 +17,8 @@ import { outputTrack } from '../output-model.js';
 import { harvestKeysProblem } from '../s3-names.js';
 import { endpointRenditions, isRepackagedTs, unsupportedMessage } from '../repackaging.js';
 import { metrics } from '../../metrics/metrics.js';
+import { encryptionOf, KeyUnavailableError } from '../../encryption/content-keys.js';
+import { collect, EncryptionNotBuiltError, type Egress } from '../../encryption/egress.js';
 
 export interface RunnerLogger {
   info(obj: object, msg: string): void;
@@ -51,6 +53,8 @@ export interface HarvestRunnerDeps {
   readonly ids: Ids;
   readonly logger: RunnerLogger;
   readonly settings: HarvestRunnerSettings;
+  /** Encryption on egress: a harvest of an encrypting endpoint writes the bytes the origin serves. */
+  readonly egress?: Egress | undefined;
 }
 
 class JobStopped extends Error {}
@@ -250,7 +254,7 @@ export class HarvestRunner {
     // Progress at a steady cadence (by time, not by object), and once more at the end.
     let ticker: NodeJS.Timeout | undefined;
     try {
-      const { plan, harvested } = await this.plan(r);
+      const { plan, harvested, seal } = await this.plan(r);
       progress = { ...progress, objectsTotal: plan.media.length + plan.manifests.length, bytesTotal: plan.media.reduce((n, o) => n + o.bytes, 0) };
       logger.info({ job: arn, segments: plan.segmentCount, objects: progress.objectsTotal, bytes: progress.bytesTotal, window: { start: iso(r.doc.startMs), end: iso(r.doc.endMs) } }, 'harvest job started');
       metrics.harvestStarted();
@@ -259,7 +263,8 @@ export class HarvestRunner {
       await this.prepareBucket(r.doc.bucket);
       const copy = async (o: PlannedObject) => {
         if (!alive) throw new JobStopped();
-        const body = o.text !== undefined ? Buffer.from(o.text) : await groupBytes(this.deps.blobs, o.blobKeys!, o.tsContinuity === true);
+        const clear = o.text !== undefined ? Buffer.from(o.text) : await groupBytes(this.deps.blobs, o.blobKeys!, o.tsContinuity === true);
+        const body = clear && seal && o.segment ? await seal(o, clear) : clear;
         if (!body) throw new JobFailed(`A segment of the window (${o.key.split('/').pop()}) was removed from Packhouse before it could be copied: the window slid out of the startover window. Harvest a more recent window.`);
         await this.write(r.doc.bucket, o.key, body, o.contentType, abort.signal);
         progress = { ...progress, objectsWritten: progress.objectsWritten + 1, bytesWritten: progress.bytesWritten + body.length };
@@ -277,8 +282,9 @@ export class HarvestRunner {
         logger.info({ job: arn, ...progress }, 'harvest job stopped (cancelled or taken over)');
         return;
       }
-      const message = err instanceof NoContentError || err instanceof JobFailed ? err.message : `The harvest failed: ${(err as Error).message}`;
-      if (!(err instanceof NoContentError || err instanceof JobFailed)) logger.error({ err, job: arn }, 'harvest: job failed');
+      const known = err instanceof NoContentError || err instanceof JobFailed || err instanceof KeyUnavailableError || err instanceof EncryptionNotBuiltError;
+      const message = known ? err.message : `The harvest failed: ${(err as Error).message}`;
+      if (!known) logger.error({ err, job: arn }, 'harvest: job failed');
       await this.finish(arn, { status: 'FAILED', message }, progress, startedMs);
     } finally {
       alive = false;
@@ -320,7 +326,7 @@ export class HarvestRunner {
     }
   }
 
-  private async plan(r: ResourceRecord<HarvestJob>): Promise<{ plan: HarvestPlan; harvested: HarvestedSpan }> {
+  private async plan(r: ResourceRecord<HarvestJob>): Promise<{ plan: HarvestPlan; harvested: HarvestedSpan; seal?: (o: PlannedObject, clear: Buffer) => Promise<Buffer> }> {
     const { store, timeline, clock } = this.deps;
     const job = r.doc;
     const scope = scopeOf(r);
@@ -360,10 +366,31 @@ export class HarvestRunner {
           })),
       });
     }
-    const plan = planHarvest(job, endpoint, tracks, windowTracks);
+    // An encrypting endpoint's harvest writes what the origin serves: the same keys, IVs and key lines.
+    const enc = encryptionOf(endpoint);
+    let keyLines: Map<string, (startMs: number) => readonly string[]> | undefined;
+    let seal: ((o: PlannedObject, clear: Buffer) => Promise<Buffer>) | undefined;
+    if (enc) {
+      const egress = this.deps.egress;
+      if (!egress) throw new JobFailed(`The origin endpoint ${endpoint.name} is configured to encrypt, and this Packhouse has no key service; nothing was written.`);
+      egress.check(enc, endpoint.containerType);
+      keyLines = new Map();
+      for (const t of tracks) {
+        const starts = windowTracks.get(t.id)?.segments.map((s) => s.startMs) ?? [];
+        if (starts.length) keyLines.set(t.id, await egress.hlsKeysFor(endpoint, enc, t, starts));
+      }
+      const byId = new Map(tracks.map((t) => [t.id, t]));
+      seal = async (o, clear) => {
+        const seg = o.segment!;
+        const track = byId.get(seg.trackId)!;
+        const sealed = await egress.tsSegment(endpoint, enc, track, seg.seq, seg.startMs, (async function* () { yield clear; })(), clear.length);
+        return collect(sealed.chunks);
+      };
+    }
+    const plan = planHarvest(job, endpoint, tracks, windowTracks, keyLines);
     // The span every harvested track covers: from the latest first segment to the earliest last one's end.
     const spans = [...windowTracks.values()].filter((w) => w.segments.length > 0).map((w) => ({ startMs: w.segments[0]!.startMs, endMs: w.segments.at(-1)!.startMs + w.segments.at(-1)!.durationMs }));
     const harvested = { startMs: Math.max(...spans.map((x) => x.startMs)), endMs: Math.min(...spans.map((x) => x.endMs)) };
-    return { plan, harvested };
+    return { plan, harvested, ...(seal ? { seal } : {}) };
   }
 }

@@ -37,7 +37,12 @@ export interface PlannedObject {
   /** Join the blobs with continuous TS counters (WindowSegment.tsContinuity). */
   readonly tsContinuity?: boolean | undefined;
   readonly text?: string;
+  /** A media segment or init segment: what encryption on egress needs to know of it. */
+  readonly segment?: { readonly trackId: string; readonly seq: number; readonly startMs: number; readonly init: boolean };
 }
+
+/** Encrypted endpoints: the EXT-X-KEY lines of a track's segment by its start (src/encryption/egress.ts). */
+export type HarvestKeyLines = ReadonlyMap<string, (startMs: number) => readonly string[]>;
 
 export interface HarvestPlan {
   readonly media: readonly PlannedObject[];
@@ -55,7 +60,7 @@ function text(v: unknown, fallback: string): string {
   return typeof v === 'string' ? v : fallback;
 }
 
-export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: readonly OutputTrack[], windowTracks: ReadonlyMap<string, WindowTrack>): HarvestPlan {
+export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: readonly OutputTrack[], windowTracks: ReadonlyMap<string, WindowTrack>, keyLines?: HarvestKeyLines): HarvestPlan {
   const segments = new Map([...windowTracks].map(([id, w]) => [id, w.segments]));
   const n = (t: OutputTrack) => windowTracks.get(t.id)?.n ?? 1;
   const prefix = job.destinationPath.replace(/\/+$/, '');
@@ -71,10 +76,10 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
       const ct = t.container === 'ts' ? 'video/mp2t' : t.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
       for (const s of segments.get(t.id) ?? []) {
         const key = at(outputNames.segment(segName, t.id, s.seq, n(t), t.container));
-        if (!media.has(key)) media.set(key, { key, contentType: ct, bytes: s.bytes, blobKeys: s.blobKeys, ...(s.tsContinuity ? { tsContinuity: true } : {}) });
+        if (!media.has(key)) media.set(key, { key, contentType: ct, bytes: s.bytes, blobKeys: s.blobKeys, ...(s.tsContinuity ? { tsContinuity: true } : {}), segment: { trackId: t.id, seq: s.seq, startMs: s.startMs, init: false } });
         if (s.initKey && t.container !== 'ts') {
           const initKey = at(outputNames.init(segName, t.id, initIdOf(s.initKey)));
-          if (!media.has(initKey)) media.set(initKey, { key: initKey, contentType: ct === 'audio/mp4' ? 'audio/mp4' : 'video/mp4', bytes: 0, blobKeys: [s.initKey] });
+          if (!media.has(initKey)) media.set(initKey, { key: initKey, contentType: ct === 'audio/mp4' ? 'audio/mp4' : 'video/mp4', bytes: 0, blobKeys: [s.initKey], segment: { trackId: t.id, seq: s.seq, startMs: s.startMs, init: true } });
         }
       }
     }
@@ -94,7 +99,9 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
     used(list);
     const child = doc.ChildManifestName ?? doc.ManifestName;
     for (const t of list) {
+      const lines = keyLines?.get(t.id);
       const body = writeMediaPlaylist({
+        keyLines: lines && ((s) => lines(s.startMs)),
         track: t,
         segments: segments.get(t.id)!,
         segmentUri: (s) => outputNames.segment(segName, t.id, s.seq, n(t), t.container),

@@ -82,6 +82,12 @@ export interface MediaPlaylistOptions {
   readonly minTargetDuration?: number | undefined;
   /** LL-HLS (RFC 8216bis §4.4.4.9, §4.4.5.2, §4.4.5.3, §4.4.3.7, §4.4.3.8): parts, preload hint, server control. */
   readonly lowLatency?: LowLatencyOptions | undefined;
+  /**
+   * Encryption (§4.4.4.4): the EXT-X-KEY lines that apply to a segment; written before the first
+   * segment and again wherever they change (a new key period). METHOD=NONE alone at the start is
+   * left out.
+   */
+  readonly keyLines?: ((s: OutputSegment) => readonly string[]) | undefined;
 }
 
 export interface PartialSegment {
@@ -142,11 +148,22 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
   }
   if (o.headerExtra) lines.push(...o.headerExtra);
   let lastInit: string | undefined;
+  let lastKeys: string | undefined;
   let lastPdtMs: number | undefined;
   let expectedMs: number | undefined;
   const all = ll?.tail ? [...o.segments, ll.tail.segment] : o.segments;
   all.forEach((s, i) => {
     if (i > 0 && s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
+    if (o.keyLines) {
+      const keys = o.keyLines(s);
+      const joined = keys.join('\n');
+      if (joined !== lastKeys && !(lastKeys === undefined && joined === '#EXT-X-KEY:METHOD=NONE')) {
+        lines.push(...keys);
+        // A new key applies to the init segment that follows it: EXT-X-MAP is repeated after it.
+        lastInit = undefined;
+      }
+      lastKeys = joined;
+    }
     if (o.initUri) {
       const init = o.initUri(s);
       if (init !== lastInit) {

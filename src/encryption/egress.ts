@@ -1,0 +1,121 @@
+/**
+ * Encryption on egress, shared by the origin and the harvester so that both send the same bytes:
+ * which key protects a track's segment (by the key period its start falls in), the IVs (all
+ * derived, never random), the HLS EXT-X-KEY lines and the DASH ContentProtection elements of
+ * a key, and the encrypted bytes of TS segments (the container modules of src/media/encrypt do
+ * the cipher work).
+ */
+import { createHash } from 'node:crypto';
+import type { OriginEndpoint } from '../domain/model.js';
+import { aes128Length, aes128Stream, sequenceIv } from '../media/encrypt/ts-encrypt.js';
+import type { OutputTrack } from '../media/timeline/model.js';
+import { DRM_SYSTEM_IDS, type DrmSystemName } from './cpix.js';
+import { ContentKeys, KeyUnavailableError, type ContentKey, type EndpointEncryption } from './content-keys.js';
+
+/** Encryption an endpoint asks for that this build cannot do: answered 501, never served clear. */
+export class EncryptionNotBuiltError extends Error {}
+
+export type TrackFacts = Pick<OutputTrack, 'id' | 'kind' | 'width' | 'height' | 'channels'>;
+
+const hex = (b: Buffer) => `0x${b.toString('hex').toUpperCase()}`;
+
+/** The data of a pssh box (what follows its key ids), or undefined when it is not a pssh box. */
+export function psshData(box: Buffer): Buffer | undefined {
+  if (box.length < 32 || box.toString('latin1', 4, 8) !== 'pssh') return undefined;
+  const version = box[8]!;
+  let o = 28;
+  if (version > 0) o += 4 + 16 * box.readUInt32BE(28);
+  if (o + 4 > box.length) return undefined;
+  const size = box.readUInt32BE(o);
+  return o + 4 + size <= box.length ? box.subarray(o + 4, o + 4 + size) : undefined;
+}
+
+export class Egress {
+  constructor(readonly keys: ContentKeys) {}
+
+  /** Refuses what is not built: an endpoint asking for it serves nothing rather than clear content. */
+  check(enc: EndpointEncryption, container: string): void {
+    const built = container === 'TS' ? enc.method === 'AES_128' : false;
+    if (!built) throw new EncryptionNotBuiltError(`${enc.method} encryption of ${container} endpoints is not built yet in Packhouse; this endpoint serves nothing rather than clear content.`);
+  }
+
+  periodAt(enc: EndpointEncryption, ms: number): number {
+    return ContentKeys.periodAt(enc, ms);
+  }
+
+  /** The key of a track's segment starting at startMs; undefined when the contract leaves the track clear. */
+  keyAt(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, startMs: number): Promise<ContentKey | undefined> {
+    return this.keys.keyFor(endpoint, enc, this.periodAt(enc, startMs), track);
+  }
+
+  /** The IV of a TS segment (AES-128 and SAMPLE-AES): the constant IV, else the media sequence number (RFC 8216 §5.2). */
+  tsIv(enc: EndpointEncryption, seq: number): Buffer {
+    return enc.constantIv ?? sequenceIv(seq);
+  }
+
+  /** The EXT-X-KEY lines of a media playlist for segments protected by `key`. */
+  hlsKeyLines(enc: EndpointEncryption, key: ContentKey | undefined): string[] {
+    if (!key) return ['#EXT-X-KEY:METHOD=NONE'];
+    const iv = enc.constantIv && (enc.method === 'AES_128' || enc.method === 'SAMPLE_AES') ? `,IV=${hex(enc.constantIv)}` : '';
+    const uriOf = (s: DrmSystemName) => key.drm[s]?.uriExtXKey;
+    if (enc.method === 'AES_128') {
+      const uri = uriOf('CLEAR_KEY_AES_128');
+      if (!uri) throw new KeyUnavailableError('AES_128 encryption needs CLEAR_KEY_AES_128 in SpekeKeyProvider.DrmSystems: its URIExtXKey is the key URI players fetch.');
+      return [`#EXT-X-KEY:METHOD=AES-128,URI="${uri}"${iv}`];
+    }
+    const lines: string[] = [];
+    const method = enc.method === 'CENC' ? 'SAMPLE-AES-CTR' : 'SAMPLE-AES';
+    const kidAttr = enc.method === 'CENC' || enc.method === 'CBCS' ? `,KEYID=${hex(key.kidBytes)}` : '';
+    for (const s of enc.systems) {
+      const sig = key.drm[s];
+      if (s === 'FAIRPLAY' && sig?.uriExtXKey && enc.method !== 'CENC') {
+        lines.push(`#EXT-X-KEY:METHOD=${method},URI="${sig.uriExtXKey}",KEYFORMAT="com.apple.streamingkeydelivery",KEYFORMATVERSIONS="1"${iv}`);
+      } else if (s === 'CLEAR_KEY_AES_128' && sig?.uriExtXKey && enc.method === 'SAMPLE_AES') {
+        lines.push(`#EXT-X-KEY:METHOD=SAMPLE-AES,URI="${sig.uriExtXKey}"${iv}`);
+      } else if ((s === 'WIDEVINE' || s === 'IRDETO') && sig?.pssh && (enc.method === 'CENC' || enc.method === 'CBCS')) {
+        lines.push(`#EXT-X-KEY:METHOD=${method},URI="data:text/plain;base64,${sig.pssh.toString('base64')}"${kidAttr},KEYFORMAT="urn:uuid:${DRM_SYSTEM_IDS[s]}",KEYFORMATVERSIONS="1"`);
+      } else if (s === 'PLAYREADY' && sig?.pssh && (enc.method === 'CENC' || enc.method === 'CBCS')) {
+        const pro = psshData(sig.pssh) ?? sig.pssh;
+        lines.push(`#EXT-X-KEY:METHOD=${method},URI="data:text/plain;charset=UTF-16;base64,${pro.toString('base64')}"${kidAttr},KEYFORMAT="com.microsoft.playready",KEYFORMATVERSIONS="1"`);
+      }
+    }
+    if (lines.length === 0) throw new KeyUnavailableError(`None of the endpoint's DRM systems (${enc.systems.join(', ')}) can be signaled in HLS for ${enc.method}.`);
+    return lines;
+  }
+
+  /**
+   * The media playlist's EXT-X-KEY lines per listed segment: one set per key period, looked up
+   * once per period.
+   */
+  async hlsKeysFor(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, starts: readonly number[]): Promise<(startMs: number) => readonly string[]> {
+    const byPeriod = new Map<number, readonly string[]>();
+    for (const ms of starts) {
+      const p = this.periodAt(enc, ms);
+      if (!byPeriod.has(p)) byPeriod.set(p, this.hlsKeyLines(enc, await this.keys.keyFor(endpoint, enc, p, track)));
+    }
+    return (ms) => byPeriod.get(this.periodAt(enc, ms)) ?? [];
+  }
+
+  /** A TS output segment encrypted: its chunks and length (AES-128); SAMPLE-AES is not built here yet. */
+  async tsSegment(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, seq: number, startMs: number, chunks: AsyncIterable<Buffer>, length: number | undefined): Promise<{ chunks: AsyncIterable<Buffer>; length: number | undefined }> {
+    if (enc.method !== 'AES_128') throw new EncryptionNotBuiltError(`${enc.method} encryption of TS segments is not built yet in Packhouse; this endpoint serves nothing rather than clear segments.`);
+    const key = await this.keyAt(endpoint, enc, track, startMs);
+    if (!key) return { chunks, length };
+    return { chunks: aes128Stream(chunks, key.key, this.tsIv(enc, seq)), length: length === undefined ? undefined : aes128Length(length) };
+  }
+
+  /** CENC IV base of a fragment: derived from (endpoint, rendition, input sequence), low 16 bits zero for the sample counter. */
+  cencIv(endpoint: OriginEndpoint, trackId: string, inputSeq: number): Buffer {
+    const h = createHash('sha256').update(`packhouse-iv\0${endpoint.arn}\0${trackId}\0${inputSeq}`).digest().subarray(0, 8);
+    h[6] = 0;
+    h[7] = 0;
+    return Buffer.from(h);
+  }
+}
+
+/** Collects an async iterable into one buffer (a single-piece segment encrypted whole). */
+export async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of chunks) parts.push(c);
+  return Buffer.concat(parts);
+}

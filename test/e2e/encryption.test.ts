@@ -1,0 +1,175 @@
+/**
+ * Encryption through a SPEKE v2 key provider, end to end: one Packhouse, the test key provider
+ * (test/support/speke-provider.ts) and ffmpeg pushing ~12 s of MPEG-TS HLS. An AES-128 TS endpoint
+ * serves segments that decrypt with the provider's key and the media-sequence IV, ffmpeg plays its
+ * HLS by fetching the key from the provider, and a harvest of it writes the encrypted bytes with
+ * the key signaled; an endpoint whose provider fails serves nothing (503, with the reason logged).
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDecipheriv } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CreateHarvestJobCommand } from '@aws-sdk/client-mediapackagev2';
+import { startServer, tempDir, type TestServer } from '../support/server.js';
+import { createLiveChannel, decodedDuration, errorLines, get, readMedia, startEncoder, waitFor, type EndpointSpec, type RunningProcess } from '../support/live.js';
+import { builtinS3Url, getObject, listKeys, logEntries, pollJob, s3Client } from '../support/harvest.js';
+import { providerKey, startSpekeProvider, type SpekeProvider } from '../support/speke-provider.js';
+
+const G = 'enc';
+const C = 'ch';
+
+let server: TestServer;
+let provider: SpekeProvider;
+let broken: SpekeProvider;
+let encoder: RunningProcess;
+const out = (endpoint: string) => `${server.url}/out/v1/${G}/${C}/${endpoint}`;
+
+function encrypted(name: string, container: 'TS' | 'CMAF', method: Record<string, string>, url: string, systems: string[]): EndpointSpec {
+  return {
+    OriginEndpointName: name,
+    ContainerType: container,
+    StartoverWindowSeconds: 600,
+    Segment: {
+      SegmentName: 'segment',
+      SegmentDurationSeconds: 2,
+      ...(container === 'TS' ? { TsUseAudioRenditionGroup: true } : {}),
+      Encryption: {
+        EncryptionMethod: method,
+        SpekeKeyProvider: {
+          Url: url,
+          ResourceId: `res-${name}`,
+          RoleArn: 'arn:aws:iam::000000000000:role/speke',
+          DrmSystems: systems as never,
+          EncryptionContractConfiguration: { PresetSpeke20Video: 'PRESET_VIDEO_1', PresetSpeke20Audio: 'PRESET_AUDIO_1' },
+        },
+      },
+    },
+    HlsManifests: [{ ManifestName: 'index', ProgramDateTimeIntervalSeconds: 2 }],
+  };
+}
+
+/** The 16-byte HLS IV of a media sequence number (RFC 8216 §5.2). */
+const seqIv = (seq: number) => {
+  const iv = Buffer.alloc(16);
+  iv.writeBigUInt64BE(BigInt(seq), 8);
+  return iv;
+};
+
+const aesDecrypt = (body: Buffer, key: Buffer, iv: Buffer) => {
+  const d = createDecipheriv('aes-128-cbc', key, iv);
+  return Buffer.concat([d.update(body), d.final()]);
+};
+
+/** Whether bytes look like MPEG-TS: a sync byte every 188 bytes. */
+const isTs = (b: Buffer) => b.length >= 376 && b.length % 188 === 0 && b[0] === 0x47 && b[188] === 0x47;
+
+describe('encryption with a SPEKE v2 key provider', () => {
+  before(async () => {
+    provider = await startSpekeProvider();
+    broken = await startSpekeProvider();
+    broken.fail({ status: 500 });
+    server = await startServer({ args: ['--speke-timeout-seconds', '2'] });
+    await createLiveChannel(server.client(), G, C, [
+      encrypted('aes', 'TS', { TsEncryptionMethod: 'AES_128' }, provider.url, ['CLEAR_KEY_AES_128']),
+      encrypted('down', 'TS', { TsEncryptionMethod: 'AES_128' }, broken.url, ['CLEAR_KEY_AES_128']),
+    ]);
+    encoder = startEncoder({ baseUrl: server.url, group: G, channel: C, ingest: 1, segmentType: 'mpegts', seconds: 12 });
+  });
+
+  after(async () => {
+    await encoder?.kill('SIGKILL');
+    await server?.stop();
+    await provider?.close();
+    await broken?.close();
+  });
+
+  test('AES-128 TS: EXT-X-KEY names the provider\'s key URI, segments decrypt with its key and the sequence IV, ffmpeg plays it', async () => {
+    const media = await waitFor('three segments on the AES-128 playlist', async () => {
+      const res = await get(`${out('aes')}/index_index_0.m3u8`);
+      if (res.status !== 200) return undefined;
+      return readMedia(res.text).segments.length >= 3 ? res.text : undefined;
+    }, 30_000);
+    const keyLine = media.split('\n').find((l) => l.startsWith('#EXT-X-KEY:'));
+    assert.ok(keyLine, media);
+    const uri = /URI="([^"]+)"/.exec(keyLine)![1]!;
+    assert.match(keyLine, /^#EXT-X-KEY:METHOD=AES-128,URI="http:\/\/127\.0\.0\.1:\d+\/key\/[0-9a-f-]{36}"$/);
+    const kid = uri.split('/').pop()!;
+    assert.equal(provider.requests.length, 1, 'the keys are asked for once');
+    assert.equal(provider.requests[0]!.headers['x-speke-version'], '2.0');
+    assert.match(provider.requests[0]!.body, /contentId="res-aes"/);
+    assert.ok(provider.requests[0]!.kids.includes(kid));
+    const p = readMedia(media);
+    for (const s of p.segments.slice(0, 2)) {
+      const seg = await get(`${out('aes')}/${s.uri}`);
+      assert.equal(seg.status, 200);
+      assert.ok(!isTs(seg.body), 'the segment is not clear MPEG-TS');
+      assert.equal(seg.body.length % 16, 0);
+      const head = await get(`${out('aes')}/${s.uri}`, 'HEAD');
+      assert.equal(Number(head.headers.get('content-length')), seg.body.length);
+      const seq = Number(/_(\d+)\.ts$/.exec(s.uri)![1]);
+      assert.ok(isTs(aesDecrypt(seg.body, providerKey(kid), seqIv(seq))), 'decrypts to MPEG-TS with the provider key and the media sequence IV');
+    }
+    // Live: from the playlist's start, the first 4 s (the playlist holds at least 6).
+    const decoded = await decodedDuration(`${out('aes')}/index_index_0.m3u8`, ['-live_start_index', '0'], ['-t', '4']);
+    assert.deepEqual(errorLines(decoded.result.stderr), []);
+    assert.ok(decoded.seconds >= 3.9, `decoded ${decoded.seconds} s`);
+    assert.ok(provider.keyFetches.includes(kid), 'ffmpeg fetched the key from the provider');
+  });
+
+  test('a failing provider: the endpoint answers 503 saying why, logs the reason, and serves no clear byte', async () => {
+    const aes = readMedia((await get(`${out('aes')}/index_index_0.m3u8`)).text);
+    const manifest = await get(`${out('down')}/index_index_0.m3u8`);
+    assert.equal(manifest.status, 503);
+    assert.match(manifest.text, /SPEKE key provider: the key provider at .* answered HTTP 500/);
+    const seg = await get(`${out('down')}/${aes.segments[0]!.uri}`);
+    assert.equal(seg.status, 503);
+    assert.ok(!isTs(seg.body));
+    const logged = logEntries(server, 'encryption: key provider request failed');
+    assert.ok(logged.some((e) => /HTTP 500/.test(String(e['reason']))), JSON.stringify(logged));
+    // No key reaches the log.
+    const kid = provider.requests[0]!.kids[0]!;
+    assert.ok(!server.logs.join('\n').includes(providerKey(kid).toString('base64')));
+  });
+
+  test('a harvest of the AES-128 endpoint writes the encrypted segments and keeps EXT-X-KEY; the copy plays with the key', async () => {
+    const c = server.client();
+    const aes = readMedia((await get(`${out('aes')}/index_index_0.m3u8`)).text);
+    const start = aes.segments[0]!.pdtMs!;
+    const ref = { ChannelGroupName: G, ChannelName: C, OriginEndpointName: 'aes', HarvestJobName: 'aesjob' };
+    await c.send(
+      new CreateHarvestJobCommand({
+        ...ref,
+        HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }] },
+        ScheduleConfiguration: { StartTime: new Date(start), EndTime: new Date(start + 4_000) },
+        Destination: { S3Destination: { BucketName: 'vod', DestinationPath: 'aes/' } },
+      }),
+    );
+    const { job } = await pollJob(c, ref, ['COMPLETED', 'FAILED'], 40_000);
+    assert.equal(job.Status, 'COMPLETED', job.ErrorMessage);
+    const s3Url = builtinS3Url(server);
+    const s3 = s3Client(s3Url);
+    const keys = await listKeys(s3, 'vod', 'aes/');
+    s3.destroy();
+    const dir = tempDir('packhouse-enc-harvest-');
+    try {
+      mkdirSync(dir, { recursive: true });
+      for (const k of keys) writeFileSync(join(dir, k.slice('aes/'.length)), await getObject(s3Url, 'vod', k));
+      const playlist = (await getObject(s3Url, 'vod', 'aes/index_index_0.m3u8')).toString();
+      assert.match(playlist, /#EXT-X-KEY:METHOD=AES-128,URI="http:\/\/127\.0\.0\.1:\d+\/key\//);
+      const segs = keys.filter((k) => k.endsWith('.ts'));
+      assert.ok(segs.length >= 2, keys.join(', '));
+      for (const k of segs) {
+        const bytes = await getObject(s3Url, 'vod', k);
+        assert.ok(!isTs(bytes), `${k} is encrypted`);
+        const origin = await get(`${out('aes')}/${k.slice('aes/'.length)}`);
+        assert.ok(origin.body.equals(bytes), `${k}: the harvested bytes are the origin's`);
+      }
+      const decoded = await decodedDuration(join(dir, 'index_index_0.m3u8'), ['-allowed_extensions', 'ALL', '-protocol_whitelist', 'file,http,tcp,crypto']);
+      assert.deepEqual(errorLines(decoded.result.stderr), []);
+      assert.ok(decoded.seconds >= 3, `decoded ${decoded.seconds} s`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
