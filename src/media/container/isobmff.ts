@@ -211,6 +211,24 @@ function boxesIn(b: Bytes, start: number, end: number, where: string, topLevel =
   return boxes;
 }
 
+/** A box as readBoxes reports it: its type and where its header, body and end are in the buffer. */
+export interface BoxRange {
+  readonly type: string;
+  readonly start: number;
+  /** First byte after the header. */
+  readonly body: number;
+  readonly end: number;
+}
+
+/**
+ * The boxes in [start, end) of buf, checked as every parse here checks them (sizes that overrun,
+ * headers that are not box headers, size 0 only at top level); for writers that rewrite a file
+ * box by box. Malformed input throws MediaParseError.
+ */
+export function readBoxes(buf: Uint8Array, start: number, end: number, where: string, topLevel = false, lenient = false): BoxRange[] {
+  return guarded(() => boxesIn(new Bytes(buf), start, end, where, topLevel, lenient));
+}
+
 function child(b: Bytes, parent: Box, type: string): Box | undefined {
   return boxesIn(b, parent.body, parent.end, parent.type).find((x) => x.type === type);
 }
@@ -952,6 +970,10 @@ export class BitReader {
       this.pos++;
     }
     return v;
+  }
+  /** Bits read so far, counted from the start of the buffer. */
+  get bitPosition(): number {
+    return this.pos;
   }
   skip(n: number): void {
     if (this.pos + n > this.endBit) throw new MediaParseError('bit field runs past the end of its data');

@@ -84,7 +84,7 @@ export function box(type: string, ...parts: readonly Uint8Array[]): Buffer {
   return Buffer.concat([head, ...parts], size);
 }
 
-function fullBox(type: string, version: number, flags: number, ...parts: readonly Uint8Array[]): Buffer {
+export function fullBox(type: string, version: number, flags: number, ...parts: readonly Uint8Array[]): Buffer {
   return box(type, u8(version), Buffer.from([(flags >> 16) & 0xff, (flags >> 8) & 0xff, flags & 0xff]), ...parts);
 }
 
