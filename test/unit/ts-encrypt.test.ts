@@ -2,7 +2,7 @@
 // segments made by ffmpeg at test time (H.264 + AAC, and one from the fMP4 → TS repackager) are
 // encrypted (AES-128 and SAMPLE-AES), written next to an HLS playlist that names the key file, and
 // ffmpeg must decode the playlist to the same frames (framemd5) as the clear one, and not with a
-// wrong key. ffprobe reads the PMT stream types of SAMPLE-AES; hostile chunks are refused.
+// wrong key; AC-3 and E-AC-3 audio renditions likewise for SAMPLE-AES. ffprobe reads the PMT stream types of SAMPLE-AES; hostile chunks are refused.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -141,15 +141,32 @@ describe('MPEG-TS encryption for HLS', { skip: NO_FFMPEG }, () => {
   let dir: string;
   /** Clear TS segments: ffmpeg's HLS muxer (H.264 + AAC) and the fMP4 → TS repackager. */
   const sources: Record<string, { name: string; duration: number; bytes: Buffer }[]> = {};
+  /** What ffmpeg decodes from a source's clear playlist, decoded once. */
+  const clearFrames = new Map<string, ReturnType<typeof frames>>();
+  const clearOf = (source: string) => {
+    let f = clearFrames.get(source);
+    if (f === undefined) {
+      writeFileSync(path.join(dir, `${source}-clear.m3u8`), playlist(sources[source]!));
+      f = frames(dir, `${source}-clear.m3u8`);
+      assert.equal(f.status, 0, f.stderr);
+      clearFrames.set(source, f);
+    }
+    return f;
+  };
 
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'packhouse-tsenc-'));
     writeFileSync(path.join(dir, 'key.bin'), KEY);
     writeFileSync(path.join(dir, 'wrong.bin'), WRONG_KEY);
-    const av = ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6'];
+    const av = ['-f', 'lavfi', '-i', 'testsrc2=size=192x108:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6'];
     const enc = ['-c:v', 'libx264', '-profile:v', 'high', '-bf', '2', '-g', '50', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '2'];
     run(dir, [...av, ...enc, '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_segment_filename', 'ff-%d.ts', 'ff.m3u8']);
     run(dir, [...av, ...enc, '-f', 'hls', '-hls_time', '2', '-hls_segment_type', 'fmp4', '-hls_playlist_type', 'vod', '-hls_fmp4_init_filename', 'mp4-init.mp4', '-hls_segment_filename', 'mp4-%d.m4s', 'mp4.m3u8']);
+    for (const codec of ['ac3', 'eac3']) {
+      // Audio-only renditions, as an encoder pushes Dolby audio beside the video.
+      run(dir, ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6', '-c:a', codec, '-ac', '2', '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_segment_filename', `${codec}-%d.ts`, `${codec}.m3u8`]);
+      sources[codec] = [0, 1, 2].map((i) => ({ name: `${codec}-${i}.ts`, duration: 2, bytes: readFileSync(path.join(dir, `${codec}-${i}.ts`)) }));
+    }
     sources.ff = [0, 1, 2].map((i) => ({ name: `ff-${i}.ts`, duration: 2, bytes: readFileSync(path.join(dir, `ff-${i}.ts`)) }));
     const init = readFileSync(path.join(dir, 'mp4-init.mp4'));
     sources.repackaged = [0, 1, 2].map((i) => {
@@ -199,9 +216,7 @@ describe('MPEG-TS encryption for HLS', { skip: NO_FFMPEG }, () => {
   for (const source of ['ff', 'repackaged']) {
     test(`AES-128: ffmpeg decodes ${source === 'ff' ? "ffmpeg's" : "the fMP4 → TS repackager's"} segments, encrypted in chunks, to the clear frames (sequence-number IV and explicit IV)`, async () => {
       const segs = sources[source]!;
-      writeFileSync(path.join(dir, `${source}-clear.m3u8`), playlist(segs));
-      const clear = frames(dir, `${source}-clear.m3u8`);
-      assert.equal(clear.status, 0, clear.stderr);
+      const clear = clearOf(source);
       assert.ok(clear.lines.length > 400, `${clear.lines.length} frames`);
       for (const variant of ['seq', 'iv'] as const) {
         const encrypted = [];
@@ -220,6 +235,7 @@ describe('MPEG-TS encryption for HLS', { skip: NO_FFMPEG }, () => {
         const got = frames(dir, `${source}-${variant}.m3u8`);
         assert.equal(got.status, 0, got.stderr);
         assert.deepEqual(got.lines, clear.lines, `${source} ${variant}: decoded frames differ from the clear input`);
+        if (variant === 'seq') continue;
         // With the wrong key the segments do not decode to those frames.
         writeFileSync(path.join(dir, `${source}-${variant}-wrong.m3u8`), playlist(encrypted, keyLine('wrong.bin')));
         const wrong = frames(dir, `${source}-${variant}-wrong.m3u8`);
@@ -235,9 +251,7 @@ describe('MPEG-TS encryption for HLS', { skip: NO_FFMPEG }, () => {
   for (const source of ['ff', 'repackaged']) {
     test(`SAMPLE-AES: ffmpeg decodes ${source === 'ff' ? "ffmpeg's" : "the fMP4 → TS repackager's"} segments to the clear frames, and not with a wrong key; PCRs stay, counters run`, () => {
       const segs = sources[source]!;
-      writeFileSync(path.join(dir, `${source}-clear.m3u8`), playlist(segs));
-      const clear = frames(dir, `${source}-clear.m3u8`);
-      assert.equal(clear.status, 0, clear.stderr);
+      const clear = clearOf(source);
       const start = Number(clear.lines[0]!.split(',')[2]) * clear.timeBase[0]!;
       for (const variant of ['iv', 'seq'] as const) {
         const encrypted = [];
@@ -292,15 +306,55 @@ describe('MPEG-TS encryption for HLS', { skip: NO_FFMPEG }, () => {
       return { name, duration: s.duration };
     });
     assert.ok(readFileSync(path.join(dir, 'epb-0.ts')).includes(Buffer.from('01000003020000030300000300aabbccdd', 'hex')), 'the escaped block is in the segment');
-    writeFileSync(path.join(dir, 'epb-clear.m3u8'), playlist(segs));
     writeFileSync(path.join(dir, 'epb.m3u8'), playlist(encrypted, `#EXT-X-KEY:METHOD=SAMPLE-AES,URI="key.bin",IV=0x${iv.toString('hex')}`));
-    const clear = frames(dir, 'epb-clear.m3u8');
+    const clear = clearOf('ff');
     const got = frames(dir, 'epb.m3u8');
     assert.equal(got.status, 0, got.stderr);
     const first = Number(clear.lines[0]!.split(',')[2]) * clear.timeBase[0]!;
     const compared = (t: number) => t < first + 4;
     assert.deepEqual(framesWhere(got, compared), framesWhere(clear, compared));
   });
+
+  for (const codec of ['ac3', 'eac3']) {
+    test(`SAMPLE-AES: ${codec === 'ac3' ? 'AC-3' : 'E-AC-3'} audio decodes to the clear frames, not with a wrong key; the PMT says ${codec === 'ac3' ? '0xc1, ac3d, zac3' : '0xc2, ec3d, zec3'}`, () => {
+      const segs = sources[codec]!;
+      const encrypted = segs.map((s, i) => {
+        const name = `${codec}-sa-${i}.ts`;
+        const bytes = sampleAesChunk(s.bytes, KEY, EXPLICIT_IV);
+        assertContinuity(bytes);
+        writeFileSync(path.join(dir, name), bytes);
+        return { name, duration: s.duration };
+      });
+      const pmt = readPmtEntries(firstPmt(readFileSync(path.join(dir, encrypted[0]!.name))))!;
+      assert.equal(pmt.entries.length, 1);
+      const d = Buffer.from(pmt.entries[0]!.descriptors);
+      if (codec === 'ac3') {
+        assert.equal(pmt.entries[0]!.streamType, 0xc1);
+        // ac3d; apad + zac3, priming 0, version 1, the first 10 bytes of the first syncframe (it starts 0b 77).
+        assert.equal(d.subarray(0, 20).toString('hex'), '0f04' + Buffer.from('ac3d').toString('hex') + '0516' + Buffer.from('apadzac3').toString('hex') + '0000010a');
+        assert.equal(d.subarray(20, 22).toString('hex'), '0b77');
+        assert.equal(d.length, 30);
+      } else {
+        assert.equal(pmt.entries[0]!.streamType, 0xc2);
+        // ec3d; apad + zec3, priming 0, version 1, a 5-byte EC3SpecificBox: fscod 0 (48 kHz), bsid 16, acmod 2 (L R), no LFE.
+        assert.equal(d.subarray(0, 20).toString('hex'), '0f04' + Buffer.from('ec3d').toString('hex') + '0511' + Buffer.from('apadzec3').toString('hex') + '00000105');
+        assert.equal(d.subarray(22, 25).toString('hex'), '200400');
+        assert.equal(d.length, 25);
+      }
+      const clear = clearOf(codec);
+      const first = Number(clear.lines[0]!.split(',')[2]) * clear.timeBase[0]!;
+      const compared = (t: number) => t < first + 4;
+      const keyLine = (uri: string) => `#EXT-X-KEY:METHOD=SAMPLE-AES,URI="${uri}",IV=0x${EXPLICIT_IV.toString('hex')}`;
+      writeFileSync(path.join(dir, `${codec}-sa.m3u8`), playlist(encrypted, keyLine('key.bin')));
+      const got = frames(dir, `${codec}-sa.m3u8`);
+      assert.equal(got.status, 0, got.stderr);
+      const expected = framesWhere(clear, compared);
+      assert.ok(expected.length > 120, `${expected.length} frames compared`);
+      assert.deepEqual(framesWhere(got, compared), expected);
+      writeFileSync(path.join(dir, `${codec}-sa-wrong.m3u8`), playlist(encrypted, keyLine('wrong.bin')));
+      assert.notDeepEqual(framesWhere(frames(dir, `${codec}-sa-wrong.m3u8`), compared), expected);
+    });
+  }
 
   test('SAMPLE-AES: ffprobe reads the encrypted stream types; the PMT carries zavc, aacd and the apad audio setup', () => {
     const seg = sources.ff![0]!.bytes;

@@ -4,7 +4,7 @@
  * - AES-128 (`#EXT-X-KEY:METHOD=AES-128`, RFC 8216 §4.3.2.4): the whole segment is AES-128-CBC
  *   with PKCS#7 padding, streamed over the chunks that make up one output segment.
  * - SAMPLE-AES (`#EXT-X-KEY:METHOD=SAMPLE-AES`): each chunk is re-muxed with its H.264 slices and
- *   AAC frames encrypted as Apple's "MPEG-2 Stream Encryption Format for HTTP Live Streaming"
+ *   AAC, AC-3 and E-AC-3 frames encrypted as Apple's "MPEG-2 Stream Encryption Format for HTTP Live Streaming"
  *   says (see sampleAesChunk).
  *
  * Pure: no I/O, no logging (keys never leave these functions). Bad arguments throw TsEncryptError
@@ -13,7 +13,7 @@
 import { createCipheriv } from 'node:crypto';
 
 import { MediaParseError } from '../container/isobmff.js';
-import { PesCollector, SectionAssembler, adaptationFieldCore, nalUnitRanges, payloadStart, readAdtsHeader, readPmtEntries, readPrograms, unescapeRbsp, type PesPacketUse } from '../container/mpegts.js';
+import { PesCollector, SectionAssembler, adaptationFieldCore, nalUnitRanges, payloadStart, readAdtsHeader, readDolbyHeader, readPmtEntries, readPrograms, unescapeRbsp, type PesPacketUse } from '../container/mpegts.js';
 import { packetRoom, section, tsPacket } from '../package/ts-writer.js';
 
 export class TsEncryptError extends Error {
@@ -82,10 +82,11 @@ const CLEAR_NAMES: Record<number, string> = {
 
 interface Target {
   pid: number;
-  scheme: 'avc' | 'aac';
+  scheme: 'avc' | 'aac' | 'dolby';
+  /** The encrypted stream type (Dolby: 0xc1 or 0xc2 once the first frame tells AC-3 from E-AC-3). */
   streamType: number;
   collector: PesCollector;
-  /** The ES_info descriptors Apple's format adds, once known (audio: from the first ADTS header). */
+  /** The ES_info descriptors Apple's format adds, once known (audio: from the first frame). */
   descriptors?: Uint8Array;
 }
 
@@ -110,6 +111,31 @@ function aacSetupDescriptor(adts: Uint8Array): number[] {
   const asc = [(objectType << 3) | (rateIndex >> 1), ((rateIndex & 1) << 7) | (channels << 3)];
   const setup = [...ascii('zaac'), 0, 0, 1, asc.length, ...asc];
   return [0x05, 4 + setup.length, ...ascii('apad'), ...setup];
+}
+
+/**
+ * The private data indicator and 'apad' registration descriptors of an AC-3 or E-AC-3 stream from
+ * its first syncframe (Apple's format §2.3.4): AC-3 setup data is the first 10 bytes of the frame;
+ * E-AC-3's is an EC3SpecificBox payload (ETSI TS 102 366 Annex F.6) for its one independent substream.
+ */
+function dolbySetup(frame: Uint8Array, where: string): { streamType: number; descriptors: Uint8Array } {
+  const header = readDolbyHeader(frame.subarray(0, 8));
+  if (header === undefined || frame.length < 10) throw new TsEncryptError(`${where}: the PES payload does not begin with an AC-3/E-AC-3 syncframe`);
+  if (header.codec === 'ac-3') {
+    const setup = [...ascii('zac3'), 0, 0, 1, 10, ...frame.subarray(0, 10)];
+    return { streamType: 0xc1, descriptors: Uint8Array.from([...privateDataIndicator('ac3d'), 0x05, 4 + setup.length, ...ascii('apad'), ...setup]) };
+  }
+  const fscod = (frame[4] ?? 0) >> 6;
+  if (fscod === 3) throw new TsEncryptError(`${where}: E-AC-3 at a reduced sampling rate cannot be described in the audio setup information`);
+  const blocks = [1, 2, 3, 6][((frame[4] ?? 0) >> 4) & 3] ?? 6;
+  const dataRate = Math.floor((header.length * 8 * header.sampleRate) / (256 * blocks) / 1000) & 0x1fff;
+  const bsid = (frame[5] ?? 0) >> 3;
+  const acmod = ((frame[4] ?? 0) >> 1) & 7;
+  const lfeon = (frame[4] ?? 0) & 1;
+  // data_rate(13) num_ind_sub(3) | fscod(2) bsid(5) reserved(1) | asvc(1) bsmod(3) acmod(3) lfeon(1) | reserved(3) num_dep_sub(4) reserved(1)
+  const dec3 = [dataRate >> 5, (dataRate & 0x1f) << 3, (fscod << 6) | (bsid << 1), (acmod << 1) | lfeon, 0];
+  const setup = [...ascii('zec3'), 0, 0, 1, dec3.length, ...dec3];
+  return { streamType: 0xc2, descriptors: Uint8Array.from([...privateDataIndicator('ec3d'), 0x05, 4 + setup.length, ...ascii('apad'), ...setup]) };
 }
 
 function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
@@ -202,6 +228,26 @@ function encryptAdtsPayload(es: Uint8Array, key: Uint8Array, iv: Uint8Array, whe
   return out;
 }
 
+/**
+ * The payload of an AC-3 or E-AC-3 PES, whole syncframes, each encrypted (Apple's format §2.3.3):
+ * 16 bytes clear, then the whole 16-byte blocks that follow in CBC from `iv`, the remainder clear.
+ * E-AC-3 with dependent or several independent substreams is refused (its setup information would
+ * need their channel maps).
+ */
+function encryptDolbyPayload(es: Uint8Array, key: Uint8Array, iv: Uint8Array, where: string): Uint8Array {
+  const out = Uint8Array.from(es);
+  for (let p = 0; p < es.length; ) {
+    const frame = es.length - p >= 8 ? readDolbyHeader(es.subarray(p, p + 8)) : undefined;
+    if (frame === undefined) throw new TsEncryptError(`${where}: byte ${p} of the PES payload is not the start of an AC-3/E-AC-3 syncframe`);
+    if (frame.length < 8 || p + frame.length > es.length) throw new TsEncryptError(`${where}: a syncframe of ${frame.length} bytes at byte ${p} runs past the end of its PES (${es.length} bytes)`);
+    if (frame.codec === 'ec-3' && ((es[p + 2] ?? 0) & 0xf8) !== 0) throw new TsEncryptError(`${where}: E-AC-3 with dependent or several independent substreams is not sample-encrypted by Packhouse`);
+    const blocks = Math.floor((frame.length - BLOCK) / BLOCK);
+    if (blocks > 0) cbcInPlace(out, Array.from({ length: blocks }, (_, k) => p + BLOCK + k * BLOCK), key, iv);
+    p += frame.length;
+  }
+  return out;
+}
+
 /** The PMT section with the encrypted streams' types and descriptors (Apple's format §3). */
 function rewritePmt(sec: Uint8Array, targets: Map<number, Target>, clearTypes: Map<number, number>, packet: number): Uint8Array {
   const layout = readPmtEntries(sec);
@@ -260,17 +306,19 @@ function layPes(pid: number, bytes: Uint8Array, slots: readonly number[], buf: U
 
 /**
  * One MPEG-TS chunk (whole packets, with its PAT and PMT anywhere in it) re-muxed with HLS sample
- * encryption (METHOD=SAMPLE-AES): H.264 slice NAL units and AAC frames encrypted, CBC restarting
- * from `iv` at each NAL unit and frame, and PMT stream types 0xdb (H.264) and 0xcf (AAC) with the
- * private data indicator ('zavc', 'aacd') and, for AAC, the 'apad' audio setup information.
+ * encryption (METHOD=SAMPLE-AES): H.264 slice NAL units and AAC, AC-3 and E-AC-3 frames encrypted,
+ * CBC restarting from `iv` at each NAL unit and frame, and PMT stream types 0xdb (H.264), 0xcf
+ * (AAC), 0xc1 (AC-3), 0xc2 (E-AC-3) with the private data indicator ('zavc', 'aacd', 'ac3d',
+ * 'ec3d') and, for audio, the 'apad' registration with the audio setup information.
  * Other streams (ID3, SCTE-35, private data) pass unchanged. Deterministic: the same bytes, key
  * and IV give the same output. Continuity counters of the rewritten PIDs run without a gap from
  * the chunk's first counter of that PID.
  *
- * Refused with TsEncryptError: H.265 (Apple's format does not define it), AC-3 and E-AC-3 (not
- * built), MPEG audio/video, a stream already sample-encrypted; and any structure that cannot be
+ * Refused with TsEncryptError: H.265 (Apple's format does not define it), E-AC-3 with dependent
+ * substreams or at a reduced sampling rate, MPEG audio/video, a stream already sample-encrypted;
+ * and any structure that cannot be
  * encrypted whole: a chunk without PAT/PMT, truncated or lost packets, a PES longer or shorter than
- * its header says, a chunk that begins inside a PES, an AAC PES that is not whole ADTS frames, an
+ * its header says, a chunk that begins inside a PES, an audio PES that is not whole frames, an
  * H.264 PES that does not begin with a start code, a rewritten PMT that no longer fits one packet.
  */
 export function sampleAesChunk(ts: Buffer, key: Buffer, iv: Buffer): Buffer {
@@ -300,10 +348,10 @@ function remuxSampleAes(buf: Uint8Array, key: Uint8Array, iv: Uint8Array): Buffe
     if (s.family === 'avc') targets.set(s.pid, { pid: s.pid, scheme: 'avc', streamType: 0xdb, collector: new PesCollector(s.pid), descriptors: Uint8Array.from(privateDataIndicator('zavc')) });
     else if (s.family === 'adts') targets.set(s.pid, { pid: s.pid, scheme: 'aac', streamType: 0xcf, collector: new PesCollector(s.pid) });
     else if (s.family === 'hevc') throw new TsEncryptError(`PID ${s.pid} carries H.265, which HLS sample encryption of MPEG-TS does not define (it covers H.264, AAC, AC-3 and E-AC-3)`);
-    else if (s.family === 'dolby') throw new TsEncryptError(`PID ${s.pid} carries AC-3/E-AC-3, which Packhouse does not sample-encrypt (it encrypts H.264 and AAC)`);
+    else if (s.family === 'dolby') targets.set(s.pid, { pid: s.pid, scheme: 'dolby', streamType: 0, collector: new PesCollector(s.pid) });
     else if (s.kind !== 'other') throw new TsEncryptError(`PID ${s.pid} carries ${CLEAR_NAMES[s.streamType] ?? `stream type ${hex}`}, which HLS sample encryption does not cover`);
   }
-  if (targets.size === 0) throw new TsEncryptError('the chunk has no H.264 or AAC stream to encrypt');
+  if (targets.size === 0) throw new TsEncryptError('the chunk has no H.264, AAC, AC-3 or E-AC-3 stream to encrypt');
   for (const pid of pmtPids) if (targets.has(pid)) throw new TsEncryptError(`PID ${pid} is named both as a PMT and as an elementary stream`);
 
   // Pass 1: the PES packets of the streams to encrypt.
@@ -326,10 +374,13 @@ function remuxSampleAes(buf: Uint8Array, key: Uint8Array, iv: Uint8Array): Buffe
     for (const pes of t.collector.pes) {
       const where = `PID ${t.pid}: the PES at packet ${pes.packet}`;
       const payload = concatBytes(pes.data);
-      if (t.scheme === 'aac' && t.descriptors === undefined && payload.length >= 7) {
-        t.descriptors = Uint8Array.from([...privateDataIndicator('aacd'), ...aacSetupDescriptor(payload)]);
+      const encrypted = t.scheme === 'avc' ? encryptAvcPayload(payload, key, iv, where) : t.scheme === 'aac' ? encryptAdtsPayload(payload, key, iv, where) : encryptDolbyPayload(payload, key, iv, where);
+      if (t.descriptors === undefined && payload.length > 0) {
+        if (t.scheme === 'aac') t.descriptors = Uint8Array.from([...privateDataIndicator('aacd'), ...aacSetupDescriptor(payload)]);
+        else Object.assign(t, dolbySetup(payload, where));
+      } else if (t.scheme === 'dolby' && payload.length > 0 && dolbySetup(payload, where).streamType !== t.streamType) {
+        throw new TsEncryptError(`${where}: the stream changes between AC-3 and E-AC-3`);
       }
-      const encrypted = t.scheme === 'avc' ? encryptAvcPayload(payload, key, iv, where) : encryptAdtsPayload(payload, key, iv, where);
       const header = Uint8Array.from(pes.header);
       if (header[4] !== 0 || header[5] !== 0) {
         const length = header.length - 6 + encrypted.length;
@@ -342,7 +393,7 @@ function remuxSampleAes(buf: Uint8Array, key: Uint8Array, iv: Uint8Array): Buffe
       }
       layPes(t.pid, concatBytes([header, encrypted]), pes.packets, buf, placed);
     }
-    if (t.descriptors === undefined) throw new TsEncryptError(`PID ${t.pid} (AAC) has no ADTS frame in the chunk to take its audio setup from`);
+    if (t.descriptors === undefined) throw new TsEncryptError(`PID ${t.pid} (${t.scheme === 'aac' ? 'AAC' : 'AC-3/E-AC-3'}) has no frame in the chunk to take its audio setup from`);
   }
 
   // Pass 2: the output, packet by packet; continuity counters of rewritten PIDs renumbered.
