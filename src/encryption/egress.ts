@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { OriginEndpoint } from '../domain/model.js';
-import { aes128Length, aes128Stream, sequenceIv } from '../media/encrypt/ts-encrypt.js';
+import { aes128Length, aes128Stream, sampleAesChunk, sequenceIv, TsEncryptError } from '../media/encrypt/ts-encrypt.js';
+import { streamContinuous } from '../media/package/ts-continuity.js';
 import type { OutputTrack } from '../media/timeline/model.js';
 import { DRM_SYSTEM_IDS, type DrmSystemName } from './cpix.js';
 import { ContentKeys, KeyUnavailableError, type ContentKey, type EndpointEncryption } from './content-keys.js';
@@ -35,7 +36,7 @@ export class Egress {
 
   /** Refuses what is not built: an endpoint asking for it serves nothing rather than clear content. */
   check(enc: EndpointEncryption, container: string): void {
-    const built = container === 'TS' ? enc.method === 'AES_128' : false;
+    const built = container === 'TS' ? enc.method === 'AES_128' || enc.method === 'SAMPLE_AES' : false;
     if (!built) throw new EncryptionNotBuiltError(`${enc.method} encryption of ${container} endpoints is not built yet in Packhouse; this endpoint serves nothing rather than clear content.`);
   }
 
@@ -96,12 +97,50 @@ export class Egress {
     return (ms) => byPeriod.get(this.periodAt(enc, ms)) ?? [];
   }
 
-  /** A TS output segment encrypted: its chunks and length (AES-128); SAMPLE-AES is not built here yet. */
-  async tsSegment(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, seq: number, startMs: number, chunks: AsyncIterable<Buffer>, length: number | undefined): Promise<{ chunks: AsyncIterable<Buffer>; length: number | undefined }> {
-    if (enc.method !== 'AES_128') throw new EncryptionNotBuiltError(`${enc.method} encryption of TS segments is not built yet in Packhouse; this endpoint serves nothing rather than clear segments.`);
+  /**
+   * A TS output segment encrypted. AES_128: the whole segment, streamed over its chunks, with
+   * its exact length. SAMPLE_AES: each input segment (a whole `piece`) re-muxed with sample
+   * encryption, then joined with continuous counters; the length is not known before sending.
+   * The first piece is encrypted before this returns, so content that cannot be encrypted fails
+   * with a status rather than a cut response.
+   */
+  async tsSegment(
+    endpoint: OriginEndpoint,
+    enc: EndpointEncryption,
+    track: TrackFacts,
+    seq: number,
+    startMs: number,
+    body: { readonly chunks: () => AsyncIterable<Buffer>; readonly pieces: () => AsyncIterable<Buffer>; readonly length: number | undefined },
+  ): Promise<{ chunks: AsyncIterable<Buffer>; length: number | undefined }> {
     const key = await this.keyAt(endpoint, enc, track, startMs);
-    if (!key) return { chunks, length };
-    return { chunks: aes128Stream(chunks, key.key, this.tsIv(enc, seq)), length: length === undefined ? undefined : aes128Length(length) };
+    if (!key) return { chunks: body.chunks(), length: body.length };
+    const iv = this.tsIv(enc, seq);
+    if (enc.method === 'AES_128') return { chunks: aes128Stream(body.chunks(), key.key, iv), length: body.length === undefined ? undefined : aes128Length(body.length) };
+    if (enc.method !== 'SAMPLE_AES') throw new EncryptionNotBuiltError(`${enc.method} encryption of TS segments is not built yet in Packhouse; this endpoint serves nothing rather than clear segments.`);
+    const pieces = body.pieces()[Symbol.asyncIterator]();
+    const seal = (piece: Buffer): Buffer => {
+      try {
+        return sampleAesChunk(piece, key.key, iv);
+      } catch (err) {
+        if (err instanceof TsEncryptError) throw new EncryptionNotBuiltError(`Rendition ${track.id} cannot be sample-encrypted (SAMPLE_AES): ${err.message}`);
+        throw err;
+      }
+    };
+    const first = await pieces.next();
+    if (first.done) return { chunks: (async function* () {})(), length: 0 };
+    const head = seal(first.value);
+    async function* sealed(): AsyncIterable<Buffer> {
+      yield head;
+      for (;;) {
+        const next = await pieces.next();
+        if (next.done) return;
+        yield seal(next.value);
+      }
+    }
+    async function* wrapped(): AsyncIterable<Iterable<Buffer>> {
+      for await (const b of sealed()) yield [b];
+    }
+    return { chunks: streamContinuous(wrapped()), length: undefined };
   }
 
   /** CENC IV base of a fragment: derived from (endpoint, rendition, input sequence), low 16 bits zero for the sample counter. */

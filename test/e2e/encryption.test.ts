@@ -7,6 +7,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createDecipheriv } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { builtinS3Url, getObject, listKeys, logEntries, pollJob, s3Client } from
 import { providerKey, startSpekeProvider, type SpekeProvider } from '../support/speke-provider.js';
 
 const G = 'enc';
+const CONSTANT_IV = '000102030405060708090a0b0c0d0e0f';
 const C = 'ch';
 
 let server: TestServer;
@@ -25,7 +27,7 @@ let broken: SpekeProvider;
 let encoder: RunningProcess;
 const out = (endpoint: string) => `${server.url}/out/v1/${G}/${C}/${endpoint}`;
 
-function encrypted(name: string, container: 'TS' | 'CMAF', method: Record<string, string>, url: string, systems: string[]): EndpointSpec {
+function encrypted(name: string, container: 'TS' | 'CMAF', method: Record<string, string>, url: string, systems: string[], extra: Record<string, unknown> = {}): EndpointSpec {
   return {
     OriginEndpointName: name,
     ContainerType: container,
@@ -35,6 +37,7 @@ function encrypted(name: string, container: 'TS' | 'CMAF', method: Record<string
       SegmentDurationSeconds: 2,
       ...(container === 'TS' ? { TsUseAudioRenditionGroup: true } : {}),
       Encryption: {
+        ...extra,
         EncryptionMethod: method,
         SpekeKeyProvider: {
           Url: url,
@@ -73,6 +76,9 @@ describe('encryption with a SPEKE v2 key provider', () => {
     await createLiveChannel(server.client(), G, C, [
       encrypted('aes', 'TS', { TsEncryptionMethod: 'AES_128' }, provider.url, ['CLEAR_KEY_AES_128']),
       encrypted('down', 'TS', { TsEncryptionMethod: 'AES_128' }, broken.url, ['CLEAR_KEY_AES_128']),
+      // ffmpeg decrypts SAMPLE-AES frames with the IV of the segment it reads, which runs a few frames
+      // ahead of its demuxer: only a constant IV decodes cleanly across segment boundaries.
+      encrypted('saes', 'TS', { TsEncryptionMethod: 'SAMPLE_AES' }, provider.url, ['CLEAR_KEY_AES_128'], { ConstantInitializationVector: CONSTANT_IV }),
     ]);
     encoder = startEncoder({ baseUrl: server.url, group: G, channel: C, ingest: 1, segmentType: 'mpegts', seconds: 12 });
   });
@@ -115,6 +121,52 @@ describe('encryption with a SPEKE v2 key provider', () => {
     assert.deepEqual(errorLines(decoded.result.stderr), []);
     assert.ok(decoded.seconds >= 3.9, `decoded ${decoded.seconds} s`);
     assert.ok(provider.keyFetches.includes(kid), 'ffmpeg fetched the key from the provider');
+  });
+
+  test('SAMPLE-AES TS: EXT-X-KEY METHOD=SAMPLE-AES with the provider\'s URI; the slices are encrypted and ffmpeg decodes it with the key', async () => {
+    const media = await waitFor('three segments on the SAMPLE-AES playlist', async () => {
+      const res = await get(`${out('saes')}/index_index_0.m3u8`);
+      if (res.status !== 200) return undefined;
+      return readMedia(res.text).segments.length >= 3 ? res.text : undefined;
+    }, 30_000);
+    const keyLine = media.split('\n').find((l) => l.startsWith('#EXT-X-KEY:'))!;
+    assert.match(keyLine, /^#EXT-X-KEY:METHOD=SAMPLE-AES,URI="http:\/\/127\.0\.0\.1:\d+\/key\/[0-9a-f-]{36}",IV=0x000102030405060708090A0B0C0D0E0F$/);
+    const p = readMedia(media);
+    const seg = await get(`${out('saes')}/${p.segments[0]!.uri}`);
+    assert.equal(seg.status, 200);
+    assert.ok(isTs(seg.body), 'sample encryption keeps the MPEG-TS structure');
+    const clear = await get(`${out('aes')}/${p.segments[0]!.uri}`);
+    assert.notEqual(seg.body.toString('hex'), clear.body.toString('hex'));
+    // The PMT announces sample-encrypted H.264 (stream type 0xdb).
+    assert.ok(seg.body.includes(Buffer.from('zavc')), 'the PMT carries the zavc private data indicator');
+    // ffmpeg decodes the segments with the provider's key; the frames of the first segment are those
+    // of the clear segment (the AES-128 endpoint's, decrypted). Later segments of this encoder's
+    // H.264 (x264 ultrafast) do not decode to the clear frames through ffmpeg's SAMPLE-AES reader
+    // yet, with the sequence IV or a constant one: see docs/known-differences.md.
+    const dir = tempDir('packhouse-saes-');
+    try {
+      const key = await get(/URI="([^"]+)"/.exec(keyLine)![1]!);
+      writeFileSync(join(dir, 'key.bin'), key.body);
+      const list = (name: string, line: string) => ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:3', `#EXT-X-MEDIA-SEQUENCE:0`, line, ...[0, 1, 2].flatMap((i) => ['#EXTINF:2.0,', `${name}-${i}.ts`]), '#EXT-X-ENDLIST', ''].join('\n');
+      const aesKey = (await get(/URI="([^"]+)"/.exec((await get(`${out('aes')}/index_index_0.m3u8`)).text)![1]!)).body;
+      for (const [i, s] of p.segments.slice(0, 3).entries()) {
+        writeFileSync(join(dir, `sa-${i}.ts`), (await get(`${out('saes')}/${s.uri}`)).body);
+        const seq = Number(/_(\d+)\.ts$/.exec(s.uri)![1]);
+        writeFileSync(join(dir, `clear-${i}.ts`), aesDecrypt((await get(`${out('aes')}/${s.uri}`)).body, aesKey, seqIv(seq)));
+      }
+      writeFileSync(join(dir, 'sa.m3u8'), list('sa', keyLine.replace(/URI="[^"]+"/, 'URI="key.bin"')));
+      writeFileSync(join(dir, 'clear.m3u8'), list('clear', ''));
+      const frames = (name: string) =>
+        spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-allowed_extensions', 'ALL', '-i', name, '-map', '0:v', '-f', 'framemd5', '-'], { cwd: dir, encoding: 'utf8' }).stdout.split('\n').filter((l) => /^0,/.test(l));
+      const clear = frames('clear.m3u8');
+      const got = frames('sa.m3u8');
+      assert.equal(got.length, clear.length);
+      const first = Math.floor(clear.length / 3) - 2;
+      assert.ok(first > 40, `${clear.length} frames`);
+      assert.deepEqual(got.slice(0, first), clear.slice(0, first));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a failing provider: the endpoint answers 503 saying why, logs the reason, and serves no clear byte', async () => {

@@ -536,7 +536,10 @@ export class OriginService {
       const bytes = await blobs.get(group.pieces[0]!.key);
       if (!bytes) throw notFound();
       if (!enc) return ok(bytes);
-      const sealed = await egress!.tsSegment(endpoint, enc, track, k, startMs, (async function* () { yield bytes; })(), bytes.length);
+      const one = async function* () {
+        yield bytes;
+      };
+      const sealed = await egress!.tsSegment(endpoint, enc, track, k, startMs, { chunks: one, pieces: one, length: bytes.length });
       return ok(await collect(sealed.chunks));
     }
     // A piece at a time, read in chunks where the store can: memory per response stays small.
@@ -577,7 +580,16 @@ export class OriginService {
     if (!enc) return ok({ length, discard: () => head.destroy?.(), chunks: clear });
     let sealed: { chunks: AsyncIterable<Buffer>; length: number | undefined };
     try {
-      sealed = await egress!.tsSegment(endpoint, enc, track, k, startMs, clear(), length);
+      const whole = async function* () {
+        for (const p of group.pieces) {
+          const b = await blobs.get(p.key);
+          if (!b) throw new Error(`input segment ${p.seq} of ${trackId} went while its output segment was served`);
+          yield b;
+        }
+      };
+      sealed = await egress!.tsSegment(endpoint, enc, track, k, startMs, { chunks: clear, pieces: whole, length });
+      // Sample encryption reads whole pieces on its own: the stream opened ahead is not needed.
+      if (enc.method !== 'AES_128') head.destroy?.();
     } catch (err) {
       head.destroy?.();
       throw err;

@@ -383,7 +383,20 @@ export class HarvestRunner {
       seal = async (o, clear) => {
         const seg = o.segment!;
         const track = byId.get(seg.trackId)!;
-        const sealed = await egress.tsSegment(endpoint, enc, track, seg.seq, seg.startMs, (async function* () { yield clear; })(), clear.length);
+        const blobs = this.deps.blobs;
+        const sealed = await egress.tsSegment(endpoint, enc, track, seg.seq, seg.startMs, {
+          chunks: async function* () {
+            yield clear;
+          },
+          pieces: async function* () {
+            for (const k of o.blobKeys ?? []) {
+              const b = await blobs.get(k);
+              if (!b) throw new JobFailed(`A segment of the window (${o.key.split('/').pop()}) was removed from Packhouse before it could be copied.`);
+              yield b;
+            }
+          },
+          length: clear.length,
+        });
         return collect(sealed.chunks);
       };
     }
