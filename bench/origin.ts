@@ -2,11 +2,17 @@
  * Origin benchmark: manifest rendering for an endpoint whose channel holds a 24-hour startover
  * window of 2-second segments (3 renditions, 43,200 segments each), against serving a segment file
  * of the same size from the same server in the same run. Prints requests per second and p99 latency
- * of each, and their ratio.
+ * of each, and their ratio. Then one live channel's ingest-to-playlist latency, idle and while eight
+ * clients fetch uncached 24-hour playlists back to back.
  *
- *   npm run build && node dist/bench/origin.js [--seconds 3] [--concurrency 8]
+ *   npm run build && node dist/bench/origin.js [--seconds 3] [--concurrency 8] [--ingest-seconds 12]
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent, request } from 'node:http';
+import { CreateChannelCommand, CreateOriginEndpointCommand } from '@aws-sdk/client-mediapackagev2';
 import { SEG_MS, startBenchChannel } from './support.js';
 
 const args = process.argv.slice(2);
@@ -17,8 +23,58 @@ const opt = (name: string, def: number) => {
 const SECONDS = opt('--seconds', 3);
 const CONCURRENCY = opt('--concurrency', 8);
 const SEGMENTS = 43_200;
+const INGEST_SECONDS = opt('--ingest-seconds', 12);
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+function http(method: string, url: string, body?: Buffer): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent, headers: body ? { 'content-length': body.length } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * An encoder's cycle on one live channel (as bench/ingest.ts): every 2 s PUT the next TS segment and
+ * the playlist naming it, then poll the origin's live playlist until it lists the segment. Returns
+ * each cycle's latency from the start of the upload to the playlist listing it.
+ */
+async function ingestLatencies(base: string, segment: Buffer, first: number, seconds: number): Promise<number[]> {
+  const lat: number[] = [];
+  const listed: { n: number; pdt: number }[] = [];
+  let n = first;
+  let next = Date.now();
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+    next += 2000;
+    const t0 = performance.now();
+    const put = await http('PUT', `${base}/in/v1/bench/1/live/seg_${n}.ts`, segment);
+    if (put.status >= 300) throw new Error(`segment PUT ${put.status}: ${put.text}`);
+    listed.push({ n, pdt: Date.now() - 2000 });
+    const window = listed.slice(-6);
+    const playlist = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${window[0]!.n}`, ...window.flatMap((s) => [`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.pdt).toISOString()}`, '#EXTINF:2.000,', `seg_${s.n}.ts`])];
+    const pl = await http('PUT', `${base}/in/v1/bench/1/live/video.m3u8`, Buffer.from(`${playlist.join('\n')}\n`));
+    if (pl.status >= 300) throw new Error(`playlist PUT ${pl.status}: ${pl.text}`);
+    for (;;) {
+      const out = await http('GET', `${base}/out/v1/bench/live/ts/index_video.m3u8`);
+      const last = /_(\d+)\.ts\s*$/.exec(out.text.trim());
+      if (out.status === 200 && last && Number(last[1]) >= n + 1) break;
+      if (performance.now() - t0 > 10_000) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    lat.push(performance.now() - t0);
+    n++;
+  }
+  return lat;
+}
+
+const pct = (xs: readonly number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
 
 function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -100,6 +156,32 @@ async function main(): Promise<void> {
     console.log(
       `${name.padEnd(36)} ${String(size).padStart(7)} ${r.rps.toFixed(0).padStart(8)} ${r.p99.toFixed(2).padStart(7)} | ${b.rps.toFixed(0).padStart(20)} ${b.p99.toFixed(2).padStart(7)} | ${(r.rps / b.rps).toFixed(2).padStart(11)} ${(r.p99 / b.p99).toFixed(2).padStart(10)}`,
     );
+  }
+  if (INGEST_SECONDS > 0) {
+    const dir = mkdtempSync(join(tmpdir(), 'packhouse-bench-origin-seg-'));
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-b:v', '1500k', '-c:a', 'aac', '-f', 'mpegts', join(dir, 'seg.ts')]);
+    const segment = readFileSync(join(dir, 'seg.ts'));
+    rmSync(dir, { recursive: true, force: true });
+    await bench.client.send(new CreateChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'live' }));
+    await bench.client.send(new CreateOriginEndpointCommand({ ChannelGroupName: 'bench', ChannelName: 'live', OriginEndpointName: 'ts', ContainerType: 'TS', StartoverWindowSeconds: 60, Segment: { SegmentDurationSeconds: 2 }, HlsManifests: [{ ManifestName: 'index' }] }));
+    const app = bench.app.url;
+    const idle = await ingestLatencies(app, segment, 0, INGEST_SECONDS);
+    let stop = false;
+    let fetched = 0;
+    const dayUrl = uncached(`${base}/index_video_hi.m3u8?${day}`);
+    const load = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (!stop) {
+          await get(dayUrl(requestNo++));
+          fetched++;
+        }
+      }),
+    );
+    const busy = await ingestLatencies(app, segment, idle.length, INGEST_SECONDS);
+    stop = true;
+    await load;
+    console.log(`\ningest-to-playlist, one TS channel, ${INGEST_SECONDS} s each: idle p50 ${pct(idle, 0.5).toFixed(1)} ms p99 ${pct(idle, 0.99).toFixed(1)} ms (${idle.length} cycles)`);
+    console.log(`  while 8 clients fetch uncached 24 h playlists (${(fetched / INGEST_SECONDS).toFixed(1)}/s): p50 ${pct(busy, 0.5).toFixed(1)} ms p99 ${pct(busy, 0.99).toFixed(1)} ms (${busy.length} cycles); ratio p99 ${(pct(busy, 0.99) / pct(idle, 0.99)).toFixed(2)}`);
   }
   agent.destroy();
   await bench.close();

@@ -85,6 +85,8 @@ export async function startBenchChannel(o: { name: string; startoverSeconds: num
               [channelArn, r.id, i + 1, first + i * SEG_MS, SEG_MS, (i * SEG_MS * r.timescale) / 1000, (SEG_MS * r.timescale) / 1000, key, f.bytes, 0, '1', initKey],
             );
           }
+          // The counters appendSegment keeps (the origin's in-memory timeline checks them).
+          await ex.run('INSERT INTO rendition_counters (channel_arn, rendition, last_seq, last_disc_seq) VALUES (?, ?, ?, 0)', [channelArn, r.id, f.count]);
         });
       }
       return keys;

@@ -10,6 +10,7 @@
  * off as a whole still has its own clock followed. Only renditions still fed take part.
  */
 import type { RenditionRecord, TimelineStore } from '../domain/ports.js';
+import type { SegmentRun } from '../domain/timeline-runs.js';
 import { MAX_SEGMENT_MS } from '../domain/timeline-limits.js';
 
 /** Renditions whose newest ends are this close agree (audio and video of one encoder end within a segment or two). */
@@ -46,6 +47,19 @@ export async function newestSegmentEnd(timeline: TimelineStore, channelArn: stri
     if (r.updatedMs < lastFed - FED_WITHIN_MS) continue;
     const last = await timeline.latestSegment(channelArn, r.id);
     if (last) ends.push(last.startMs + last.durationMs);
+  }
+  return channelClock(ends, nowMs);
+}
+
+/** newestSegmentEnd from the renditions' runs (TimelineStore.segmentRuns): the newest segment of each is the last of its last run. */
+export function newestRunEnd(held: ReadonlyMap<string, readonly SegmentRun[]>, renditions: readonly RenditionRecord[], nowMs: number): number | undefined {
+  const ends: number[] = [];
+  const lastFed = Math.max(...renditions.map((r) => r.updatedMs));
+  for (const r of renditions) {
+    if (r.updatedMs < lastFed - FED_WITHIN_MS) continue;
+    const runs = held.get(r.id);
+    const last = runs?.[runs.length - 1];
+    if (last) ends.push(last.startMs + last.count * last.durationMs);
   }
   return channelClock(ends, nowMs);
 }

@@ -23,12 +23,15 @@ import { initIdOf } from '../media/output-naming.js';
 import type { BlobStore, SegmentRecord, TimelineStore } from './ports.js';
 import { joinContinuous } from '../media/package/ts-continuity.js';
 
-export interface OutputGroup {
+/** What grouping and the manifests read of an input segment. */
+export type SegmentTiming = Pick<SegmentRecord, 'seq' | 'startMs' | 'durationMs' | 'mediaTime' | 'mediaDuration' | 'discontinuity' | 'discSeq' | 'initKey'>;
+
+export interface OutputGroup<S extends SegmentTiming = SegmentRecord> {
   /** Output media sequence number. */
   readonly k: number;
   readonly n: number;
   /** The input segments in it, oldest first (seq firstSeqOf(k, n) + i for part index i). */
-  readonly pieces: readonly SegmentRecord[];
+  readonly pieces: readonly S[];
   /** Whether its last piece (seq k·n) is there. */
   readonly complete: boolean;
 }
@@ -52,10 +55,10 @@ export const groupIndexOf = (seq: number, n: number): number => Math.floor((seq 
 /** The seq of the first input segment of output segment k (part 0). */
 export const firstSeqOf = (k: number, n: number): number => (k - 1) * n + 1;
 
-const breaks = (prev: SegmentRecord, s: SegmentRecord) => s.discontinuity || s.initKey !== prev.initKey || s.seq !== prev.seq + 1;
+const breaks = (prev: SegmentTiming, s: SegmentTiming) => s.discontinuity || s.initKey !== prev.initKey || s.seq !== prev.seq + 1;
 
 /** One group from the input segments of seqs (k−1)·n+1 … k·n that exist (any order); undefined when not listable. */
-export function groupOf(k: number, n: number, found: readonly SegmentRecord[]): OutputGroup | undefined {
+export function groupOf<S extends SegmentTiming>(k: number, n: number, found: readonly S[]): OutputGroup<S> | undefined {
   const pieces = found.filter((s) => groupIndexOf(s.seq, n) === k).sort((a, b) => a.seq - b.seq);
   if (pieces.length === 0) return undefined;
   let from = 0;
@@ -86,13 +89,13 @@ export function groupSegments(segs: readonly SegmentRecord[], n: number): Output
 }
 
 /** Wall-clock end of a group (epoch ms). */
-export function groupEndMs(g: OutputGroup): number {
+export function groupEndMs(g: OutputGroup<SegmentTiming>): number {
   const last = g.pieces[g.pieces.length - 1]!;
   return last.startMs + last.durationMs;
 }
 
 /** The protocol-neutral output segment of a group. */
-export function groupSegment(g: OutputGroup): OutputSegment {
+export function groupSegment(g: OutputGroup<SegmentTiming>): OutputSegment {
   const first = g.pieces[0]!;
   return {
     seq: g.k,

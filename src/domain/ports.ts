@@ -3,6 +3,7 @@
  * Everything is asynchronous so the same services run over SQLite in one process and over
  * PostgreSQL shared by several nodes. No adapter code lives here.
  */
+import type { SegmentRun } from './timeline-runs.js';
 
 /** Account and region a request acts in (from its SigV4 credential scope). */
 export interface Scope {
@@ -221,6 +222,13 @@ export interface TimelineStore {
   /** Segments of a rendition with fromSeq <= seq <= toSeq, oldest first. */
   segmentsBySeq(channelArn: string, rendition: string, fromSeq: number, toSeq: number): Promise<SegmentRecord[]>;
   latestSegment(channelArn: string, rendition: string): Promise<SegmentRecord | undefined>;
+  /**
+   * The given renditions' segments as runs (timeline-runs.ts), current as of the call, for
+   * manifests: a store may keep them in memory and read only what changed. Read them at once
+   * after the await (a later call may extend them in place). Undefined when the store cannot say:
+   * read segments instead.
+   */
+  segmentRuns?(channelArn: string, renditions: readonly string[]): Promise<ReadonlyMap<string, readonly SegmentRun[]> | undefined>;
   /** Where the run of a rendition with discontinuity sequence number discSeq starts (its oldest segment held). */
   runStartMs(channelArn: string, rendition: string, discSeq: number): Promise<number | undefined>;
   /** Removes segments that ended before `beforeMs` and returns them (so their blobs can go). */

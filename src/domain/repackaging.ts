@@ -8,12 +8,15 @@
  * (its init segment differs from the hidden one's none).
  */
 import type { RenditionRecord, SegmentRecord, TimelineStore } from './ports.js';
+import type { SegmentRun } from './timeline-runs.js';
 
 export interface EndpointRenditions {
   /** The renditions the endpoint lists, as the endpoint's container (codecs of the output). */
   readonly renditions: RenditionRecord[];
   /** The timeline to read segments from: the stored one, or the CMAF view of TS renditions. */
   readonly timeline: TimelineStore;
+  /** The view of a rendition's runs (timeline-runs.ts) as `timeline` shows its segments. */
+  readonly runsView: (rendition: string, runs: readonly SegmentRun[]) => readonly SegmentRun[];
   /** Renditions of the other container this endpoint cannot serve at all (none of their segments repackaged), with why. */
   readonly unsupported: readonly { readonly id: string; readonly reason: string }[];
 }
@@ -63,7 +66,7 @@ export async function endpointRenditions(timeline: TimelineStore, channelArn: st
   const all = await timeline.listRenditions(channelArn);
   const to = containerType === 'TS' ? 'ts' : 'fmp4';
   const other = all.filter((r) => r.container !== to);
-  if (other.length === 0) return { renditions: all, timeline, unsupported: [] };
+  if (other.length === 0) return { renditions: all, timeline, unsupported: [], runsView: (_r, runs) => runs };
   const renditions: RenditionRecord[] = [];
   const unsupported: { id: string; reason: string }[] = [];
   for (const r of all) {
@@ -72,7 +75,11 @@ export async function endpointRenditions(timeline: TimelineStore, channelArn: st
     else if (codecs !== undefined) renditions.push({ ...r, container: to, codecs });
     else unsupported.push({ id: r.id, reason: (to === 'fmp4' ? r.cmafError : r.tsError) ?? 'none of its segments was repackaged' });
   }
-  return { renditions, timeline: repackagedTimeline(timeline, new Set(other.map((r) => r.id)), to), unsupported };
+  const viewed = new Set(other.map((r) => r.id));
+  // Runs never mix segments with and without a repackaging: a run is shown whole or not at all.
+  const has = to === 'fmp4' ? (run: SegmentRun) => run.hasCmaf : (run: SegmentRun) => run.hasTs;
+  const runsView = (r: string, runs: readonly SegmentRun[]) => (viewed.has(r) ? runs.filter(has) : runs);
+  return { renditions, timeline: repackagedTimeline(timeline, viewed, to), unsupported, runsView };
 }
 
 /** The sentence an endpoint answers (415) when a rendition of the other container cannot be repackaged for it. */

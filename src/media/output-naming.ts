@@ -16,6 +16,8 @@ export const outputNames = {
   childPlaylist: (childManifestName: string, trackId: string) => `${childManifestName}_${trackId}.m3u8`,
   /** Output segment k of n input segments each (k is the input seq when n is 1). */
   segment: (segmentName: string, trackId: string, k: number, n: number, container: 'ts' | 'fmp4') => `${segmentName}_${trackId}_${k}${grouped(n)}.${ext(container)}`,
+  /** The text before and after k in `segment`'s name. */
+  segmentAffixes: (segmentName: string, trackId: string, n: number, container: 'ts' | 'fmp4') => ({ prefix: `${segmentName}_${trackId}_`, suffix: `${grouped(n)}.${ext(container)}` }),
   init: (segmentName: string, trackId: string, initId: string | undefined) => `${segmentName}_${trackId}_init-${initId ?? '0'}.mp4`,
   /** Part i (0-based, input segment (k−1)·n+1+i) of output segment k: an LL-HLS Partial Segment. */
   part: (segmentName: string, trackId: string, k: number, n: number, i: number, container: 'ts' | 'fmp4') => `${segmentName}_${trackId}_${k}.g${n}.p${i}.${ext(container)}`,

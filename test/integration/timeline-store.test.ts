@@ -15,6 +15,7 @@ import { SqlMetadataStore } from '../../src/storage/sql/sql-metadata-store.js';
 import { SqlTimelineStore } from '../../src/storage/sql/sql-timeline-store.js';
 import { SqliteDriver } from '../../src/storage/sql/sqlite-driver.js';
 import { createPgDatabase, dropPgDatabase } from '../support/postgres.js';
+import { expandRuns } from '../../src/domain/timeline-runs.js';
 
 const CH = 'arn:aws:mediapackagev2:us-east-1:000000000000:channelGroup/g/channel/c';
 const T0 = 1_800_000_000_000;
@@ -101,6 +102,36 @@ for (const backend of backends) {
       assert.equal(await timeline.latestSegment(CH, 'v'), undefined);
       const again = (await timeline.appendSegment(input(0)))!;
       assert.deepEqual([again.seq, again.discontinuity], [9, true]);
+    });
+
+    test('runs held in memory follow the rows another node appends and removes', async () => {
+      const CH2 = `${CH}2`;
+      // Two stores on one database: two nodes, each with its own memory.
+      const a = timeline;
+      const b = new SqlTimelineStore(driver);
+      const rows = async () => (await a.segmentsBySeq(CH2, 'v', 0, 1e9)).map((s) => [s.seq, s.startMs, s.durationMs, s.mediaTime, s.discontinuity, s.discSeq]);
+      const held = async (store: SqlTimelineStore) => {
+        const m = await store.segmentRuns(CH2, ['v']);
+        assert.ok(m, 'the store holds runs');
+        return expandRuns(m.get('v')!).map((s) => [s.seq, s.startMs, s.durationMs, s.mediaTime, s.discontinuity, s.discSeq]);
+      };
+      assert.equal(await a.segmentRuns(CH2, ['v']), undefined, 'nothing appended yet: no counters, no runs');
+      for (let i = 0; i < 30; i++) await b.appendSegment(input(i, { channelArn: CH2, discontinuity: i === 12, durationMs: i === 20 ? 1500 : 2000 }));
+      assert.deepEqual(await held(a), await rows());
+      assert.equal((await a.segmentRuns(CH2, ['v']))!.get('v')!.length, 4, 'runs cut at the discontinuity and around the short segment');
+      for (let i = 30; i < 35; i++) await b.appendSegment(input(i, { channelArn: CH2 }));
+      assert.deepEqual(await held(a), await rows(), 'appended rows are read');
+      assert.ok((await b.deleteSegmentsBefore(CH2, T0 + 20_000)).length > 0);
+      assert.deepEqual(await held(a), await rows(), 'removed rows are gone');
+      // A row removed out of order (not a prefix): the runs are read again.
+      await driver.run('DELETE FROM segments WHERE channel_arn = ? AND seq = ?', [CH2, 25]);
+      await driver.run('UPDATE rendition_counters SET trims = trims + 1 WHERE channel_arn = ?', [CH2]);
+      assert.deepEqual(await held(a), await rows());
+      await b.deleteChannel(CH2);
+      assert.deepEqual(await held(a), []);
+      await b.appendSegment(input(100, { channelArn: CH2 }));
+      assert.deepEqual(await held(a), await rows());
+      assert.equal((await held(a)).length, 1);
     });
   });
 }

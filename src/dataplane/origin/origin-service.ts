@@ -11,9 +11,10 @@ import type { BlobStore, Clock, MetadataStore, RenditionRecord, SegmentRecord, T
 import { writeMpd } from '../../media/dash/mpd-writer.js';
 import { writeMediaPlaylist, writeMultivariant } from '../../media/hls/writer.js';
 import { ManifestFilterError, parseManifestFilter } from '../../media/manifest-filter.js';
-import type { OutputSegment, OutputTrack } from '../../media/timeline/model.js';
+import { runSegment, singleRuns, type OutputRun, type OutputTrack } from '../../media/timeline/model.js';
+import { windowRuns, type SegmentRun, type WindowItem } from '../../domain/timeline-runs.js';
 import { outputTrack } from '../../domain/output-model.js';
-import { newestSegmentEnd } from '../channel-clock.js';
+import { newestRunEnd, newestSegmentEnd } from '../channel-clock.js';
 import { DataplaneError, locateEndpoint } from '../channel-locator.js';
 import { outputNames, parseSegmentName } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
@@ -82,6 +83,8 @@ interface ManifestAsk {
   readonly renditions: readonly RenditionRecord[];
   /** Where the segments are read: the stored timeline, or its CMAF view (TS input, CMAF endpoint). */
   readonly timeline: TimelineStore;
+  /** That view of a rendition's runs. */
+  readonly runsView: (rendition: string, runs: readonly SegmentRun[]) => readonly SegmentRun[];
   readonly query: OriginQuery;
 }
 
@@ -149,7 +152,7 @@ export class OriginService {
     const enc = this.encryption(endpoint);
     const segName = text(endpoint.segment['SegmentName'], 'segment');
     const view = await endpointRenditions(this.deps.timeline, channel.arn, endpoint.containerType);
-    const { renditions, timeline } = view;
+    const { renditions, timeline, runsView } = view;
     const file = req.file;
     const manifest = this.findManifest(endpoint, file);
     if (manifest && view.unsupported.length > 0) {
@@ -162,7 +165,7 @@ export class OriginService {
       if (blocking && !llMedia) {
         throw new DataplaneError(400, '_HLS_msn and _HLS_part are accepted only on the media playlists of a low-latency HLS manifest.');
       }
-      const build = () => this.manifest({ channel, endpoint, kind: manifest.kind, doc: manifest.doc, child: manifest.child, renditions, timeline, query });
+      const build = () => this.manifest({ channel, endpoint, kind: manifest.kind, doc: manifest.doc, child: manifest.child, renditions, timeline, runsView, query });
       let res = await build();
       if (blocking && res.llEdge) res = await this.blockFor(blocking, res, build);
       const { llEdge: _edge, ...plain } = res;
@@ -217,8 +220,11 @@ export class OriginService {
   private async manifest(m: ManifestAsk): Promise<ManifestResponse> {
     const { channel, endpoint, kind, doc, child, renditions, query } = m;
     const now = this.deps.clock.now().getTime();
+    // The renditions' runs, where the store keeps them (LL-HLS reads groups with their pieces).
+    const base = this.deps.timeline;
+    const held = kind !== 'llhls' && base.segmentRuns ? await base.segmentRuns(channel.arn, renditions.map((r) => r.id)) : undefined;
     // With no content yet, the channel's clock is the server's.
-    const channelNowMs = (await newestSegmentEnd(this.deps.timeline, channel.arn, renditions, now)) ?? now;
+    const channelNowMs = (held ? newestRunEnd(held, renditions, now) : await newestSegmentEnd(base, channel.arn, renditions, now)) ?? now;
     const window = resolveWindow({ channel, endpoint, manifest: doc, query, nowMs: now, channelNowMs });
     const cacheKey =
       this.cache && window.closed && window.explicit && channelNowMs >= window.toMs + CACHE_SETTLE_MS
@@ -229,7 +235,7 @@ export class OriginService {
       metrics.manifestCache(hit !== undefined);
       if (hit) return { ...hit, headers: { ...hit.headers } };
     }
-    const { response, startsMs } = await this.renderBody(m, window, now);
+    const { response, startsMs } = await this.renderBody(m, window, now, held);
     if (cacheKey !== undefined) {
       // Valid until the startover window begins after the earliest segment listed.
       const expiresMs = Math.min(...startsMs) + (endpoint.startoverWindowSeconds ?? 0) * 1000;
@@ -239,8 +245,8 @@ export class OriginService {
   }
 
   /** A manifest from the timeline, and where each listed rendition begins (for the cache's expiry). */
-  private async renderBody(m: ManifestAsk, window: TimeWindow, now: number): Promise<{ response: ManifestResponse; startsMs: number[] }> {
-    const { channel, endpoint, kind, doc, child, renditions, query, timeline } = m;
+  private async renderBody(m: ManifestAsk, window: TimeWindow, now: number, held: ReadonlyMap<string, readonly SegmentRun[]> | undefined): Promise<{ response: ManifestResponse; startsMs: number[] }> {
+    const { channel, endpoint, kind, doc, child, renditions, query, timeline, runsView } = m;
     const segDurS = Number(endpoint.segment['SegmentDurationSeconds'] ?? 6);
     let tracks = renditions.map(outputTrack);
     const staticFilter = doc.FilterConfiguration?.['ManifestFilter'];
@@ -265,24 +271,41 @@ export class OriginService {
       tracks = tracks.filter((t) => matchesFilter(t, filter));
       if (tracks.length === 0) throw new DataplaneError(400, 'The manifest filter leaves no rendition to serve.');
     }
+    // Per track: what it lists (runs of complete output segments), its grouping, where it begins.
+    const listedRuns = new Map<string, OutputRun[]>();
+    const groupN = new Map<string, number>();
+    const startsMs: number[] = [];
+    // LL-HLS reads groups with their pieces (parts); the other manifests read runs where the store keeps them.
     const groups = new Map<string, WindowGroups>();
-    const segments = new Map<string, OutputSegment[]>();
-    for (const t of tracks) {
-      if (child !== undefined && t.id !== child) continue;
+    const wanted = tracks.filter((t) => child === undefined || t.id === child);
+    let anyGroups = false;
+    for (const t of wanted) {
+      const stored = held?.get(t.id);
+      if (stored) {
+        const wr = windowRuns(runsView(t.id, stored), window.fromMs, window.toMs, segDurS, window.notBeforeMs);
+        groupN.set(t.id, wr.n);
+        const first = wr.items[0];
+        if (first) startsMs.push(first.run.first.startMs);
+        anyGroups ||= wr.items.length > 0;
+        listedRuns.set(t.id, listedOf(wr.items, window.explicit ? undefined : window.toMs + 1));
+        continue;
+      }
       const wg = await windowGroups(timeline, channel.arn, t.id, window.fromMs, window.toMs, segDurS, (s) => s.startMs >= window.notBeforeMs);
       groups.set(t.id, wg);
+      groupN.set(t.id, wg.n);
+      if (wg.groups.length) startsMs.push(wg.groups[0]!.pieces[0]!.startMs);
+      anyGroups ||= wg.groups.length > 0;
       // A media playlist lists complete output segments; the live window only those that ended by its edge.
       const listed = wg.groups.filter((g) => g.complete && (window.explicit || groupEndMs(g) <= window.toMs + 1));
-      segments.set(t.id, listed.map(groupSegment));
+      listedRuns.set(t.id, singleRuns(listed.map(groupSegment)));
     }
+    const listedCount = (id: string) => listedRuns.get(id)?.length ?? 0;
     if (child !== undefined && !tracks.some((t) => t.id === child)) throw new DataplaneError(404, `No rendition ${child} on this endpoint.`);
-    const haveAny = [...segments.values()].some((s) => s.length > 0) || (kind === 'llhls' && !window.closed && [...groups.values()].some((g) => g.groups.length > 0));
+    const haveAny = [...listedRuns.values()].some((s) => s.length > 0) || (kind === 'llhls' && !window.closed && anyGroups);
     if (!haveAny) {
       if (window.explicit) throw new DataplaneError(404, 'No content is held for the requested start/end window: it lies outside the startover window or before the stream started.');
       throw new DataplaneError(404, `Channel ${channel.name} has no content yet: nothing has been ingested, or the last segment is older than the manifest window.`);
     }
-    // Where each listed rendition begins: a cached closed window is valid until the startover window passes these.
-    const startsMs = [...groups.values()].flatMap((g) => (g.groups.length ? [g.groups[0]!.pieces[0]!.startMs] : []));
     const ttl = kind === 'llhls' ? 1 : Math.max(1, Math.floor(segDurS / 2));
     const cache = window.closed ? `max-age=${SEGMENT_MAX_AGE}` : `max-age=${ttl}`;
     const segName = text(endpoint.segment['SegmentName'], 'segment');
@@ -297,19 +320,20 @@ export class OriginService {
         HTTP_XSDATE: 'urn:mpeg:dash:utc:http-xsdate:2014',
         UTC_DIRECT: 'urn:mpeg:dash:utc:direct:2014',
       };
-      const present = tracks.filter((t) => (segments.get(t.id)?.length ?? 0) > 0);
+      const present = tracks.filter((t) => listedCount(t.id) > 0);
       if (present.length === 0) throw new DataplaneError(404, `Channel ${channel.name} has no complete segment in this window yet.`);
       // The first period keeps its start while the window slides: the start of its run on the reference track.
       const ref = present.find((t) => t.kind !== 'audio') ?? present[0]!;
-      const d0 = segments.get(ref.id)![0]!.discSeq ?? 0;
+      const d0 = listedRuns.get(ref.id)![0]!.first.discSeq ?? 0;
       const runStart = window.closed ? undefined : await timeline.runStartMs(channel.arn, ref.id, d0);
       const body = writeMpd({
         tracks: present,
-        segments,
+        segments: new Map(),
+        runs: listedRuns,
         closed: window.closed,
         nowMs: now,
         runStartsMs: runStart !== undefined ? new Map([[d0, runStart]]) : undefined,
-        mediaTemplate: (t) => outputNames.dashMediaTemplate(segName, groups.get(t.id)?.n ?? 1),
+        mediaTemplate: (t) => outputNames.dashMediaTemplate(segName, groupN.get(t.id) ?? 1),
         initialization: (t, id) => outputNames.init(segName, t.id, id),
         minUpdatePeriodSeconds: Number(dash['MinUpdatePeriodSeconds'] ?? 2),
         minBufferTimeSeconds: Number(dash['MinBufferTimeSeconds'] ?? 5),
@@ -324,13 +348,12 @@ export class OriginService {
     const version = endpoint.containerType === 'TS' ? 3 : 6;
     const childName = doc.ChildManifestName ?? doc.ManifestName;
     if (child === undefined) {
-      const body = writeMultivariant({ tracks: tracks.filter((t) => (segments.get(t.id)?.length ?? 0) > 0 || (kind === 'llhls' && (groups.get(t.id)?.groups.length ?? 0) > 0)), playlistUri: (t) => `${outputNames.childPlaylist(childName, t.id)}${qs}`, version });
+      const body = writeMultivariant({ tracks: tracks.filter((t) => listedCount(t.id) > 0 || (kind === 'llhls' && (groups.get(t.id)?.groups.length ?? 0) > 0)), playlistUri: (t) => `${outputNames.childPlaylist(childName, t.id)}${qs}`, version });
       return { response: { status: 200, headers: { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': cache }, body }, startsMs };
     }
     const track = tracks.find((t) => t.id === child)!;
-    const segs = segments.get(child) ?? [];
-    const wg = groups.get(child)!;
-    if (segs.length === 0 && kind !== 'llhls') throw new DataplaneError(404, `Rendition ${child} has no segment in this window.`);
+    const runs = listedRuns.get(child) ?? [];
+    if (runs.length === 0 && kind !== 'llhls') throw new DataplaneError(404, `Rendition ${child} has no segment in this window.`);
     const pdt = doc['ProgramDateTimeIntervalSeconds'];
     const startTag = doc['StartTag'] as ConfigDoc | undefined;
     if (kind === 'llhls') {
@@ -345,6 +368,7 @@ export class OriginService {
           if (at) renditionReports.push({ uri: `${outputNames.childPlaylist(childName, t.id)}${qs}`, ...at });
         }
       }
+      const wg = groups.get(child)!;
       const llEnc = encryptionOf(endpoint);
       const llKeys = llEnc ? await this.deps.egress!.hlsKeysFor(endpoint, llEnc, track, wg.groups.map((g) => g.pieces[0]!.startMs)) : undefined;
       const response = this.llMediaPlaylist({
@@ -363,13 +387,17 @@ export class OriginService {
       });
       return { response, startsMs };
     }
+    const n = groupN.get(child) ?? 1;
     const enc = encryptionOf(endpoint);
-    const keyLines = enc ? await this.deps.egress!.hlsKeysFor(endpoint, enc, track, segs.map((s) => s.startMs)) : undefined;
+    // Keys by key period: the start of every listed segment (an encrypted playlist costs its segments).
+    const keyLines = enc ? await this.deps.egress!.hlsKeysFor(endpoint, enc, track, runs.flatMap((r) => Array.from({ length: r.count }, (_, i) => r.first.startMs + i * r.first.durationMs))) : undefined;
     const body = writeMediaPlaylist({
       keyLines: keyLines && ((s) => keyLines(s.startMs)),
       track,
-      segments: segs,
-      segmentUri: (s) => outputNames.segment(segName, child, s.seq, wg.n, track.container),
+      segments: [],
+      runs,
+      segmentUri: (s) => outputNames.segment(segName, child, s.seq, n, track.container),
+      segmentUriAffixes: outputNames.segmentAffixes(segName, child, n, track.container),
       initUri: endpoint.containerType === 'TS' ? undefined : (s) => outputNames.init(segName, child, s.initId),
       version,
       closed: window.closed,
@@ -377,7 +405,8 @@ export class OriginService {
       programDateTimeIntervalSeconds: typeof pdt === 'number' ? pdt : undefined,
       startTag: startTag ? { timeOffset: Number(startTag['TimeOffset']), precise: startTag['Precise'] === true } : undefined,
     });
-    const last = segs[segs.length - 1]!;
+    const lastRun = runs[runs.length - 1]!;
+    const last = runSegment(lastRun, lastRun.count - 1);
     const response = {
       status: 200,
       headers: {
@@ -607,6 +636,33 @@ export class OriginService {
 export function groupingFits(n: number, segmentDurationSeconds: number, pieces: readonly SegmentRecord[]): boolean {
   const durations = pieces.map((p) => p.durationMs);
   return groupSize(segmentDurationSeconds, Math.max(...durations)) <= n && n <= groupSize(segmentDurationSeconds, Math.min(...durations));
+}
+
+/**
+ * The complete output segments of a window, as runs; with a live edge, only those ending by it
+ * (a run is cut where its segments start ending later).
+ */
+function listedOf(items: readonly WindowItem[], edgeMs: number | undefined): OutputRun[] {
+  const out: OutputRun[] = [];
+  for (const item of items) {
+    if (!item.complete) continue;
+    if (edgeMs === undefined) {
+      out.push(item.run);
+      continue;
+    }
+    if (item.kind === 'group') {
+      if (item.endMs <= edgeMs) out.push(item.run);
+      continue;
+    }
+    const { first, count } = item.run;
+    // Segment i ends at first.startMs + (i + 1)·durationMs.
+    const d = first.durationMs;
+    let fits = d > 0 ? Math.min(count, Math.floor((edgeMs - first.startMs) / d)) : first.startMs <= edgeMs ? count : 0;
+    while (fits > 0 && first.startMs + fits * d > edgeMs) fits--;
+    while (fits < count && first.startMs + (fits + 1) * d <= edgeMs) fits++;
+    if (fits > 0) out.push({ first, count: fits });
+  }
+  return out;
 }
 
 /** The groups an LL-HLS media playlist lists: complete ones up to the live edge and the segment being built (closed: complete only). */

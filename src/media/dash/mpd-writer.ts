@@ -4,12 +4,14 @@
  * windows, static for closed ones (time-shift and harvest). Pure.
  */
 import { manifestUri, xmlAttr } from '../manifest-text.js';
-import type { OutputSegment, OutputTrack } from '../timeline/model.js';
+import { runSegment, type OutputRun, type OutputSegment, type OutputTrack } from '../timeline/model.js';
 import { languageTag } from '../language.js';
 
 export interface MpdOptions {
   readonly tracks: readonly OutputTrack[];
   readonly segments: ReadonlyMap<string, readonly OutputSegment[]>;
+  /** The segments as runs (model.ts), listed instead of `segments` when given: a run costs what its text does. */
+  readonly runs?: ReadonlyMap<string, readonly OutputRun[]> | undefined;
   readonly closed: boolean;
   readonly nowMs: number;
   /** media attribute of a track, with $RepresentationID$ and $Number$ left for the player. */
@@ -42,31 +44,31 @@ const esc = xmlAttr;
 const escUri = (uri: string) => xmlAttr(manifestUri(uri));
 
 /** §5.3.9.6: run-length SegmentTimeline; a gap or overlap starts a new S with its own t. */
-function timeline(segs: readonly OutputSegment[]): string {
-  const out: string[] = [];
+function timeline(runs: readonly OutputRun[]): string {
+  let out = '';
   let run: { t: number; d: number; r: number } | undefined;
   let next = -1;
   const flush = () => {
-    if (run) out.push(`<S t="${run.t}" d="${run.d}"${run.r ? ` r="${run.r}"` : ''}/>`);
+    if (run) out += `<S t="${run.t}" d="${run.d}"${run.r ? ` r="${run.r}"` : ''}/>`;
   };
-  for (const s of segs) {
+  for (const { first: s, count } of runs) {
     if (run && s.mediaTime === next && s.mediaDuration === run.d) {
-      run.r++;
+      run.r += count;
     } else {
       flush();
-      run = { t: s.mediaTime, d: s.mediaDuration, r: 0 };
+      run = { t: s.mediaTime, d: s.mediaDuration, r: count - 1 };
     }
-    next = s.mediaTime + s.mediaDuration;
+    next = s.mediaTime + count * s.mediaDuration;
   }
   flush();
-  return out.join('');
+  return out;
 }
 
 interface Period {
   readonly discSeq: number;
   /** Wall-clock start of the reference track's first segment in it (epoch ms). */
   readonly firstMs: number;
-  readonly segments: Map<string, OutputSegment[]>;
+  readonly runs: Map<string, OutputRun[]>;
 }
 
 /**
@@ -74,36 +76,61 @@ interface Period {
  * segment). Periods are cut on a reference track (the first video track) and every other track's
  * segments go to the period that holds their midpoint.
  */
-function splitPeriods(present: readonly OutputTrack[], segments: ReadonlyMap<string, readonly OutputSegment[]>): Period[] {
+function splitPeriods(present: readonly OutputTrack[], runs: ReadonlyMap<string, readonly OutputRun[]>): Period[] {
   const ref = present.find((t) => t.kind !== 'audio') ?? present[0]!;
   const periods: Period[] = [];
-  for (const s of segments.get(ref.id)!) {
-    if (periods.length === 0 || s.discontinuity) periods.push({ discSeq: s.discSeq ?? 0, firstMs: s.startMs, segments: new Map() });
+  // Only the first segment of a run can be a discontinuity.
+  for (const { first: s } of runs.get(ref.id)!) {
+    if (periods.length === 0 || s.discontinuity) periods.push({ discSeq: s.discSeq ?? 0, firstMs: s.startMs, runs: new Map() });
   }
+  const periodOf = (mid: number) => {
+    let p = 0;
+    while (p + 1 < periods.length && periods[p + 1]!.firstMs <= mid) p++;
+    return p;
+  };
   for (const t of present) {
-    for (const s of segments.get(t.id)!) {
-      const mid = s.startMs + s.durationMs / 2;
-      let p = 0;
-      while (p + 1 < periods.length && periods[p + 1]!.firstMs <= mid) p++;
-      const list = periods[p]!.segments.get(t.id);
-      if (list) list.push(s);
-      else periods[p]!.segments.set(t.id, [s]);
+    for (const r of runs.get(t.id)!) {
+      const { startMs: s0, durationMs: d } = r.first;
+      const mid = (i: number) => s0 + i * d + d / 2;
+      // Segments i … j−1 of the run have their midpoints in period p: the run splits where a later period begins.
+      for (let i = 0; i < r.count; ) {
+        const p = periodOf(mid(i));
+        let j = r.count;
+        const next = periods[p + 1];
+        if (next && d > 0) {
+          j = Math.ceil((next.firstMs - s0 - d / 2) / d);
+          while (j - 1 > i && mid(j - 1) >= next.firstMs) j--;
+          while (j < r.count && mid(j) < next.firstMs) j++;
+          j = Math.min(r.count, Math.max(i + 1, j));
+        }
+        const part = { first: runSegment(r, i), count: j - i };
+        const list = periods[p]!.runs.get(t.id);
+        if (list) list.push(part);
+        else periods[p]!.runs.set(t.id, [part]);
+        i = j;
+      }
     }
   }
   return periods;
 }
 
 export function writeMpd(o: MpdOptions): string {
-  const present = o.tracks.filter((t) => (o.segments.get(t.id)?.length ?? 0) > 0);
-  const all = present.flatMap((t) => o.segments.get(t.id)!);
-  const firstStart = Math.min(...all.map((s) => s.startMs));
-  const lastEnd = Math.max(...all.map((s) => s.startMs + s.durationMs));
+  const runsOf = o.runs ?? new Map([...o.segments].map(([id, segs]) => [id, segs.map((first) => ({ first, count: 1 }))]));
+  const present = o.tracks.filter((t) => (runsOf.get(t.id)?.length ?? 0) > 0);
+  let firstStart = Infinity;
+  let lastEnd = -Infinity;
+  for (const t of present) {
+    for (const { first: s, count } of runsOf.get(t.id)!) {
+      firstStart = Math.min(firstStart, s.startMs);
+      lastEnd = Math.max(lastEnd, s.startMs + count * s.durationMs);
+    }
+  }
   const duration = (lastEnd - firstStart) / 1000;
   const head = o.closed
     ? `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" mediaPresentationDuration="${isoDuration(duration)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}">`
     : `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" id="0" availabilityStartTime="1970-01-01T00:00:00Z" publishTime="${new Date(o.nowMs).toISOString()}" minimumUpdatePeriod="${isoDuration(o.minUpdatePeriodSeconds)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}" suggestedPresentationDelay="${isoDuration(o.suggestedPresentationDelaySeconds)}" timeShiftBufferDepth="${isoDuration(duration)}">`;
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', head];
-  const periods = splitPeriods(present, o.segments);
+  const periods = splitPeriods(present, runsOf);
   // Wall-clock start of each period (epoch ms): where the reference track's first segment in it
   // starts, and for the first period of a dynamic MPD the start of its whole run (stable while the
   // window slides); a static MPD's first period starts with its earliest segment.
@@ -117,7 +144,7 @@ export function writeMpd(o: MpdOptions): string {
     let setId = 0;
     // §5.3.3: the video tracks are one AdaptationSet; audio is one per language, which a player
     // picks by AdaptationSet@lang.
-    const inPeriod = present.filter((t) => p.segments.has(t.id));
+    const inPeriod = present.filter((t) => p.runs.has(t.id));
     const audioTags = [...new Set(inPeriod.filter((t) => t.kind === 'audio').map((t) => languageTag(t.language)))];
     const sets = [
       { kind: 'video' as const, tag: undefined, tracks: inPeriod.filter((t) => t.kind !== 'audio') },
@@ -129,8 +156,8 @@ export function writeMpd(o: MpdOptions): string {
       const lang = tag ? ` lang="${tag}"` : '';
       lines.push(`<AdaptationSet id="${setId++}" contentType="${kind}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1"${lang}>`);
       for (const t of tracks) {
-        const segs = p.segments.get(t.id)!;
-        const first = segs[0]!;
+        const segs = p.runs.get(t.id)!;
+        const first = segs[0]!.first;
         // Every track is placed on one wall-clock axis: its first segment sits at its own start time.
         const pto = Math.max(0, Math.round(first.mediaTime - ((first.startMs - startMs) / 1000) * t.timescale));
         const dims = t.width && t.height ? ` width="${t.width}" height="${t.height}"` : '';
@@ -139,7 +166,7 @@ export function writeMpd(o: MpdOptions): string {
         lines.push(`<Representation id="${esc(t.id)}" bandwidth="${t.bandwidth}" codecs="${esc(t.codecs)}"${dims}${fr}${sr}>`);
         if (t.channels) lines.push(`<AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${t.channels}"/>`);
         lines.push(
-          `<SegmentTemplate timescale="${t.timescale}" presentationTimeOffset="${pto}" startNumber="${first.seq}" media="${escUri(o.mediaTemplate(t))}" initialization="${escUri(o.initialization(t, segs[segs.length - 1]!.initId))}">`,
+          `<SegmentTemplate timescale="${t.timescale}" presentationTimeOffset="${pto}" startNumber="${first.seq}" media="${escUri(o.mediaTemplate(t))}" initialization="${escUri(o.initialization(t, segs[segs.length - 1]!.first.initId))}">`,
           `<SegmentTimeline>${timeline(segs)}</SegmentTimeline>`,
           '</SegmentTemplate>',
           '</Representation>',

@@ -4,7 +4,7 @@
  * how URIs are named is the caller's choice.
  */
 import { hlsQuoted, manifestUri } from '../manifest-text.js';
-import type { OutputSegment, OutputTrack } from '../timeline/model.js';
+import { runSegment, type OutputRun, type OutputSegment, type OutputTrack } from '../timeline/model.js';
 import { languageTag } from '../language.js';
 
 export interface MultivariantOptions {
@@ -67,7 +67,11 @@ export function writeMultivariant(o: MultivariantOptions): string {
 export interface MediaPlaylistOptions {
   readonly track: OutputTrack;
   readonly segments: readonly OutputSegment[];
+  /** The segments as runs (model.ts), listed instead of `segments` when given (not with lowLatency). */
+  readonly runs?: readonly OutputRun[] | undefined;
   readonly segmentUri: (s: OutputSegment) => string;
+  /** When the URI of every segment is `${prefix}${seq}${suffix}`: its parts (no object or call per segment). */
+  readonly segmentUriAffixes?: { readonly prefix: string; readonly suffix: string } | undefined;
   readonly initUri?: ((s: OutputSegment) => string) | undefined;
   readonly version: number;
   /** VOD: closed with EXT-X-ENDLIST and EXT-X-PLAYLIST-TYPE:VOD. */
@@ -129,8 +133,11 @@ function iso(ms: number): string {
 /** §4.4.3 and §4.4.4: the media playlist of one track over the given segments. */
 export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
   const ll = o.lowLatency;
-  const target = Math.max(1, o.minTargetDuration ?? 1, ...o.segments.map((s) => Math.round(s.durationMs / 1000)));
-  const first = o.segments[0] ?? ll?.tail?.segment;
+  if (o.runs && ll) throw new Error('a low-latency playlist lists segments, not runs');
+  const runs: readonly OutputRun[] = o.runs ?? o.segments.map((first) => ({ first, count: 1 }));
+  let target = Math.max(1, o.minTargetDuration ?? 1);
+  for (const r of runs) target = Math.max(target, Math.round(r.first.durationMs / 1000));
+  const first = runs[0]?.first ?? ll?.tail?.segment;
   const lines = [
     '#EXTM3U',
     `#EXT-X-VERSION:${o.version}`,
@@ -147,49 +154,85 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
     lines.push(`#EXT-X-PART-INF:PART-TARGET=${ll.partTargetSeconds.toFixed(3)}`);
   }
   if (o.headerExtra) lines.push(...o.headerExtra);
+  // The lines are collected as pieces and joined once (a 24-hour playlist lists 43,200 segments).
+  const out: string[] = [`${lines.join('\n')}\n`];
   let lastInit: string | undefined;
   let lastKeys: string | undefined;
   let lastPdtMs: number | undefined;
   let expectedMs: number | undefined;
-  const all = ll?.tail ? [...o.segments, ll.tail.segment] : o.segments;
-  all.forEach((s, i) => {
-    if (i > 0 && s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
-    if (o.keyLines) {
-      const keys = o.keyLines(s);
-      const joined = keys.join('\n');
-      if (joined !== lastKeys && !(lastKeys === undefined && joined === '#EXT-X-KEY:METHOD=NONE')) {
-        lines.push(...keys);
-        // A new key applies to the init segment that follows it: EXT-X-MAP is repeated after it.
-        lastInit = undefined;
-      }
-      lastKeys = joined;
+  const interval = o.programDateTimeIntervalSeconds;
+  // A URI of characters a URI may hold as they are, and no '%', is written unchanged, digits and all.
+  const affixes = o.segmentUriAffixes;
+  const plain = affixes !== undefined && /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]*$/.test(affixes.prefix + affixes.suffix);
+  const keys = (s: OutputSegment) => {
+    const lines = o.keyLines!(s);
+    const joined = lines.join('\n');
+    if (joined !== lastKeys && !(lastKeys === undefined && joined === '#EXT-X-KEY:METHOD=NONE')) {
+      for (const line of lines) out.push(`${line}\n`);
+      // A new key applies to the init segment that follows it: EXT-X-MAP is repeated after it.
+      lastInit = undefined;
     }
+    lastKeys = joined;
+  };
+  // Every segment but the first of a run: no discontinuity, the run's init segment and duration.
+  const listRun = (r: OutputRun, index: number) => {
+    const f = r.first;
+    const extinf = `#EXTINF:${(f.durationMs / 1000).toFixed(3)},\n`;
+    const stepMs = Number((f.durationMs / 1000).toFixed(3)) * 1000;
+    for (let i = 0; i < r.count; i++) {
+      const startMs = f.startMs + i * f.durationMs;
+      const s = i === 0 || !affixes || o.keyLines ? runSegment(r, i) : undefined;
+      if (i === 0 && index > 0 && f.discontinuity) out.push('#EXT-X-DISCONTINUITY\n');
+      if (o.keyLines) keys(s!);
+      if (o.initUri && (i === 0 || lastInit === undefined)) {
+        const init = o.initUri(f);
+        if (init !== lastInit) {
+          out.push(`#EXT-X-MAP:URI=${qUri(init)}\n`);
+          lastInit = init;
+        }
+      }
+      // §4.3.2.6: a client carries the date forward by EXTINF, so a segment that does not start where
+      // that puts it (a switch of input, a gap) gets its own tag whatever the interval.
+      if (interval !== undefined) {
+        const drifted = expectedMs !== undefined && Math.abs(startMs - expectedMs) > 1;
+        if (lastPdtMs === undefined || (i === 0 && f.discontinuity) || drifted || startMs - lastPdtMs >= interval * 1000) {
+          out.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(startMs)}\n`);
+          lastPdtMs = startMs;
+        }
+      }
+      if (ll) {
+        const parts = ll.parts(s!);
+        if (parts) for (const p of parts) out.push(`${partLine(p)}\n`);
+      }
+      expectedMs = startMs + stepMs;
+      if (plain) out.push(`${extinf}${affixes.prefix}${f.seq + i}${affixes.suffix}\n`);
+      else out.push(`${extinf}${manifestUri(affixes ? `${affixes.prefix}${f.seq + i}${affixes.suffix}` : o.segmentUri(s!))}\n`);
+    }
+  };
+  let index = 0;
+  for (const r of runs) {
+    listRun(r, index);
+    index += r.count;
+  }
+  if (ll?.tail) {
+    // The segment being built: its parts only (RFC 8216bis §4.4.4.9).
+    const s = ll.tail.segment;
+    if (index > 0 && s.discontinuity) out.push('#EXT-X-DISCONTINUITY\n');
+    if (o.keyLines) keys(s);
     if (o.initUri) {
       const init = o.initUri(s);
-      if (init !== lastInit) {
-        lines.push(`#EXT-X-MAP:URI=${qUri(init)}`);
-        lastInit = init;
-      }
+      if (init !== lastInit) out.push(`#EXT-X-MAP:URI=${qUri(init)}\n`);
     }
-    const interval = o.programDateTimeIntervalSeconds;
-    // §4.3.2.6: a client carries the date forward by EXTINF, so a segment that does not start where
-    // that puts it (a switch of input, a gap) gets its own tag whatever the interval.
-    const drifted = expectedMs !== undefined && Math.abs(s.startMs - expectedMs) > 1;
-    if (interval !== undefined && (lastPdtMs === undefined || s.discontinuity || drifted || s.startMs - lastPdtMs >= interval * 1000)) {
-      lines.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(s.startMs)}`);
-      lastPdtMs = s.startMs;
+    if (interval !== undefined) {
+      const drifted = expectedMs !== undefined && Math.abs(s.startMs - expectedMs) > 1;
+      if (lastPdtMs === undefined || s.discontinuity || drifted || s.startMs - lastPdtMs >= interval * 1000) out.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(s.startMs)}\n`);
     }
-    if (ll && i === o.segments.length) {
-      // The segment being built: its parts only (RFC 8216bis §4.4.4.9).
-      lines.push(...ll.tail!.parts.map(partLine));
-      return;
-    }
-    if (ll) lines.push(...(ll.parts(s) ?? []).map(partLine));
-    expectedMs = s.startMs + Number((s.durationMs / 1000).toFixed(3)) * 1000;
-    lines.push(`#EXTINF:${(s.durationMs / 1000).toFixed(3)},`, manifestUri(o.segmentUri(s)));
-  });
-  if (ll?.preloadHintUri && !o.closed) lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI=${qUri(ll.preloadHintUri)}`);
-  if (ll && !o.closed) for (const r of ll.renditionReports ?? []) lines.push(`#EXT-X-RENDITION-REPORT:URI=${qUri(r.uri)},LAST-MSN=${r.lastMsn},LAST-PART=${r.lastPart}`);
-  if (o.closed) lines.push('#EXT-X-ENDLIST');
-  return `${lines.join('\n')}\n`;
+    for (const p of ll.tail.parts) out.push(`${partLine(p)}\n`);
+  }
+  const tail: string[] = [];
+  if (ll?.preloadHintUri && !o.closed) tail.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI=${qUri(ll.preloadHintUri)}`);
+  if (ll && !o.closed) for (const r of ll.renditionReports ?? []) tail.push(`#EXT-X-RENDITION-REPORT:URI=${qUri(r.uri)},LAST-MSN=${r.lastMsn},LAST-PART=${r.lastPart}`);
+  if (o.closed) tail.push('#EXT-X-ENDLIST');
+  if (tail.length) out.push(`${tail.join('\n')}\n`);
+  return out.join('');
 }

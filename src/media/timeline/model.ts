@@ -34,3 +34,23 @@ export interface OutputSegment {
   /** Identifies the init segment this media segment needs (fMP4), e.g. its content hash. */
   readonly initId?: string | undefined;
 }
+
+/**
+ * Output segments that follow each other exactly: segment i of the run is `first` with seq + i,
+ * startMs + i·durationMs and mediaTime + i·mediaDuration, and no discontinuity after the first.
+ * A writer lists a run without an object per segment.
+ */
+export interface OutputRun {
+  readonly first: OutputSegment;
+  readonly count: number;
+}
+
+/** Segment i of a run. */
+export function runSegment(r: OutputRun, i: number): OutputSegment {
+  if (i === 0) return r.first;
+  const f = r.first;
+  return { ...f, seq: f.seq + i, startMs: f.startMs + i * f.durationMs, mediaTime: f.mediaTime + i * f.mediaDuration, discontinuity: false };
+}
+
+/** Segments as runs of one each. */
+export const singleRuns = (segs: readonly OutputSegment[]): OutputRun[] => segs.map((first) => ({ first, count: 1 }));

@@ -132,6 +132,15 @@ CREATE TABLE content_keys (
 CREATE INDEX content_keys_by_endpoint ON content_keys (endpoint_arn);
 `;
 
+/**
+ * Every removal of a rendition's segments (retention, channel deletion) is counted, so a reader
+ * holding the rendition's timeline in memory knows from one row whether it may still be whole
+ * (docs/design/014-manifest-cost.md).
+ */
+const trims = (bigint: string) => `
+ALTER TABLE rendition_counters ADD COLUMN trims ${bigint} NOT NULL DEFAULT 0;
+`;
+
 export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migration[]>> = {
   sqlite: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('INTEGER', 'TEXT') },
@@ -143,6 +152,7 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 7, name: 'segment CMAF repackaging', sql: cmafKey },
     { id: 8, name: 'segment TS repackaging', sql: tsKey },
     { id: 9, name: 'content keys', sql: contentKeys('INTEGER') },
+    { id: 10, name: 'rendition trim counter', sql: trims('INTEGER') },
   ],
   postgres: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('BIGINT', 'TEXT COLLATE "C"') },
@@ -154,5 +164,6 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 7, name: 'segment CMAF repackaging', sql: cmafKey },
     { id: 8, name: 'segment TS repackaging', sql: tsKey },
     { id: 9, name: 'content keys', sql: contentKeys('BIGINT') },
+    { id: 10, name: 'rendition trim counter', sql: trims('BIGINT') },
   ],
 };

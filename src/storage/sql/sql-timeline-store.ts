@@ -5,6 +5,7 @@
 import type { RenditionRecord, SegmentRecord, TimelineStore } from '../../domain/ports.js';
 import { MAX_SEGMENT_MS } from '../../domain/timeline-limits.js';
 import type { Row, SqlDriver } from './driver.js';
+import { appendToRuns, runsFromSeq, type SegmentRun, type TimedSegment } from '../../domain/timeline-runs.js';
 
 
 const SEGMENT_COLUMNS = 'channel_arn, rendition, seq, start_ms, duration_ms, media_time, media_duration, blob_key, bytes, discontinuity, source, init_key, disc_seq, cmaf_key, ts_key';
@@ -32,8 +33,110 @@ function toSegment(r: Row, channelArn?: string, rendition?: string): SegmentReco
   };
 }
 
+/** What a manifest reads of a segment: no keys, sizes or sources. */
+const TIMING_COLUMNS = 'seq, start_ms, duration_ms, media_time, media_duration, discontinuity, init_key, disc_seq, cmaf_key IS NOT NULL AS has_cmaf, ts_key IS NOT NULL AS has_ts';
+
+/** Truthy column values from either database (SQLite 0/1, PostgreSQL booleans). */
+const flag = (v: unknown) => v === true || Number(v) === 1;
+
+function toTimed(r: Row): TimedSegment {
+  return {
+    seq: Number(r['seq']),
+    startMs: Number(r['start_ms']),
+    durationMs: Number(r['duration_ms']),
+    mediaTime: Number(r['media_time']),
+    mediaDuration: Number(r['media_duration']),
+    discontinuity: Number(r['discontinuity']) === 1,
+    initKey: (r['init_key'] as string | null) ?? undefined,
+    discSeq: Number(r['disc_seq'] ?? 0),
+    hasCmaf: flag(r['has_cmaf']),
+    hasTs: flag(r['has_ts']),
+  };
+}
+
+/** A rendition's timeline held in memory, as of counters (last_seq, trims). */
+interface HeldRuns {
+  lastSeq: number;
+  trims: number;
+  runs: SegmentRun[];
+}
+
+/** Rows read per statement while a rendition's runs are loaded, so no read holds the database for long. */
+const LOAD_CHUNK_ROWS = 4096;
+
 export class SqlTimelineStore implements TimelineStore {
-  constructor(private readonly db: SqlDriver) {}
+  /**
+   * Renditions' timelines as runs (timeline-runs.ts), least recently used first. A cache only:
+   * every read checks the rendition's counters row (one indexed row) and reads only the rows
+   * appended since; a removal (counted in `trims`) is checked against the rows left.
+   */
+  private readonly held = new Map<string, HeldRuns>();
+  private heldRuns = 0;
+  private readonly loading = new Map<string, Promise<readonly SegmentRun[]>>();
+
+  /** @param maxHeldRuns bound on the runs kept in memory over all renditions (about 150 bytes each); 0: none. */
+  constructor(
+    private readonly db: SqlDriver,
+    private readonly maxHeldRuns = 500_000,
+  ) {}
+
+  async segmentRuns(channelArn: string, renditions: readonly string[]): Promise<ReadonlyMap<string, readonly SegmentRun[]> | undefined> {
+    if (this.maxHeldRuns <= 0) return undefined;
+    const rows = await this.db.all('SELECT rendition, last_seq, trims FROM rendition_counters WHERE channel_arn = ?', [channelArn]);
+    const counters = new Map(rows.map((r) => [r['rendition'] as string, { lastSeq: Number(r['last_seq']), trims: Number(r['trims']) }]));
+    const out = new Map<string, readonly SegmentRun[]>();
+    for (const rendition of renditions) {
+      const c = counters.get(rendition);
+      // No counters row: nothing was ever appended through this store (or rows were written by hand): read rows instead.
+      if (!c) return undefined;
+      out.set(rendition, await this.refresh(channelArn, rendition, c.lastSeq, c.trims));
+    }
+    return out;
+  }
+
+  /** Brings a rendition's runs up to the given counters; one load per rendition at a time, the others wait for it. */
+  private refresh(channelArn: string, rendition: string, lastSeq: number, trims: number): Promise<readonly SegmentRun[]> {
+    const key = `${channelArn}\n${rendition}`;
+    const busy = this.loading.get(key);
+    if (busy) return busy.then(() => this.refresh(channelArn, rendition, lastSeq, trims));
+    const p = this.load(key, channelArn, rendition, lastSeq, trims).finally(() => this.loading.delete(key));
+    this.loading.set(key, p);
+    return p;
+  }
+
+  private async load(key: string, channelArn: string, rendition: string, lastSeq: number, trims: number): Promise<readonly SegmentRun[]> {
+    let h = this.held.get(key);
+    if (h) {
+      this.held.delete(key);
+      this.heldRuns -= h.runs.length;
+    }
+    if (h && h.trims !== trims) {
+      // Segments were removed: keep what is left of the runs if the rows left are exactly those.
+      const left = (await this.db.all('SELECT MIN(seq) AS lo, COUNT(*) AS n FROM segments WHERE channel_arn = ? AND rendition = ? AND seq <= ?', [channelArn, rendition, h.lastSeq]))[0];
+      const lo = left?.['lo'] === null || left?.['lo'] === undefined ? h.lastSeq + 1 : Number(left['lo']);
+      const runs = runsFromSeq(h.runs, lo);
+      const count = runs.reduce((t, r) => t + r.count, 0);
+      h = count === Number(left?.['n'] ?? 0) ? { lastSeq: h.lastSeq, trims, runs } : undefined;
+    }
+    if (!h) h = { lastSeq: 0, trims, runs: [] };
+    // Counters read before another load finished may be older than what is held.
+    while (lastSeq > h.lastSeq) {
+      const rows = await this.db.all(
+        `SELECT ${TIMING_COLUMNS} FROM segments WHERE channel_arn = ? AND rendition = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ${LOAD_CHUNK_ROWS}`,
+        [channelArn, rendition, h.lastSeq, lastSeq],
+      );
+      appendToRuns(h.runs, rows.map(toTimed));
+      h.lastSeq = rows.length < LOAD_CHUNK_ROWS ? lastSeq : Number(rows[rows.length - 1]!['seq']);
+    }
+    this.held.set(key, h);
+    this.heldRuns += h.runs.length;
+    for (const [k, e] of this.held) {
+      if (this.heldRuns <= this.maxHeldRuns || k === key) break;
+      this.held.delete(k);
+      this.heldRuns -= e.runs.length;
+    }
+    return h.runs;
+  }
 
   async upsertRendition(r: RenditionRecord): Promise<void> {
     await this.db.run(
@@ -130,7 +233,10 @@ export class SqlTimelineStore implements TimelineStore {
   deleteSegmentsBefore(channelArn: string, beforeMs: number): Promise<SegmentRecord[]> {
     return this.db.transaction(async (ex) => {
       const rows = await ex.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ? AND start_ms + duration_ms < ?`, [channelArn, beforeMs]);
-      if (rows.length) await ex.run('DELETE FROM segments WHERE channel_arn = ? AND start_ms + duration_ms < ?', [channelArn, beforeMs]);
+      if (rows.length) {
+        await ex.run('DELETE FROM segments WHERE channel_arn = ? AND start_ms + duration_ms < ?', [channelArn, beforeMs]);
+        await ex.run('UPDATE rendition_counters SET trims = trims + 1 WHERE channel_arn = ?', [channelArn]);
+      }
       return rows.map((r) => toSegment(r));
     });
   }
@@ -139,6 +245,7 @@ export class SqlTimelineStore implements TimelineStore {
     return this.db.transaction(async (ex) => {
       const rows = await ex.all(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE channel_arn = ?`, [channelArn]);
       await ex.run('DELETE FROM segments WHERE channel_arn = ?', [channelArn]);
+      await ex.run('UPDATE rendition_counters SET trims = trims + 1 WHERE channel_arn = ?', [channelArn]);
       await ex.run('DELETE FROM renditions WHERE channel_arn = ?', [channelArn]);
       return rows.map((r) => toSegment(r));
     });
