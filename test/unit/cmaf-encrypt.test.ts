@@ -209,10 +209,10 @@ describe('CMAF encryption checked by ffmpeg and mp4box', { skip: NO_FFMPEG }, ()
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'packhouse-cmafenc-'));
     // H.264 High (CABAC, B-frames, weighted prediction) with AAC: two tracks in one fragment, sidx per track.
-    cases.push(hlsCase(dir, 'avc-aac', ['-t', '2', '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-profile:v', 'high', '-bf', '2', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac'], ['avc1', 'mp4a']));
+    cases.push(hlsCase(dir, 'avc-aac', ['-t', '2', '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-bf', '2', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac'], ['avc1', 'mp4a']));
     // H.264 Baseline (CAVLC), four slices per picture: several subsamples per sample.
     cases.push(hlsCase(dir, 'avc-slices', ['-t', '2', '-map', '0:v', '-c:v', 'libx264', '-profile:v', 'baseline', '-x264-params', 'slices=4', '-g', '25', '-pix_fmt', 'yuv420p'], ['avc1']));
-    if (HAS_X265) cases.push(hlsCase(dir, 'hevc', ['-t', '2', '-map', '0:v', '-c:v', 'libx265', '-tag:v', 'hvc1', '-x265-params', 'log-level=error:keyint=25:bframes=3', '-pix_fmt', 'yuv420p'], ['hvc1']));
+    if (HAS_X265) cases.push(hlsCase(dir, 'hevc', ['-t', '1.5', '-map', '0:v', '-c:v', 'libx265', '-tag:v', 'hvc1', '-x265-params', 'log-level=error:keyint=25:bframes=3', '-pix_fmt', 'yuv420p'], ['hvc1']));
     cases.push(hlsCase(dir, 'ac3', ['-t', '1', '-map', '1:a', '-c:a', 'ac3'], ['ac-3']));
     cases.push(hlsCase(dir, 'eac3', ['-t', '1', '-map', '1:a', '-c:a', 'eac3'], ['ec-3']));
     // Packhouse's own TS → CMAF output.
@@ -243,6 +243,7 @@ describe('CMAF encryption checked by ffmpeg and mp4box', { skip: NO_FFMPEG }, ()
   for (const scheme of ['cenc', 'cbcs'] as const) {
     test(`${scheme}: ffmpeg decrypts every case to the clear frames, not without the key; mp4box reads schm/tenc/senc/saiz/saio/pssh`, async () => {
       assert.ok(cases.length >= 5);
+      const decodes: (() => Promise<void>)[] = [];
       for (const c of cases) {
         const enc = encryption(scheme, c.name !== 'eac3');
         const init = encryptInit(c.init, enc);
@@ -258,19 +259,20 @@ describe('CMAF encryption checked by ffmpeg and mp4box', { skip: NO_FFMPEG }, ()
         // Each fragment is decoded on its own (init + fragment): ffmpeg 5.1's mov demuxer applies the
         // sample encryption of the last moof it parsed ahead to every packet, so a file of several
         // small encrypted fragments does not decode even when each one is right.
-        await Promise.all(
-          c.fragments.map(async (clearFragment, i) => {
-            const encFile = path.join(dir, `${c.name}.${i}.${scheme}.mp4`);
-            writeFileSync(encFile, Buffer.concat([init, fragments[i]!]));
+        c.fragments.forEach((_, i) => {
+          const encFile = path.join(dir, `${c.name}.${i}.${scheme}.mp4`);
+          writeFileSync(encFile, Buffer.concat([init, fragments[i]!]));
+          decodes.push(async () => {
             const clear = await clearFrames(c, i);
             const decrypted = await framemd5(encFile, KEY_HEX);
             assert.equal(decrypted.status, 0, `${c.name} fragment ${i}: ${decrypted.stderr}`);
             assert.equal(decrypted.frames, clear, `${c.name} fragment ${i}: decrypted frames equal the clear ones`);
-            if (i > 0) return;
+            // Without the key (checked on one case per codec family): no clean decode.
+            if (i > 0 || !['avc-aac', 'hevc', 'eac3'].includes(c.name)) return;
             const keyless = await framemd5(encFile);
             assert.ok(keyless.status !== 0 || keyless.frames !== clear, `${c.name}: no key does not decode`);
-          }),
-        );
+          });
+        });
         // Every mdat payload changed (nothing left clear by accident), and kept its size.
         c.fragments.forEach((clearFragment, i) => {
           const mdatsOf = (b: Buffer) => readBoxes(b, 0, b.length, 'fragment', true).filter((x) => x.type === 'mdat').map((x) => b.subarray(x.body, x.end));
@@ -280,6 +282,13 @@ describe('CMAF encryption checked by ffmpeg and mp4box', { skip: NO_FFMPEG }, ()
           after.forEach((m, j) => assert.ok(!m.equals(before[j]!), `${c.name}: mdat ${j} of fragment ${i} encrypted`));
         });
       }
+      // Three ffmpeg processes at a time.
+      const queue = [...decodes];
+      await Promise.all(
+        [0, 1, 2].map(async () => {
+          for (let job = queue.shift(); job !== undefined; job = queue.shift()) await job();
+        }),
+      );
     });
   }
 
@@ -321,7 +330,7 @@ describe('CMAF encryption checked by ffmpeg and mp4box', { skip: NO_FFMPEG }, ()
               const len = frag.readUIntBE(p, L);
               const nal = frag.subarray(p + L, p + L + len);
               const type = codec === 'avc' ? nal[0]! & 0x1f : (nal[0]! >> 1) & 0x3f;
-              if (codec === 'avc' ? type >= 1 && type <= 5 : type <= 31) got.push(Math.ceil(sliceHeaderBits(codec, nal, sets) / 8));
+              if (codec === 'avc' ? type >= 1 && type <= 5 : type <= 9 || (type >= 16 && type <= 21)) got.push(Math.ceil(sliceHeaderBits(codec, nal, sets) / 8));
               else sets.learn(codec, nal);
               p += L + len;
             }
@@ -415,7 +424,7 @@ describe('CMAF encryption refuses hostile input', { skip: NO_FFMPEG }, () => {
     };
     for (const scheme of ['cenc', 'cbcs'] as const) {
       const enc = encryption(scheme);
-      for (let i = 0; i < 300; i++) {
+      for (let i = 0; i < 150; i++) {
         const target = i % 3 === 0 ? init : fragment;
         const bad = Buffer.from(target);
         const edits = 1 + rand(4);

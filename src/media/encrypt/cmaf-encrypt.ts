@@ -272,7 +272,11 @@ function videoSubsamples(data: Buffer, start: number, size: number, plan: TrackP
       continue;
     }
     const type = avc ? data[p + L]! & 0x1f : (data[p + L]! >> 1) & 0x3f;
-    const vcl = avc ? type >= 1 && type <= 5 : type <= 31;
+    // Slices: H.264 types 1-5; H.265 types 0-9 and 16-21 (the reserved VCL types stay clear).
+    const vcl = avc ? type >= 1 && type <= 5 : type <= 9 || (type >= 16 && type <= 21);
+    if (vcl && avc && scheme === 'cbcs' && type >= 2 && type <= 4) {
+      throw new CmafEncryptError(`${where()}: H.264 data partitioning (NAL unit type ${type}) cannot be encrypted with cbcs`);
+    }
     const nal = data.subarray(p + L, p + total);
     if (!vcl) {
       plan.params?.learn(plan.codec as 'avc' | 'hevc', nal);
@@ -624,10 +628,11 @@ export function encryptFragment(fragment: Buffer, init: Buffer, enc: CmafTrackEn
       }
     }
     // A sidx indexes byte ranges, which the grown moofs moved: its offsets and sizes follow them.
+    const indexAt = new Map(top.map((x, i) => [x.start, i]));
     const moved = (at: number): number => {
       if (at === fragment.length) return length;
-      const i = top.findIndex((x) => x.start === at);
-      if (i < 0) throw new CmafEncryptError(`a sidx reference starts or ends at offset ${at}, which is not a box boundary`);
+      const i = indexAt.get(at);
+      if (i === undefined) throw new CmafEncryptError(`a sidx reference starts or ends at offset ${at}, which is not a box boundary`);
       return newStart[i]!;
     };
     for (const { box: sidx, copy } of sidxes) rewriteSidx(fragment, sidx, copy, moved, newStart[top.indexOf(sidx)]!);
