@@ -687,10 +687,27 @@ export class ParameterSets {
   }
 }
 
+/** Slice headers are short: the first bytes are unescaped and parsed, the whole NAL unit only when they do not hold the header. */
+const HEADER_PREFIX = 512;
+
+function parseHeader(codec: Codec, nal: Uint8Array, sets: ParameterSets): { bits: number; removed: number[] } {
+  const attempt = (bytes: Uint8Array) => {
+    const { rbsp, removed } = unescape(bytes);
+    return { bits: codec === 'avc' ? avcSliceHeaderBits(rbsp, sets) : hevcSliceHeaderBits(rbsp, sets), removed };
+  };
+  if (nal.length > HEADER_PREFIX) {
+    try {
+      return attempt(nal.subarray(0, HEADER_PREFIX));
+    } catch (err) {
+      if (!(err instanceof MediaParseError)) throw err;
+    }
+  }
+  return attempt(nal);
+}
+
 /** Bits of the NAL unit header and slice header, counted in the RBSP (emulation prevention bytes removed). */
 export function sliceHeaderBits(codec: Codec, nal: Uint8Array, sets: ParameterSets): number {
-  const { rbsp } = unescape(nal);
-  return codec === 'avc' ? avcSliceHeaderBits(rbsp, sets) : hevcSliceHeaderBits(rbsp, sets);
+  return parseHeader(codec, nal, sets).bits;
 }
 
 /**
@@ -698,9 +715,8 @@ export function sliceHeaderBits(codec: Codec, nal: Uint8Array, sets: ParameterSe
  * the slice header occupy, up to and including the byte holding the header's last bit.
  */
 export function sliceHeaderBytes(codec: Codec, nal: Uint8Array, sets: ParameterSets): number {
-  const { rbsp, removed } = unescape(nal);
-  const headerBits = codec === 'avc' ? avcSliceHeaderBits(rbsp, sets) : hevcSliceHeaderBits(rbsp, sets);
-  const rbspBytes = Math.ceil(headerBits / 8);
+  const { bits, removed } = parseHeader(codec, nal, sets);
+  const rbspBytes = Math.ceil(bits / 8);
   // Emulation prevention bytes inside the header count too.
   let bytes = rbspBytes;
   for (const at of removed) if (at < rbspBytes) bytes++;
