@@ -316,16 +316,15 @@ export function* nalUnits(es: Uint8Array): Generator<Uint8Array> {
  */
 export function* nalUnitRanges(es: Uint8Array): Generator<[number, number]> {
   let start = -1;
-  for (let i = 0; i + 2 < es.length; i++) {
-    if (es[i] === 0 && es[i + 1] === 0 && es[i + 2] === 1) {
-      if (start >= 0) {
-        let end = i;
-        while (end > start && es[end - 1] === 0) end--;
-        yield [start, end];
-      }
-      start = i + 3;
-      i += 2;
+  // Each 01 byte found natively; a start code when the two bytes before it are 00.
+  for (let j = es.indexOf(1, 2); j >= 0; j = es.indexOf(1, j + 1)) {
+    if (es[j - 1] !== 0 || es[j - 2] !== 0) continue;
+    if (start >= 0) {
+      let end = j - 2;
+      while (end > start && es[end - 1] === 0) end--;
+      yield [start, end];
     }
+    start = j + 1;
   }
   if (start >= 0 && start < es.length) yield [start, es.length];
 }

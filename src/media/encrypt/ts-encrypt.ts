@@ -140,7 +140,13 @@ function dolbySetup(frame: Uint8Array, where: string): { streamType: number; des
 
 function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
-  return Buffer.concat(parts);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** The CBC chain of one NAL unit or audio frame: `blocks` 16-byte blocks at the given offsets of `data`, encrypted in place. */
@@ -151,6 +157,18 @@ function cbcInPlace(data: Uint8Array, offsets: readonly number[], key: Uint8Arra
   const cipher = createCipheriv('aes-128-cbc', key, iv).setAutoPadding(false);
   const encrypted = cipher.update(gathered);
   offsets.forEach((o, k) => data.set(encrypted.subarray(k * BLOCK, (k + 1) * BLOCK), o));
+}
+
+/**
+ * Whether the bytes hold 00 00 followed by 00..03, or end with 00: where emulation prevention is
+ * needed (or, in an escaped NAL unit, may be present). Zero bytes are found natively.
+ */
+function hasZeroRun(bytes: Uint8Array): boolean {
+  for (let j = bytes.indexOf(0); j >= 0; j = bytes.indexOf(0, j + 1)) {
+    if (j === bytes.length - 1) return true;
+    if (bytes[j + 1] === 0 && (j + 2 === bytes.length || (bytes[j + 2] ?? 0) <= 3)) return true;
+  }
+  return false;
 }
 
 /** Inserts emulation_prevention_three_byte wherever 00 00 is followed by 00..03, and after a final 00 (H.264 §7.4.1). */
@@ -177,7 +195,8 @@ function escapeNal(raw: Uint8Array): Uint8Array {
  * over the encrypted blocks from `iv`; emulation prevention re-inserted over the result.
  */
 function encryptSliceNal(nal: Uint8Array, key: Uint8Array, iv: Uint8Array): Uint8Array {
-  const raw = Uint8Array.from(unescapeRbsp(nal));
+  // A fresh copy, encrypted in place. Compressed slices rarely hold 00 00: the byte loops run only when they do.
+  const raw = hasZeroRun(nal) ? unescapeRbsp(nal) : nal.slice();
   if (raw.length <= 48) return nal;
   const offsets: number[] = [];
   for (let p = 32; p < raw.length; ) {
@@ -188,7 +207,7 @@ function encryptSliceNal(nal: Uint8Array, key: Uint8Array, iv: Uint8Array): Uint
     p += Math.min(144, raw.length - p);
   }
   cbcInPlace(raw, offsets, key, iv);
-  return escapeNal(raw);
+  return hasZeroRun(raw) ? escapeNal(raw) : raw;
 }
 
 /** The payload of an H.264 PES with its slice NAL units (types 1 and 5) encrypted; everything else as it was. */
@@ -215,7 +234,7 @@ function encryptAvcPayload(es: Uint8Array, key: Uint8Array, iv: Uint8Array, wher
  * the remainder clear.
  */
 function encryptAdtsPayload(es: Uint8Array, key: Uint8Array, iv: Uint8Array, where: string): Uint8Array {
-  const out = Uint8Array.from(es);
+  const out = es.slice();
   for (let p = 0; p < es.length; ) {
     const frame = es.length - p >= 7 ? readAdtsHeader(es.subarray(p, p + 7)) : undefined;
     if (frame === undefined) throw new TsEncryptError(`${where}: byte ${p} of the PES payload is not the start of an ADTS frame`);
@@ -235,7 +254,7 @@ function encryptAdtsPayload(es: Uint8Array, key: Uint8Array, iv: Uint8Array, whe
  * need their channel maps).
  */
 function encryptDolbyPayload(es: Uint8Array, key: Uint8Array, iv: Uint8Array, where: string): Uint8Array {
-  const out = Uint8Array.from(es);
+  const out = es.slice();
   for (let p = 0; p < es.length; ) {
     const frame = es.length - p >= 8 ? readDolbyHeader(es.subarray(p, p + 8)) : undefined;
     if (frame === undefined) throw new TsEncryptError(`${where}: byte ${p} of the PES payload is not the start of an AC-3/E-AC-3 syncframe`);
@@ -324,7 +343,8 @@ function layPes(pid: number, bytes: Uint8Array, slots: readonly number[], buf: U
 export function sampleAesChunk(ts: Buffer, key: Buffer, iv: Buffer): Buffer {
   checkKeyAndIv(key, iv);
   try {
-    return remuxSampleAes(ts, key, iv);
+    // Plain typed-array views from here on: slicing a Buffer costs far more.
+    return remuxSampleAes(new Uint8Array(ts.buffer, ts.byteOffset, ts.length), key, iv);
   } catch (err) {
     if (err instanceof MediaParseError) throw new TsEncryptError(err.message);
     throw err;
@@ -381,7 +401,7 @@ function remuxSampleAes(buf: Uint8Array, key: Uint8Array, iv: Uint8Array): Buffe
       } else if (t.scheme === 'dolby' && payload.length > 0 && dolbySetup(payload, where).streamType !== t.streamType) {
         throw new TsEncryptError(`${where}: the stream changes between AC-3 and E-AC-3`);
       }
-      const header = Uint8Array.from(pes.header);
+      const header = pes.header.slice();
       if (header[4] !== 0 || header[5] !== 0) {
         const length = header.length - 6 + encrypted.length;
         if (length <= 0xffff) {
@@ -420,7 +440,7 @@ function remuxSampleAes(buf: Uint8Array, key: Uint8Array, iv: Uint8Array): Buffe
     if (targets.has(pid)) {
       const laid = placed.get(i);
       if (laid !== undefined) for (const p of laid) emit(pid, p, cc);
-      else if (uses[i] === 'no-payload') emit(pid, Uint8Array.from(original), cc);
+      else if (uses[i] === 'no-payload') emit(pid, original.slice(), cc);
       // else a duplicate packet: left out
     } else if (pmtSet.has(pid)) {
       let assembler = assemblers.get(pid);

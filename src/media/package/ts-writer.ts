@@ -76,7 +76,10 @@ export function tsPacket(pid: number, unitStart: boolean, cc: number, af: Uint8A
     }
   }
   const afc = (withAf ? 0x20 : 0) | (payload.length > 0 ? 0x10 : 0);
-  p.set([0x47, (unitStart ? 0x40 : 0) | ((pid >> 8) & 0x1f), pid & 0xff, afc | (cc & 0x0f)]);
+  p[0] = 0x47;
+  p[1] = (unitStart ? 0x40 : 0) | ((pid >> 8) & 0x1f);
+  p[2] = pid & 0xff;
+  p[3] = afc | (cc & 0x0f);
   p.set(payload, at);
   return p;
 }
