@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
+import { createDecipheriv } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -185,6 +186,61 @@ function checkFragment(frag: Buffer, enc: CmafTrackEncryption, videoTracks: Read
   }
 }
 
+
+/**
+ * Decrypts every sample of an encrypted fragment independently of the encryptor, from 23001-7:
+ * cenc is AES-CTR over the protected bytes of a sample taken as one stream (IV from senc, counter
+ * in the low 64 bits); cbcs restarts AES-CBC from the constant IV at each subsample and decrypts
+ * one block in ten, and decrypts audio samples whole (a trailing partial block is clear).
+ */
+function decryptSamples(frag: Buffer, clearInit: Buffer, enc: CmafTrackEncryption): Buffer[] {
+  const info = readInitSegment(clearInit);
+  const boxes = mp4box(frag);
+  const sencs = find(boxes, 'senc');
+  const runs = readFragmentSamples(frag, info);
+  assert.equal(sencs.length, runs.length);
+  const out: Buffer[] = [];
+  runs.forEach((run, r) => {
+    const senc = sencs[r]!;
+    const subsamples = (frag.readUIntBE(senc.start + 9, 3) & 2) !== 0;
+    const video = info.tracks.find((t) => t.trackId === run.trackId)!.kind === 'video';
+    let p = senc.start + 16;
+    for (const s of run.samples) {
+      const sample = Buffer.from(frag.subarray(s.offset, s.offset + s.size));
+      const iv = enc.scheme === 'cenc' ? Buffer.concat([frag.subarray(p, p + 8), Buffer.alloc(8)]) : enc.iv;
+      p += enc.scheme === 'cenc' ? 8 : 0;
+      let ranges: [number, number][] = [[0, sample.length]];
+      if (subsamples) {
+        ranges = [];
+        const n = frag.readUInt16BE(p);
+        p += 2;
+        let at = 0;
+        for (let j = 0; j < n; j++, p += 6) {
+          at += frag.readUInt16BE(p);
+          const prot = frag.readUInt32BE(p + 2);
+          ranges.push([at, at + prot]);
+          at += prot;
+        }
+      }
+      if (enc.scheme === 'cenc') {
+        const d = createDecipheriv('aes-128-ctr', enc.key, iv);
+        for (const [a, b] of ranges) d.update(sample.subarray(a, b)).copy(sample, a);
+      } else {
+        for (const [a, b] of ranges) {
+          const blocks: Buffer[] = [];
+          const stride = video ? 160 : 16;
+          for (let q = a; b - q >= 16; q += stride) blocks.push(sample.subarray(q, q + 16));
+          if (blocks.length === 0) continue;
+          const plain = createDecipheriv('aes-128-cbc', enc.key, enc.iv).setAutoPadding(false).update(Buffer.concat(blocks));
+          blocks.forEach((blk, k) => plain.copy(blk, 0, 16 * k, 16 * k + 16));
+        }
+      }
+      out.push(sample);
+    }
+  });
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 interface Case {
@@ -291,6 +347,35 @@ describe('CMAF encryption checked by ffmpeg and mp4box', { skip: NO_FFMPEG }, ()
       );
     });
   }
+
+  test('a fragment of several moof/mdat pairs (chunked CMAF): every sample decrypts to the clear one by an independent decryptor', () => {
+    run(dir, ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '1', '-c:v', 'libx264', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '200000', 'chunked.mp4']);
+    const file = readFileSync(path.join(dir, 'chunked.mp4'));
+    const top = readBoxes(file, 0, file.length, 'file', true);
+    const pick = (types: string[]) => Buffer.concat(top.filter((b) => types.includes(b.type)).map((b) => file.subarray(b.start, b.end)));
+    const init = pick(['ftyp', 'moov']);
+    const fragment = pick(['moof', 'mdat']);
+    assert.ok(top.filter((b) => b.type === 'moof').length >= 4, 'several moofs');
+    const clearSamples = readFragmentSamples(fragment, readInitSegment(init)).flatMap((r) => r.samples.map((s) => fragment.subarray(s.offset, s.offset + s.size)));
+    const videoTracks = new Set(readInitSegment(init).tracks.filter((t) => t.kind === 'video').map((t) => t.trackId));
+    for (const scheme of ['cenc', 'cbcs'] as const) {
+      const enc = encryption(scheme);
+      const encrypted = encryptFragment(fragment, init, enc);
+      checkFragment(encrypted, enc, videoTracks);
+      const decrypted = decryptSamples(encrypted, init, enc);
+      assert.equal(decrypted.length, clearSamples.length);
+      let changed = 0;
+      decrypted.forEach((d, i) => {
+        assert.ok(d.equals(clearSamples[i]!), `${scheme}: sample ${i} decrypts to the clear sample`);
+      });
+      const encryptedSamples = readFragmentSamples(encrypted, readInitSegment(init)).flatMap((r) => r.samples.map((s) => encrypted.subarray(s.offset, s.offset + s.size)));
+      encryptedSamples.forEach((e, i) => {
+        if (!e.equals(clearSamples[i]!)) changed++;
+      });
+      // Every sample of 16 bytes or more has encrypted bytes.
+      assert.equal(changed, clearSamples.filter((x) => x.length >= 16).length, `${scheme}: samples encrypted`);
+    }
+  });
 
   test('cbcs keeps each slice header clear: where it ends agrees with ffmpeg trace_headers', () => {
     for (const c of cases) {
