@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { OriginEndpoint } from '../domain/model.js';
 import { aes128Length, aes128Stream, sampleAesChunk, sequenceIv, TsEncryptError } from '../media/encrypt/ts-encrypt.js';
 import { streamContinuous } from '../media/package/ts-continuity.js';
+import { CmafEncryptError, DRM_SYSTEM_IDS as CMAF_SYSTEM_IDS, encryptFragment, encryptInit, psshBox, uuidBytes, type CmafTrackEncryption } from '../media/encrypt/cmaf-encrypt.js';
 import type { OutputTrack } from '../media/timeline/model.js';
 import { DRM_SYSTEM_IDS, type DrmSystemName } from './cpix.js';
 import { ContentKeys, KeyUnavailableError, type ContentKey, type EndpointEncryption } from './content-keys.js';
@@ -36,8 +37,9 @@ export class Egress {
 
   /** Refuses what is not built: an endpoint asking for it serves nothing rather than clear content. */
   check(enc: EndpointEncryption, container: string): void {
-    const built = container === 'TS' ? enc.method === 'AES_128' || enc.method === 'SAMPLE_AES' : false;
+    const built = container === 'TS' ? enc.method === 'AES_128' || enc.method === 'SAMPLE_AES' : container === 'CMAF' && (enc.method === 'CENC' || enc.method === 'CBCS');
     if (!built) throw new EncryptionNotBuiltError(`${enc.method} encryption of ${container} endpoints is not built yet in Packhouse; this endpoint serves nothing rather than clear content.`);
+    if (container === 'CMAF' && enc.rotationMs) throw new EncryptionNotBuiltError('Key rotation (KeyRotationIntervalSeconds) on CMAF endpoints is not built yet in Packhouse; this endpoint serves nothing rather than clear content. Rotation works on TS endpoints.');
   }
 
   periodAt(enc: EndpointEncryption, ms: number): number {
@@ -141,6 +143,65 @@ export class Egress {
       for await (const b of sealed()) yield [b];
     }
     return { chunks: streamContinuous(wrapped()), length: undefined };
+  }
+
+  /** How a CMAF track is encrypted for a fragment that is input segment `inputSeq`; undefined when the contract leaves it clear. */
+  async cmafTrack(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, startMs: number, inputSeq: number): Promise<CmafTrackEncryption | undefined> {
+    const key = await this.keyAt(endpoint, enc, track, startMs);
+    if (!key) return undefined;
+    const pssh: Buffer[] = [];
+    for (const s of enc.systems) {
+      const box = key.drm[s]?.pssh;
+      if (box && (s === 'WIDEVINE' || s === 'PLAYREADY' || s === 'IRDETO')) pssh.push(box);
+    }
+    // The W3C common pssh (the ClearKey key system reads its key ids from it).
+    pssh.push(psshBox(uuidBytes(CMAF_SYSTEM_IDS.W3C_COMMON), Buffer.alloc(0), [key.kidBytes]));
+    const iv =
+      enc.method === 'CENC'
+        ? this.cencIv(endpoint, track.id, inputSeq)
+        : (enc.constantIv ?? createHash('sha256').update('packhouse-cbcs-iv\0').update(key.kidBytes).digest().subarray(0, 16));
+    return { scheme: enc.method === 'CENC' ? 'cenc' : 'cbcs', kid: key.kidBytes, key: key.key, iv, pssh, includePsshInFragments: !enc.excludeSegmentDrm };
+  }
+
+  /** A CMAF init segment with its encryption signaled (sinf/tenc, pssh). */
+  async cmafInit(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, init: Buffer, startMs: number): Promise<Buffer> {
+    const t = await this.cmafTrack(endpoint, enc, track, startMs, 0);
+    if (!t) return init;
+    const { key: _key, ...signaled } = t;
+    return this.guard(track, () => encryptInit(init, signaled));
+  }
+
+  /** A CMAF fragment (one input segment) encrypted. */
+  async cmafFragment(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, fragment: Buffer, clearInit: Buffer, startMs: number, inputSeq: number): Promise<Buffer> {
+    const t = await this.cmafTrack(endpoint, enc, track, startMs, inputSeq);
+    if (!t) return fragment;
+    return this.guard(track, () => encryptFragment(fragment, clearInit, t));
+  }
+
+  private guard<T>(track: TrackFacts, work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (err instanceof CmafEncryptError) throw new EncryptionNotBuiltError(`Rendition ${track.id} cannot be encrypted: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** The DASH ContentProtection elements of a key (mp4protection with default_KID, then one per DRM system). */
+  dashProtection(enc: EndpointEncryption, key: ContentKey | undefined): string[] {
+    if (!key) return [];
+    const kid = key.kid;
+    const lines = [`<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="${enc.method === 'CENC' ? 'cenc' : 'cbcs'}" cenc:default_KID="${kid}"/>`];
+    for (const s of enc.systems) {
+      const sig = key.drm[s];
+      if (!sig?.pssh || !(s === 'WIDEVINE' || s === 'PLAYREADY' || s === 'IRDETO')) continue;
+      const pro = s === 'PLAYREADY' ? psshData(sig.pssh) : undefined;
+      const value = s === 'WIDEVINE' ? ' value="Widevine"' : s === 'PLAYREADY' ? ' value="MSPR 2.0"' : '';
+      lines.push(`<ContentProtection schemeIdUri="urn:uuid:${DRM_SYSTEM_IDS[s]}"${value}><cenc:pssh>${sig.pssh.toString('base64')}</cenc:pssh>${pro ? `<mspr:pro>${pro.toString('base64')}</mspr:pro>` : ''}</ContentProtection>`);
+    }
+    // W3C ClearKey (urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e): players with the keys at hand (EME ClearKey) find the key id here.
+    lines.push(`<ContentProtection schemeIdUri="urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e" value="ClearKey1.0"/>`);
+    return lines;
   }
 
   /** CENC IV base of a fragment: derived from (endpoint, rendition, input sequence), low 16 bits zero for the sample counter. */

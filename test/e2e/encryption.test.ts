@@ -78,6 +78,7 @@ describe('encryption with a SPEKE v2 key provider', () => {
       encrypted('down', 'TS', { TsEncryptionMethod: 'AES_128' }, broken.url, ['CLEAR_KEY_AES_128']),
       // ffmpeg decrypts SAMPLE-AES frames with the IV of the segment it reads, which runs a few frames
       // ahead of its demuxer: only a constant IV decodes cleanly across segment boundaries.
+      { ...encrypted('cenc', 'CMAF', { CmafEncryptionMethod: 'CENC' }, provider.url, ['WIDEVINE', 'PLAYREADY']), DashManifests: [{ ManifestName: 'dash' }] },
       encrypted('saes', 'TS', { TsEncryptionMethod: 'SAMPLE_AES' }, provider.url, ['CLEAR_KEY_AES_128'], { ConstantInitializationVector: CONSTANT_IV }),
     ]);
     encoder = startEncoder({ baseUrl: server.url, group: G, channel: C, ingest: 1, segmentType: 'mpegts', seconds: 12 });
@@ -169,6 +170,43 @@ describe('encryption with a SPEKE v2 key provider', () => {
     }
   });
 
+  test('CENC CMAF: DASH and HLS signal the key, init and fragments carry tenc/pssh/senc, ffmpeg decodes with -decryption_key and not cleanly without', async () => {
+    const mpd = await waitFor('an MPD with segments', async () => {
+      const res = await get(`${out('cenc')}/dash.mpd`);
+      return res.status === 200 && res.text.includes('<S ') ? res.text : undefined;
+    }, 30_000);
+    const kids = [...mpd.matchAll(/cenc:default_KID="([0-9a-f-]{36})"/g)].map((m) => m[1]!);
+    assert.ok(kids.length >= 2, mpd);
+    const cencRequest = provider.requests.find((r) => /contentId="res-cenc"/.test(r.body))!;
+    for (const kid of kids) assert.ok(cencRequest.kids.includes(kid), `${kid} is a key id the provider was asked for`);
+    assert.match(mpd, /<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID=/);
+    assert.match(mpd, /<ContentProtection schemeIdUri="urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed" value="Widevine"><cenc:pssh>[A-Za-z0-9+/=]+<\/cenc:pssh><\/ContentProtection>/);
+    assert.match(mpd, /urn:uuid:9a04f079-9840-4286-ab92-e65be0885f95" value="MSPR 2.0"><cenc:pssh>[^<]+<\/cenc:pssh><mspr:pro>/);
+    const hls = await get(`${out('cenc')}/index_index_0.m3u8`);
+    assert.match(hls.text, /#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,URI="data:text\/plain;base64,[^"]+",KEYID=0x[0-9A-F]{32},KEYFORMAT="urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed",KEYFORMATVERSIONS="1"/);
+    const media = readMedia(hls.text);
+    const init = await get(`${out('cenc')}/${media.segments[0]!.map}`);
+    const frag = await get(`${out('cenc')}/${media.segments[0]!.uri}`);
+    assert.equal(init.status, 200);
+    assert.equal(frag.status, 200);
+    for (const box of ['encv', 'sinf', 'schm', 'tenc', 'pssh']) assert.ok(init.body.includes(Buffer.from(box)), `init has ${box}`);
+    for (const box of ['senc', 'saiz', 'saio']) assert.ok(frag.body.includes(Buffer.from(box)), `fragment has ${box}`);
+    const videoKid = /KEYID=0x([0-9A-F]{32})/.exec(hls.text)![1]!.toLowerCase();
+    assert.ok(init.body.includes(Buffer.from(videoKid, 'hex')), 'tenc carries the default_KID');
+    const dir = tempDir('packhouse-cenc-');
+    try {
+      writeFileSync(join(dir, 'v.mp4'), Buffer.concat([init.body, frag.body]));
+      const key = providerKey(videoKid).toString('hex');
+      const withKey = await decodedDuration(join(dir, 'v.mp4'), ['-decryption_key', key]);
+      assert.deepEqual(errorLines(withKey.result.stderr), []);
+      assert.ok(withKey.seconds >= 1.5, `decoded ${withKey.seconds} s`);
+      const without = await decodedDuration(join(dir, 'v.mp4'));
+      assert.ok(errorLines(without.result.stderr).length > 0, 'without the key the frames do not decode cleanly');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a failing provider: the endpoint answers 503 saying why, logs the reason, and serves no clear byte', async () => {
     const aes = readMedia((await get(`${out('aes')}/index_index_0.m3u8`)).text);
     const manifest = await get(`${out('down')}/index_index_0.m3u8`);
@@ -220,6 +258,44 @@ describe('encryption with a SPEKE v2 key provider', () => {
       const decoded = await decodedDuration(join(dir, 'index_index_0.m3u8'), ['-allowed_extensions', 'ALL', '-protocol_whitelist', 'file,http,tcp,crypto']);
       assert.deepEqual(errorLines(decoded.result.stderr), []);
       assert.ok(decoded.seconds >= 3, `decoded ${decoded.seconds} s`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a harvest of the CENC endpoint writes the origin\'s encrypted fragments and an MPD that signals the key; they decode with the key', async () => {
+    const c = server.client();
+    const hls = readMedia((await get(`${out('cenc')}/index_index_0.m3u8`)).text);
+    const start = hls.segments[0]!.pdtMs!;
+    const ref = { ChannelGroupName: G, ChannelName: C, OriginEndpointName: 'cenc', HarvestJobName: 'cencjob' };
+    await c.send(
+      new CreateHarvestJobCommand({
+        ...ref,
+        HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }], DashManifests: [{ ManifestName: 'dash' }] },
+        ScheduleConfiguration: { StartTime: new Date(start), EndTime: new Date(start + 4_000) },
+        Destination: { S3Destination: { BucketName: 'vod', DestinationPath: 'cenc/' } },
+      }),
+    );
+    const { job } = await pollJob(c, ref, ['COMPLETED', 'FAILED'], 40_000);
+    assert.equal(job.Status, 'COMPLETED', job.ErrorMessage);
+    const s3Url = builtinS3Url(server);
+    const mpd = (await getObject(s3Url, 'vod', 'cenc/dash.mpd')).toString();
+    assert.match(mpd, /<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="[0-9a-f-]{36}"\/>/);
+    const playlist = (await getObject(s3Url, 'vod', 'cenc/index_index_0.m3u8')).toString();
+    assert.match(playlist, /#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,/);
+    const harvested = readMedia(playlist);
+    const init = await getObject(s3Url, 'vod', `cenc/${harvested.segments[0]!.map}`);
+    const frag = await getObject(s3Url, 'vod', `cenc/${harvested.segments[0]!.uri}`);
+    assert.ok(init.equals((await get(`${out('cenc')}/${harvested.segments[0]!.map}`)).body), 'the harvested init segment is the origin\'s');
+    assert.ok(frag.equals((await get(`${out('cenc')}/${harvested.segments[0]!.uri}`)).body), 'the harvested fragment is the origin\'s');
+    assert.ok(frag.includes(Buffer.from('senc')));
+    const kid = /KEYID=0x([0-9A-F]{32})/.exec(playlist)![1]!.toLowerCase();
+    const dir = tempDir('packhouse-cenc-harvest-');
+    try {
+      writeFileSync(join(dir, 'v.mp4'), Buffer.concat([init, frag]));
+      const decoded = await decodedDuration(join(dir, 'v.mp4'), ['-decryption_key', providerKey(kid).toString('hex')]);
+      assert.deepEqual(errorLines(decoded.result.stderr), []);
+      assert.ok(decoded.seconds >= 1.5, `decoded ${decoded.seconds} s`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -326,7 +326,13 @@ export class OriginService {
       const ref = present.find((t) => t.kind !== 'audio') ?? present[0]!;
       const d0 = listedRuns.get(ref.id)![0]!.first.discSeq ?? 0;
       const runStart = window.closed ? undefined : await timeline.runStartMs(channel.arn, ref.id, d0);
+      const dashEnc = encryptionOf(endpoint);
+      const protection = new Map<string, readonly string[]>();
+      if (dashEnc) {
+        for (const t of present) protection.set(t.id, this.deps.egress!.dashProtection(dashEnc, await this.deps.egress!.keyAt(endpoint, dashEnc, t, now)));
+      }
       const body = writeMpd({
+        contentProtection: dashEnc ? (t) => protection.get(t.id) ?? [] : undefined,
         tracks: present,
         segments: new Map(),
         runs: listedRuns,
@@ -519,6 +525,19 @@ export class OriginService {
     return undefined;
   }
 
+  /** One fMP4 input segment encrypted as the endpoint asks, with the clear init segment it needs (cached per request). */
+  private async sealFragment(endpoint: OriginEndpoint, enc: EndpointEncryption, rendition: RenditionRecord, seg: SegmentRecord, bytes: Buffer, inits: Map<string, Buffer>): Promise<Buffer> {
+    const initKey = seg.initKey ?? rendition.initKey;
+    if (!initKey) throw new DataplaneError(404, `The init segment of rendition ${rendition.id} is not held.`);
+    let init = inits.get(initKey);
+    if (!init) {
+      init = await this.deps.blobs.get(initKey);
+      if (!init) throw new DataplaneError(404, `The init segment of rendition ${rendition.id} is not held.`);
+      inits.set(initKey, init);
+    }
+    return this.deps.egress!.cmafFragment(endpoint, enc, outputTrack(rendition), bytes, init, seg.startMs, seg.seq);
+  }
+
   private async segment(channel: Channel, endpoint: OriginEndpoint, segName: string, renditions: readonly RenditionRecord[], timeline: TimelineStore, file: string, enc: EndpointEncryption | undefined): Promise<OriginResponse> {
     const prefix = `${segName}_`;
     const notFound = () => new DataplaneError(404, `${file} is not a manifest or segment of origin endpoint ${endpoint.name}.`);
@@ -529,8 +548,10 @@ export class OriginService {
       const rendition = renditions.find((r) => r.id === init[1]);
       if (!rendition) throw notFound();
       const key = `${rendition.initKey?.replace(/init-[0-9a-f]+\.mp4$/, '') ?? ''}init-${init[2]}.mp4`;
-      const bytes = await this.deps.blobs.get(key);
-      if (!bytes) throw notFound();
+      const clearInit = await this.deps.blobs.get(key);
+      if (!clearInit) throw notFound();
+      // CMAF keys do not rotate (egress.ts): the init segment signals the one key of the track.
+      const bytes = enc ? await this.deps.egress!.cmafInit(endpoint, enc, outputTrack(rendition), clearInit, this.deps.clock.now().getTime()) : clearInit;
       return { status: 200, headers: { 'content-type': rendition.kind === 'audio' ? 'audio/mp4' : 'video/mp4', 'cache-control': `max-age=${SEGMENT_MAX_AGE}` }, body: bytes };
     }
     const name = parseSegmentName(rest);
@@ -549,7 +570,8 @@ export class OriginService {
       if (!seg || seg.startMs < resetMs) throw notFound();
       const bytes = await this.deps.blobs.get(seg.key);
       if (!bytes) throw notFound();
-      return ok(bytes);
+      if (!enc) return ok(bytes);
+      return ok(await this.sealFragment(endpoint, enc, rendition, seg, bytes, new Map()));
     }
     const found = (await timeline.segmentsBySeq(channel.arn, rendition.id, firstSeqOf(k, n), k * n)).filter((s) => s.startMs >= resetMs);
     const group = groupOf(k, n, found);
@@ -561,6 +583,28 @@ export class OriginService {
     const egress = this.deps.egress;
     const track = outputTrack(rendition);
     const startMs = group.pieces[0]!.startMs;
+    if (enc && rendition.container === 'fmp4') {
+      // Each input segment is one fragment, encrypted on its own (its IVs from its own sequence
+      // number), so a part and the whole segment carry the same bytes. The first is encrypted
+      // before answering; the length is not known ahead.
+      const inits = new Map<string, Buffer>();
+      const readPiece = async (p: SegmentRecord) => {
+        const b = await blobs.get(p.key);
+        if (!b) throw notFound();
+        return this.sealFragment(endpoint, enc, rendition, p, b, inits);
+      };
+      const firstSealed = await readPiece(group.pieces[0]!);
+      if (group.pieces.length === 1) return ok(firstSealed);
+      const rest = group.pieces.slice(1);
+      return ok({
+        length: undefined,
+        discard: () => undefined,
+        async *chunks() {
+          yield firstSealed;
+          for (const p of rest) yield await readPiece(p);
+        },
+      });
+    }
     if (group.pieces.length === 1) {
       const bytes = await blobs.get(group.pieces[0]!.key);
       if (!bytes) throw notFound();

@@ -9,9 +9,9 @@ import { ACTIVE_HARVEST_STATUSES, spanIsShort, type Channel, type HarvestedSpan,
 import type { BlobStore, Clock, Ids, MetadataStore, ObjectSink, ResourceRecord, Scope, TimelineStore } from '../ports.js';
 import { records } from '../services/context.js';
 import { harvestEvents } from './events.js';
-import { NoContentError, planHarvest, type HarvestPlan, type PlannedObject, type WindowTrack } from './planner.js';
+import { NoContentError, planHarvest, type HarvestPlan, type HarvestSignaling, type PlannedObject, type WindowTrack } from './planner.js';
 import { harvestReadiness } from './readiness.js';
-import { groupBytes, groupSegment, windowGroups } from '../output-groups.js';
+import { firstSeqOf, groupBytes, groupSegment, windowGroups } from '../output-groups.js';
 import type { OutputTrack } from '../../media/timeline/model.js';
 import { outputTrack } from '../output-model.js';
 import { harvestKeysProblem } from '../s3-names.js';
@@ -368,22 +368,41 @@ export class HarvestRunner {
     }
     // An encrypting endpoint's harvest writes what the origin serves: the same keys, IVs and key lines.
     const enc = encryptionOf(endpoint);
-    let keyLines: Map<string, (startMs: number) => readonly string[]> | undefined;
+    let signaling: HarvestSignaling | undefined;
     let seal: ((o: PlannedObject, clear: Buffer) => Promise<Buffer>) | undefined;
     if (enc) {
       const egress = this.deps.egress;
       if (!egress) throw new JobFailed(`The origin endpoint ${endpoint.name} is configured to encrypt, and this Packhouse has no key service; nothing was written.`);
       egress.check(enc, endpoint.containerType);
-      keyLines = new Map();
+      const hlsKeys = new Map<string, (startMs: number) => readonly string[]>();
+      const dashProtection = new Map<string, readonly string[]>();
       for (const t of tracks) {
         const starts = windowTracks.get(t.id)?.segments.map((s) => s.startMs) ?? [];
-        if (starts.length) keyLines.set(t.id, await egress.hlsKeysFor(endpoint, enc, t, starts));
+        if (!starts.length) continue;
+        hlsKeys.set(t.id, await egress.hlsKeysFor(endpoint, enc, t, starts));
+        if (endpoint.containerType === 'CMAF') dashProtection.set(t.id, egress.dashProtection(enc, await egress.keyAt(endpoint, enc, t, starts[0]!)));
       }
+      signaling = { hlsKeys, dashProtection };
       const byId = new Map(tracks.map((t) => [t.id, t]));
+      const blobs = this.deps.blobs;
+      const gone = (o: PlannedObject) => new JobFailed(`A segment of the window (${o.key.split('/').pop()}) was removed from Packhouse before it could be copied.`);
       seal = async (o, clear) => {
         const seg = o.segment!;
         const track = byId.get(seg.trackId)!;
-        const blobs = this.deps.blobs;
+        if (endpoint.containerType === 'CMAF') {
+          if (seg.init) return egress.cmafInit(endpoint, enc, track, clear, seg.startMs);
+          const init = seg.initKey ? await blobs.get(seg.initKey) : undefined;
+          if (!init) throw gone(o);
+          // Each input segment is a fragment encrypted on its own, as the origin does (IVs from its sequence number).
+          const parts: Buffer[] = [];
+          const first = firstSeqOf(seg.seq, seg.n);
+          for (const [i, k] of (o.blobKeys ?? []).entries()) {
+            const b = await blobs.get(k);
+            if (!b) throw gone(o);
+            parts.push(await egress.cmafFragment(endpoint, enc, track, b, init, seg.startMs, first + i));
+          }
+          return Buffer.concat(parts);
+        }
         const sealed = await egress.tsSegment(endpoint, enc, track, seg.seq, seg.startMs, {
           chunks: async function* () {
             yield clear;
@@ -391,7 +410,7 @@ export class HarvestRunner {
           pieces: async function* () {
             for (const k of o.blobKeys ?? []) {
               const b = await blobs.get(k);
-              if (!b) throw new JobFailed(`A segment of the window (${o.key.split('/').pop()}) was removed from Packhouse before it could be copied.`);
+              if (!b) throw gone(o);
               yield b;
             }
           },
@@ -400,7 +419,7 @@ export class HarvestRunner {
         return collect(sealed.chunks);
       };
     }
-    const plan = planHarvest(job, endpoint, tracks, windowTracks, keyLines);
+    const plan = planHarvest(job, endpoint, tracks, windowTracks, signaling);
     // The span every harvested track covers: from the latest first segment to the earliest last one's end.
     const spans = [...windowTracks.values()].filter((w) => w.segments.length > 0).map((w) => ({ startMs: w.segments[0]!.startMs, endMs: w.segments.at(-1)!.startMs + w.segments.at(-1)!.durationMs }));
     const harvested = { startMs: Math.max(...spans.map((x) => x.startMs)), endMs: Math.min(...spans.map((x) => x.endMs)) };

@@ -38,11 +38,14 @@ export interface PlannedObject {
   readonly tsContinuity?: boolean | undefined;
   readonly text?: string;
   /** A media segment or init segment: what encryption on egress needs to know of it. */
-  readonly segment?: { readonly trackId: string; readonly seq: number; readonly startMs: number; readonly init: boolean };
+  readonly segment?: { readonly trackId: string; readonly seq: number; readonly startMs: number; readonly init: boolean; readonly n: number; readonly initKey?: string | undefined };
 }
 
-/** Encrypted endpoints: the EXT-X-KEY lines of a track's segment by its start (src/encryption/egress.ts). */
-export type HarvestKeyLines = ReadonlyMap<string, (startMs: number) => readonly string[]>;
+/** Encrypted endpoints (src/encryption/egress.ts): a track's EXT-X-KEY lines by segment start, and its DASH ContentProtection. */
+export interface HarvestSignaling {
+  readonly hlsKeys: ReadonlyMap<string, (startMs: number) => readonly string[]>;
+  readonly dashProtection: ReadonlyMap<string, readonly string[]>;
+}
 
 export interface HarvestPlan {
   readonly media: readonly PlannedObject[];
@@ -60,7 +63,7 @@ function text(v: unknown, fallback: string): string {
   return typeof v === 'string' ? v : fallback;
 }
 
-export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: readonly OutputTrack[], windowTracks: ReadonlyMap<string, WindowTrack>, keyLines?: HarvestKeyLines): HarvestPlan {
+export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: readonly OutputTrack[], windowTracks: ReadonlyMap<string, WindowTrack>, signaling?: HarvestSignaling): HarvestPlan {
   const segments = new Map([...windowTracks].map(([id, w]) => [id, w.segments]));
   const n = (t: OutputTrack) => windowTracks.get(t.id)?.n ?? 1;
   const prefix = job.destinationPath.replace(/\/+$/, '');
@@ -76,10 +79,10 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
       const ct = t.container === 'ts' ? 'video/mp2t' : t.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
       for (const s of segments.get(t.id) ?? []) {
         const key = at(outputNames.segment(segName, t.id, s.seq, n(t), t.container));
-        if (!media.has(key)) media.set(key, { key, contentType: ct, bytes: s.bytes, blobKeys: s.blobKeys, ...(s.tsContinuity ? { tsContinuity: true } : {}), segment: { trackId: t.id, seq: s.seq, startMs: s.startMs, init: false } });
+        if (!media.has(key)) media.set(key, { key, contentType: ct, bytes: s.bytes, blobKeys: s.blobKeys, ...(s.tsContinuity ? { tsContinuity: true } : {}), segment: { trackId: t.id, seq: s.seq, startMs: s.startMs, init: false, n: n(t), initKey: s.initKey } });
         if (s.initKey && t.container !== 'ts') {
           const initKey = at(outputNames.init(segName, t.id, initIdOf(s.initKey)));
-          if (!media.has(initKey)) media.set(initKey, { key: initKey, contentType: ct === 'audio/mp4' ? 'audio/mp4' : 'video/mp4', bytes: 0, blobKeys: [s.initKey], segment: { trackId: t.id, seq: s.seq, startMs: s.startMs, init: true } });
+          if (!media.has(initKey)) media.set(initKey, { key: initKey, contentType: ct === 'audio/mp4' ? 'audio/mp4' : 'video/mp4', bytes: 0, blobKeys: [s.initKey], segment: { trackId: t.id, seq: s.seq, startMs: s.startMs, init: true, n: n(t), initKey: s.initKey } });
         }
       }
     }
@@ -99,7 +102,7 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
     used(list);
     const child = doc.ChildManifestName ?? doc.ManifestName;
     for (const t of list) {
-      const lines = keyLines?.get(t.id);
+      const lines = signaling?.hlsKeys.get(t.id);
       const body = writeMediaPlaylist({
         keyLines: lines && ((s) => lines(s.startMs)),
         track: t,
@@ -120,6 +123,7 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
     const list = selected(doc);
     used(list);
     const body = writeMpd({
+      contentProtection: signaling ? (t) => signaling.dashProtection.get(t.id) ?? [] : undefined,
       tracks: list,
       segments,
       closed: true,

@@ -28,6 +28,11 @@ export interface MpdOptions {
    * Without an entry, a period starts where its first listed segment does.
    */
   readonly runStartsMs?: ReadonlyMap<number, number> | undefined;
+  /**
+   * Encrypted output: the ContentProtection elements of a track (already XML). Written once per
+   * AdaptationSet when its tracks share them, else in each Representation.
+   */
+  readonly contentProtection?: ((track: OutputTrack) => readonly string[]) | undefined;
 }
 
 /** ISO 8601 duration with millisecond precision (xs:duration). */
@@ -126,9 +131,10 @@ export function writeMpd(o: MpdOptions): string {
     }
   }
   const duration = (lastEnd - firstStart) / 1000;
+  const ns = o.contentProtection ? ' xmlns:cenc="urn:mpeg:cenc:2013" xmlns:mspr="urn:microsoft:playready"' : '';
   const head = o.closed
-    ? `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" mediaPresentationDuration="${isoDuration(duration)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}">`
-    : `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" id="0" availabilityStartTime="1970-01-01T00:00:00Z" publishTime="${new Date(o.nowMs).toISOString()}" minimumUpdatePeriod="${isoDuration(o.minUpdatePeriodSeconds)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}" suggestedPresentationDelay="${isoDuration(o.suggestedPresentationDelaySeconds)}" timeShiftBufferDepth="${isoDuration(duration)}">`;
+    ? `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${ns} profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" mediaPresentationDuration="${isoDuration(duration)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}">`
+    : `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${ns} profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" id="0" availabilityStartTime="1970-01-01T00:00:00Z" publishTime="${new Date(o.nowMs).toISOString()}" minimumUpdatePeriod="${isoDuration(o.minUpdatePeriodSeconds)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}" suggestedPresentationDelay="${isoDuration(o.suggestedPresentationDelaySeconds)}" timeShiftBufferDepth="${isoDuration(duration)}">`;
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', head];
   const periods = splitPeriods(present, runsOf);
   // Wall-clock start of each period (epoch ms): where the reference track's first segment in it
@@ -155,7 +161,10 @@ export function writeMpd(o: MpdOptions): string {
       const mime = kind === 'audio' ? 'audio/mp4' : 'video/mp4';
       const lang = tag ? ` lang="${tag}"` : '';
       lines.push(`<AdaptationSet id="${setId++}" contentType="${kind}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1"${lang}>`);
-      for (const t of tracks) {
+      const protections = o.contentProtection ? tracks.map((t) => o.contentProtection!(t)) : [];
+      const shared = protections.length > 0 && protections.every((p) => p.join('') === protections[0]!.join(''));
+      if (shared) lines.push(...protections[0]!);
+      for (const [ti, t] of tracks.entries()) {
         const segs = p.runs.get(t.id)!;
         const first = segs[0]!.first;
         // Every track is placed on one wall-clock axis: its first segment sits at its own start time.
@@ -165,6 +174,7 @@ export function writeMpd(o: MpdOptions): string {
         const sr = t.sampleRate ? ` audioSamplingRate="${t.sampleRate}"` : '';
         lines.push(`<Representation id="${esc(t.id)}" bandwidth="${t.bandwidth}" codecs="${esc(t.codecs)}"${dims}${fr}${sr}>`);
         if (t.channels) lines.push(`<AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${t.channels}"/>`);
+        if (!shared && protections[ti]) lines.push(...protections[ti]);
         lines.push(
           `<SegmentTemplate timescale="${t.timescale}" presentationTimeOffset="${pto}" startNumber="${first.seq}" media="${escUri(o.mediaTemplate(t))}" initialization="${escUri(o.initialization(t, segs[segs.length - 1]!.first.initId))}">`,
           `<SegmentTimeline>${timeline(segs)}</SegmentTimeline>`,
