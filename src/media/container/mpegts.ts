@@ -292,14 +292,24 @@ export function adaptationFieldCore(buf: Uint8Array, offset: number, index: numb
 export function unescapeRbsp(nal: Uint8Array): Uint8Array {
   const out = new Uint8Array(nal.length);
   let n = 0;
-  let zeros = 0;
-  for (const byte of nal) {
-    if (zeros >= 2 && byte === 3) {
-      zeros = 0;
-      continue;
+  for (let i = 0; i < nal.length; ) {
+    // Bytes up to the next zero are copied natively; a run of zeros and what ends it byte by byte.
+    const z = nal.indexOf(0, i);
+    const stop = z < 0 ? nal.length : z;
+    out.set(nal.subarray(i, stop), n);
+    n += stop - i;
+    i = stop;
+    let zeros = 0;
+    while (i < nal.length) {
+      const byte = nal[i++]!;
+      if (zeros >= 2 && byte === 3) {
+        zeros = 0;
+        continue;
+      }
+      out[n++] = byte;
+      if (byte !== 0) break;
+      zeros++;
     }
-    out[n++] = byte;
-    zeros = byte === 0 ? zeros + 1 : 0;
   }
   return out.subarray(0, n);
 }

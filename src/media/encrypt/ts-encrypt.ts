@@ -175,14 +175,24 @@ function hasZeroRun(bytes: Uint8Array): boolean {
 function escapeNal(raw: Uint8Array): Uint8Array {
   const out = new Uint8Array(raw.length + (raw.length >> 1) + 2);
   let n = 0;
-  let zeros = 0;
-  for (const b of raw) {
-    if (zeros >= 2 && b <= 3) {
-      out[n++] = 3;
-      zeros = 0;
+  for (let i = 0; i < raw.length; ) {
+    // Bytes up to the next zero are copied natively; a run of zeros and what ends it byte by byte.
+    const z = raw.indexOf(0, i);
+    const stop = z < 0 ? raw.length : z;
+    out.set(raw.subarray(i, stop), n);
+    n += stop - i;
+    i = stop;
+    let zeros = 0;
+    while (i < raw.length) {
+      const b = raw[i++]!;
+      if (zeros >= 2 && b <= 3) {
+        out[n++] = 3;
+        zeros = 0;
+      }
+      out[n++] = b;
+      if (b !== 0) break;
+      zeros++;
     }
-    out[n++] = b;
-    zeros = b === 0 ? zeros + 1 : 0;
   }
   if (n > 0 && out[n - 1] === 0) out[n++] = 3;
   return out.subarray(0, n);
