@@ -33,21 +33,24 @@ function timeBase(file: string): number[] {
   return r.stdout
     .trim()
     .split('\n')
-    .map((l) => Number(l.split('/')[1]));
+    .map((l) => parseInt(l.split('/')[1]!, 10)); // an AC-3 stream's line goes on with ",side_data,"
 }
 
 describe('fMP4 → TS repackaging checked by ffprobe', { skip: NO_FFMPEG }, () => {
   let dir: string;
-  const hls = (name: string, args: string[]) => {
+  const hls = (name: string, args: string[], audio = ['-c:a', 'aac', '-ac', '2']) => {
     run(dir, [
       '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '4',
-      ...args, '-c:a', 'aac', '-ac', '2', '-f', 'hls', '-hls_time', '2', '-hls_segment_type', 'fmp4', '-hls_playlist_type', 'vod',
+      ...args, ...audio, '-f', 'hls', '-hls_time', '2', '-hls_segment_type', 'fmp4', '-hls_playlist_type', 'vod',
       '-hls_fmp4_init_filename', `${name}-init.mp4`, '-hls_segment_filename', `${name}-%d.m4s`, `${name}.m3u8`,
     ]);
   };
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'packhouse-fmp4ts-'));
     hls('avc', ['-c:v', 'libx264', '-profile:v', 'high', '-bf', '2', '-g', '50', '-pix_fmt', 'yuv420p']);
+    const baseline = ['-c:v', 'libx264', '-profile:v', 'baseline', '-g', '50', '-pix_fmt', 'yuv420p'];
+    hls('ac3', baseline, ['-c:a', 'ac3', '-ac', '6']);
+    hls('eac3', baseline, ['-c:a', 'eac3', '-ac', '2']);
     if (HAS_X265) hls('hevc', ['-c:v', 'libx265', '-x265-params', 'log-level=error:bframes=3:keyint=50', '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p']);
     run(dir, ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '2', '-c:a', 'libopus', '-f', 'hls', '-hls_time', '2', '-hls_segment_type', 'fmp4', '-hls_playlist_type', 'vod', '-hls_fmp4_init_filename', 'opus-init.mp4', '-hls_segment_filename', 'opus-%d.m4s', 'opus.m3u8']);
   });
@@ -112,6 +115,23 @@ describe('fMP4 → TS repackaging checked by ffprobe', { skip: NO_FFMPEG }, () =
   test('H.264 with B-frames and AAC: PTS, DTS, keyframes and codec parameters as in the fMP4; PAT/PMT first; no continuity gap', () => compare('avc'));
 
   test('H.265 with B-frames (hvc1)', { skip: HAS_X265 ? false : 'ffmpeg has no libx265' }, () => compare('hevc'));
+
+  test('AC-3 5.1 and E-AC-3: stream types 0x81 / 0x87 with their registration descriptors, syncframes timed as in the fMP4', () => {
+    compare('ac3');
+    compare('eac3');
+    for (const [name, type, format] of [
+      ['ac3', 0x81, 'AC-3'],
+      ['eac3', 0x87, 'EAC3'],
+    ] as const) {
+      const out = repackageFmp4(readFileSync(path.join(dir, `${name}-init.mp4`)), readFileSync(path.join(dir, `${name}-0.m4s`)));
+      assert.match(out.codecs[0]!, /^avc1\.42/);
+      assert.equal(out.codecs[1], name === 'ac3' ? 'ac-3' : 'ec-3');
+      const pmt = out.bytes.subarray(188, 376);
+      assert.ok(pmt.includes(Buffer.from([type, 0xe1, 0x01, 0xf0, 6, 0x05, 4, ...Buffer.from(format)])), `${name}: PMT entry`);
+      const audio = readTsSegment(out.bytes).streams[1]!;
+      assert.deepEqual([audio.codec, audio.channels, audio.sampleRate], [out.codecs[1], name === 'ac3' ? 6 : 2, 48000]);
+    }
+  });
 
   test('refusals: Opus (TS carries AAC here), a truncated fragment, garbage', () => {
     const refused = (f: () => unknown, reason: RegExp) =>

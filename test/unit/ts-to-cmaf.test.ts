@@ -1,6 +1,7 @@
 // TS → CMAF repackaging (src/media/package): segments made by ffmpeg at test time are repackaged and
 // what the muxer wrote is read back by ffprobe: every packet's PTS, DTS, duration and keyframe flag
-// against ffprobe's reading of the input TS, codec parameters, and the refusals of bad input.
+// against ffprobe's reading of the input TS, codec parameters (AC-3/E-AC-3 configuration boxes against
+// ffmpeg's own), and the refusals of bad input.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -65,6 +66,10 @@ describe('TS → CMAF repackaging checked by ffprobe', { skip: NO_FFMPEG }, () =
     run(dir, [...sources, '-t', '2', '-c:v', 'libx264', '-profile:v', 'baseline', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '1', '-f', 'mpegts', 'baseline.ts']);
     if (HAS_X265) run(dir, [...sources, '-t', '2', '-c:v', 'libx265', '-x265-params', 'log-level=error:bframes=3:keyint=25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'mpegts', 'hevc.ts']);
     run(dir, ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '1', '-c:a', 'mp2', '-f', 'mpegts', 'mp2.ts']);
+    // AC-3 5.1 (stream type 0x81) and E-AC-3 5.1 the DVB way (stream type 0x06 with the enhanced AC-3 descriptor), at 44.1 kHz.
+    const baseline = ['-c:v', 'libx264', '-profile:v', 'baseline', '-g', '25', '-pix_fmt', 'yuv420p'];
+    run(dir, [...sources, '-t', '2', ...baseline, '-c:a', 'ac3', '-ac', '6', '-f', 'mpegts', 'ac3.ts']);
+    run(dir, [...sources, '-t', '2', ...baseline, '-c:a', 'eac3', '-ac', '6', '-mpegts_flags', 'system_b', '-f', 'mpegts', 'eac3.ts']);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -131,6 +136,40 @@ describe('TS → CMAF repackaging checked by ffprobe', { skip: NO_FFMPEG }, () =
     assert.equal(out.codecs[0], facts[0]!.codec);
     assert.match(out.codecs[0]!, /^hvc1\./);
     assert.equal(readInitSegment(out.init).tracks[0]!.codec, out.codecs[0]);
+  });
+
+  /** The body of the first box of this type in an MP4 file. */
+  function boxBody(file: Buffer, type: string): Buffer {
+    const at = file.indexOf(type, 0, 'latin1');
+    assert.ok(at >= 4, `no ${type} box`);
+    return file.subarray(at + 4, at - 4 + file.readUInt32BE(at - 4));
+  }
+
+  test('AC-3 5.1 (stream type 0x81) and E-AC-3 5.1 (stream type 0x06 with its DVB descriptor): ac-3 / ec-3 tracks timed from the PES PTS, dac3 / dec3 as ffmpeg writes them', () => {
+    for (const [name, entry, config, pmtType] of [
+      ['ac3.ts', 'ac-3', 'dac3', 0x81],
+      ['eac3.ts', 'ec-3', 'dec3', 0x06],
+    ] as const) {
+      const input = readFileSync(path.join(dir, name));
+      const pmt = input.indexOf(Buffer.from([0x47, 0x50, 0x00]));
+      assert.ok(input.subarray(pmt, pmt + 188).includes(Buffer.from([pmtType, 0xe1, 0x01])), `${name}: the audio stream has stream type 0x${pmtType.toString(16)}`);
+      const { out, mp4 } = compare(name);
+      assert.equal(out.codecs[1], entry);
+      assert.deepEqual(readTsSegment(input).streams.map((s) => s.codec), out.codecs, 'codec strings as the TS reader finds them');
+      const audio = mp4.streams[1]!;
+      assert.equal(audio.codec_tag_string, entry);
+      assert.equal(audio.sample_rate, '44100');
+      const init = readInitSegment(out.init);
+      assert.deepEqual([init.tracks[1]!.codec, init.tracks[1]!.channels], [entry, 6], 'our fMP4 reader reads dac3 / dec3');
+      // ffmpeg's MP4 muxer builds the same configuration box from the same syncframes.
+      run(dir, ['-i', name, '-map', '0:a', '-c', 'copy', `${name}.ref.mp4`]);
+      const ref = boxBody(readFileSync(path.join(dir, `${name}.ref.mp4`)), config);
+      assert.equal(boxBody(out.init, config).toString('hex'), ref.toString('hex'), `${name}: ${config}`);
+      // Every AC-3 frame lasts 1536 samples: durations step by 1536/44100 s on the 90 kHz clock, without drift.
+      const frames = mp4.packets.filter((p) => p.stream_index === 1);
+      const span = frames.at(-1)!.pts! - frames[0]!.pts!;
+      assert.ok(Math.abs(span - ((frames.length - 1) * 1536 * 90000) / 44100) <= 1, `${name}: ${frames.length} frames over ${span} ticks`);
+    }
   });
 
   test('same bytes in, same bytes out; another PMT (other PIDs) with the same codecs gives the same init segment', () => {

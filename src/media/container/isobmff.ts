@@ -461,9 +461,9 @@ function readSampleEntry(b: Bytes, entry: Box, kind: TrackInfo['kind']): SampleE
     const dec3 = find('dec3');
     if (dec3 !== undefined) {
       needBody(dec3, 5);
-      // dec3 (ETSI TS 102 366 F.6): data_rate(13) num_ind_sub(3), then fscod(2) bsid(5) reserved(1)
-      // asvc(1) bsmod(3) acmod(3) lfeon(1) of the first independent substream.
-      const v = b.u16(dec3.body + 3);
+      // dec3 (ETSI TS 102 366 F.6): data_rate(13) num_ind_sub(3), then fscod(2) bsid(5) reserved(1),
+      // then asvc(1) bsmod(3) acmod(3) lfeon(1) of the first independent substream: its fourth byte.
+      const v = b.u8(dec3.body + 3);
       info.channels = ac3Channels((v >> 1) & 7, v & 1);
     }
   } else if (type === 'vp09') {

@@ -2,7 +2,8 @@
  * Repackages one fMP4/CMAF media segment (with its init segment) into an MPEG-TS segment
  * (ISO/IEC 13818-1) for TS endpoints: PAT and PMT first, then one PES per sample in decode order
  * across tracks. H.264/H.265 samples become Annex B with an access unit delimiter, and the
- * parameter sets of the avcC/hvcC before every keyframe; AAC frames get ADTS headers. PTS/DTS are
+ * parameter sets of the avcC/hvcC before every keyframe; AAC frames get ADTS headers; AC-3 and
+ * E-AC-3 samples (whole syncframes) go as they are, stream type 0x81 / 0x87. PTS/DTS are
  * the fMP4 times (edit list applied, as players of the fMP4 apply it) on the 90 kHz clock, the
  * PCR rides on the first track's PES packets, continuity counters start at 0 in every segment.
  *
@@ -87,7 +88,7 @@ interface AudioConfig {
 
 function aacConfig(t: TrackInfo): AudioConfig {
   const asc = t.decoderConfig?.kind === 'asc' ? t.decoderConfig.bytes : undefined;
-  if (asc === undefined || asc.length < 2) throw new RepackageError(`track ${t.trackId} (${t.codec}) is not AAC with an AudioSpecificConfig: Packhouse repackages AAC audio into TS`);
+  if (asc === undefined || asc.length < 2) throw new RepackageError(`track ${t.trackId} (${t.codec}) is not AAC with an AudioSpecificConfig: Packhouse repackages AAC, AC-3 and E-AC-3 audio into TS`);
   const objectType = (asc[0]! >> 3) & 0x1f;
   const rateIndex = ((asc[0]! & 7) << 1) | (asc[1]! >> 7);
   const channelConfig = (asc[1]! >> 3) & 0x0f;
@@ -101,6 +102,22 @@ function adtsHeader(c: AudioConfig, payloadLength: number): Uint8Array {
   const len = payloadLength + 7;
   if (len > 0x1fff) throw new RepackageError(`an AAC frame of ${payloadLength} bytes is too long for ADTS`);
   return Uint8Array.from([0xff, 0xf1, (c.profile << 6) | (c.rateIndex << 2) | (c.channelConfig >> 2), ((c.channelConfig & 3) << 6) | (len >> 11), (len >> 3) & 0xff, ((len & 7) << 5) | 0x1f, 0xfc]);
+}
+
+function registration(format: string): number[] {
+  return [0x05, 4, ...Buffer.from(format, 'latin1')];
+}
+
+interface Stream {
+  t: TrackInfo;
+  pid: number;
+  streamType: number;
+  streamId: number;
+  /** ES_info descriptors of the PMT. */
+  descriptors: number[];
+  video?: VideoConfig;
+  audio?: AudioConfig;
+  dolby?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,12 +152,16 @@ export function repackageFmp4(initBytes: Uint8Array, media: Uint8Array): TsOutpu
   if (tracks.length === 0) throw new RepackageError('the init segment has no audio or video track');
   // Video first (it carries the PCR), then audio, each in init order.
   tracks.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'video' ? -1 : 1));
-  const streams = tracks.map((t, i) => {
+  const streams = tracks.map((t, i): Stream => {
     if (t.kind === 'video') {
       const v = videoConfig(t);
-      return { t, pid: 0x100 + i, streamType: v.hevc ? 0x24 : 0x1b, streamId: 0xe0 + i, video: v, audio: undefined };
+      return { t, pid: 0x100 + i, streamType: v.hevc ? 0x24 : 0x1b, streamId: 0xe0 + i, descriptors: [], video: v };
     }
-    return { t, pid: 0x100 + i, streamType: 0x0f, streamId: 0xc0 + i, video: undefined, audio: aacConfig(t) };
+    // AC-3 / E-AC-3 as ffmpeg writes them: private_stream_1, stream type 0x81 / 0x87 (ATSC A/52) with the
+    // registration descriptor (13818-1 §2.6.8) naming the format.
+    if (t.codec === 'ac-3') return { t, pid: 0x100 + i, streamType: 0x81, streamId: 0xbd, descriptors: registration('AC-3'), dolby: true };
+    if (t.codec === 'ec-3') return { t, pid: 0x100 + i, streamType: 0x87, streamId: 0xbd, descriptors: registration('EAC3'), dolby: true };
+    return { t, pid: 0x100 + i, streamType: 0x0f, streamId: 0xc0 + i, descriptors: [], audio: aacConfig(t) };
   });
   const units: Unit[] = [];
   for (const run of runs) {
@@ -170,8 +191,12 @@ export function repackageFmp4(initBytes: Uint8Array, media: Uint8Array): TsOutpu
           if (!(s.video.hevc ? type === 35 : type === 9)) unit.payload.push(Uint8Array.from([0, 0, 0, 1]), nal);
           p += ls + len;
         }
-      } else {
+      } else if (s.audio) {
         unit.payload.push(adtsHeader(s.audio, data.length), data);
+      } else {
+        // Syncframes as they are: an ac-3 / ec-3 sample is one or more whole syncframes.
+        if (data[0] !== 0x0b || data[1] !== 0x77) throw new RepackageError(`track ${s.t.trackId} (${s.t.codec}): a sample does not start with an AC-3 sync word`);
+        unit.payload.push(data);
       }
       unit.size = unit.payload.reduce((n, x) => n + x.length, 0);
       units.push(unit);
@@ -185,12 +210,12 @@ export function repackageFmp4(initBytes: Uint8Array, media: Uint8Array): TsOutpu
   w.psi(0, section([0x00, 0xb0, 0, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0 | (0x1000 >> 8), 0x1000 & 0xff]));
   const pcrPid = streams[0]!.pid;
   const pmt = [0x02, 0xb0, 0, 0x00, 0x01, 0xc1, 0x00, 0x00, 0xe0 | (pcrPid >> 8), pcrPid & 0xff, 0xf0, 0x00];
-  for (const s of streams) pmt.push(s.streamType, 0xe0 | (s.pid >> 8), s.pid & 0xff, 0xf0, 0x00);
+  for (const s of streams) pmt.push(s.streamType, 0xe0 | (s.pid >> 8), s.pid & 0xff, 0xf0, s.descriptors.length, ...s.descriptors);
   w.psi(0x1000, section(pmt));
   for (const u of units) {
     const s = streams[u.track]!;
     const pcr = u.track === 0 ? Math.max(0, u.dts - PCR_LEAD) : undefined;
-    w.pes(s.pid, pesPacket(s.streamId, u.pts, u.dts, u.payload, u.size, s.audio !== undefined), pcr, u.sync && s.video !== undefined);
+    w.pes(s.pid, pesPacket(s.streamId, u.pts, u.dts, u.payload, u.size, s.video === undefined), pcr, u.sync && s.video !== undefined);
   }
   return { bytes: w.bytes(), codecs: streams.map((s) => s.t.codec) };
 }

@@ -23,8 +23,10 @@ export interface AudioTrack {
   readonly timescale: number;
   readonly sampleRate: number;
   readonly channels: number;
-  /** AudioSpecificConfig (14496-3 §1.6.2.1), carried in esds. */
-  readonly audioSpecificConfig: Uint8Array;
+  /** Sample entry type: mp4a (AAC), ac-3 or ec-3 (ETSI TS 102 366 Annex F). */
+  readonly sampleEntry: 'mp4a' | 'ac-3' | 'ec-3';
+  /** mp4a: the AudioSpecificConfig (14496-3 §1.6.2.1), carried in esds; ac-3 / ec-3: the body of dac3 / dec3. */
+  readonly config: Uint8Array;
 }
 
 export type Track = VideoTrack | AudioTrack;
@@ -119,6 +121,10 @@ function sampleEntry(t: Track): Buffer {
       box(t.sampleEntry === 'avc1' ? 'avcC' : 'hvcC', t.config),
     );
   }
+  const audioEntry = (...config: Buffer[]) =>
+    box(t.sampleEntry, zeros(6), u16(1), zeros(8), u16(t.channels), u16(16), zeros(4), u32(t.sampleRate < 0x10000 ? t.sampleRate * 0x10000 : 0), ...config);
+  if (t.sampleEntry === 'ac-3') return audioEntry(box('dac3', t.config));
+  if (t.sampleEntry === 'ec-3') return audioEntry(box('dec3', t.config));
   const esds = fullBox(
     'esds',
     0,
@@ -134,22 +140,12 @@ function sampleEntry(t: Track): Buffer {
         Buffer.from([0, 0, 0]), // bufferSizeDB
         u32(0), // maxBitrate
         u32(0), // avgBitrate
-        descriptor(0x05, t.audioSpecificConfig),
+        descriptor(0x05, t.config),
       ),
       descriptor(0x06, u8(0x02)), // SLConfigDescriptor: predefined MP4
     ),
   );
-  return box(
-    'mp4a',
-    zeros(6),
-    u16(1),
-    zeros(8),
-    u16(t.channels),
-    u16(16),
-    zeros(4),
-    u32(t.sampleRate < 0x10000 ? t.sampleRate * 0x10000 : 0),
-    esds,
-  );
+  return audioEntry(esds);
 }
 
 function trak(t: Track): Buffer {

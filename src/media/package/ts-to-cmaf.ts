@@ -3,7 +3,8 @@
  * segment (one trak per elementary stream) and one fragment (moof + mdat) with every sample of the
  * segment. H.264 and H.265 video become length-prefixed samples (access unit delimiters and
  * parameter sets removed; the parameter sets go to avcC / hvcC; SEI, and so CEA-608/708 captions,
- * stay); AAC loses its ADTS headers (AudioSpecificConfig in esds), one sample per AAC frame.
+ * stay); AAC loses its ADTS headers (AudioSpecificConfig in esds), one sample per AAC frame;
+ * AC-3 / E-AC-3 syncframes become ac-3 / ec-3 samples with dac3 / dec3 from their headers.
  * Timing is the PES PTS/DTS on a 90 kHz timescale, unchanged: tfdt is the first DTS, composition
  * offsets are PTS − DTS, so the output continues the input's media time and tracks stay in sync.
  *
@@ -11,7 +12,7 @@
  * cannot carry or trust (another codec, lost packets, a truncated PES or frame, parameter sets
  * that change inside the segment) throws RepackageError with a one-line reason.
  */
-import { AAC_SAMPLE_RATES, BitReader, MediaParseError, aacChannels, skipHevcSubLayers } from '../container/isobmff.js';
+import { AAC_SAMPLE_RATES, BitReader, MediaParseError, aacChannels, ac3Channels, skipHevcSubLayers } from '../container/isobmff.js';
 import { PesCollector, nalUnits, readAvcSps, readHevcSps, readProgramTables, unescapeRbsp, type Pes, type PmtStream } from '../container/mpegts.js';
 import { writeFragment, writeInitSegment, type AudioTrack, type Sample, type Track, type TrackFragment, type VideoTrack } from './mp4-writer.js';
 
@@ -387,9 +388,147 @@ function buildAac(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Built
   // AudioSpecificConfig: audioObjectType(5) samplingFrequencyIndex(4) channelConfiguration(4) GASpecificConfig(3 zero bits).
   const asc = Uint8Array.from([(config.objectType << 3) | (config.rateIndex >> 1), ((config.rateIndex & 1) << 7) | (config.channelConfig << 3)]);
   return {
-    track: { kind: 'audio', timescale: TS_TIMESCALE, sampleRate, channels: aacChannels(config.channelConfig) ?? 2, audioSpecificConfig: asc },
+    track: { kind: 'audio', timescale: TS_TIMESCALE, sampleRate, channels: aacChannels(config.channelConfig) ?? 2, sampleEntry: 'mp4a', config: asc },
     codec: `mp4a.40.${config.objectType}`,
     samples,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audio: AC-3 and E-AC-3 syncframes (ATSC A/52, ETSI TS 102 366 Annex F for the MP4 sample entries)
+
+/** AC-3 bit rates in kbit/s by frmsizecod / 2 (A/52 Table 5.18). */
+const AC3_BITRATES = [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 576, 640];
+
+interface DolbyFrame {
+  eac3: boolean;
+  /** Whole syncframe, header included. */
+  length: number;
+  sampleRate: number;
+  /** Audio blocks of 256 samples (AC-3: always 6). */
+  blocks: number;
+  fscod: number;
+  bsid: number;
+  bsmod: number;
+  acmod: number;
+  lfeon: number;
+  /** AC-3: frmsizecod / 2. */
+  bitRateCode: number;
+}
+
+/** The syncinfo and bsi of the syncframe at `pos` (enough of them for dac3 / dec3 and timing). */
+function readDolbyFrame(stream: PmtStream, es: Uint8Array, pos: number): DolbyFrame {
+  if (es.length - pos < 8) throw new RepackageError(`PID ${stream.pid}: the segment ends inside an AC-3 syncframe header`);
+  if (es[pos] !== 0x0b || es[pos + 1] !== 0x77) throw new RepackageError(`PID ${stream.pid}: no AC-3 sync word at byte ${pos} of the audio stream (corrupt or not AC-3/E-AC-3)`);
+  const bsid = (es[pos + 5] ?? 0) >> 3;
+  const bits = new BitReader(es, pos + 2, Math.min(es.length, pos + 16));
+  try {
+    if (bsid <= 8) {
+      bits.skip(16); // crc1
+      const fscod = bits.u(2);
+      const frmsizecod = bits.u(6);
+      bits.skip(5); // bsid
+      const bsmod = bits.u(3);
+      const acmod = bits.u(3);
+      if ((acmod & 1) !== 0 && acmod !== 1) bits.skip(2); // cmixlev
+      if ((acmod & 4) !== 0) bits.skip(2); // surmixlev
+      if (acmod === 2) bits.skip(2); // dsurmod
+      const lfeon = bits.u(1);
+      const kbps = AC3_BITRATES[frmsizecod >> 1];
+      const sampleRate = [48000, 44100, 32000][fscod];
+      if (kbps === undefined || sampleRate === undefined) throw new RepackageError(`PID ${stream.pid}: an AC-3 syncframe has a reserved sample rate or frame size code`);
+      const words = fscod === 0 ? kbps * 2 : fscod === 2 ? kbps * 3 : Math.floor((kbps * 96000) / 44100) + (frmsizecod & 1);
+      return { eac3: false, length: words * 2, sampleRate, blocks: 6, fscod, bsid, bsmod, acmod, lfeon, bitRateCode: frmsizecod >> 1 };
+    }
+    if (bsid < 11 || bsid > 16) throw new RepackageError(`PID ${stream.pid}: an AC-3 syncframe has bsid ${bsid}, neither AC-3 nor E-AC-3`);
+    const strmtyp = bits.u(2);
+    const substreamId = bits.u(3);
+    const frmsiz = bits.u(11);
+    const fscod = bits.u(2);
+    const code2 = bits.u(2);
+    const acmod = bits.u(3);
+    const lfeon = bits.u(1);
+    if (strmtyp === 1 || substreamId !== 0) {
+      throw new RepackageError(`PID ${stream.pid}: E-AC-3 with ${strmtyp === 1 ? 'dependent substreams (more than 5.1 channels)' : 'several independent substreams'} is not supported in CMAF output`);
+    }
+    if (strmtyp === 3) throw new RepackageError(`PID ${stream.pid}: an E-AC-3 syncframe has the reserved stream type 3`);
+    const sampleRate = fscod === 3 ? [24000, 22050, 16000][code2] : [48000, 44100, 32000][fscod];
+    if (sampleRate === undefined) throw new RepackageError(`PID ${stream.pid}: an E-AC-3 syncframe has a reserved sample rate code`);
+    return { eac3: true, length: (frmsiz + 1) * 2, sampleRate, blocks: fscod === 3 ? 6 : ([1, 2, 3, 6][code2] ?? 6), fscod, bsid, bsmod: 0, acmod, lfeon, bitRateCode: 0 };
+  } catch (err) {
+    if (err instanceof MediaParseError) throw new RepackageError(`PID ${stream.pid}: the segment ends inside an AC-3 syncframe header`);
+    throw err;
+  }
+}
+
+/**
+ * AC-3 and E-AC-3 into ac-3 / ec-3 samples: one AC-3 syncframe a sample; E-AC-3 syncframes
+ * gathered until they hold six audio blocks (1536 samples), as TS 102 366 F.3 defines a sample.
+ * Each frame is timed from its PES's PTS plus the samples of the frames before it in that PES.
+ */
+function buildDolby(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Built {
+  const marks: { at: number; pts: number | undefined }[] = [];
+  const pieces: Uint8Array[] = [];
+  let total = 0;
+  for (const p of pes) {
+    marks.push({ at: total, pts: p.pts === undefined ? undefined : clock.unwrap(p.pts) });
+    pieces.push(...p.data);
+    total += p.size;
+  }
+  const es = concat(pieces, total);
+  const samples: (TimedSample & { data: Uint8Array[]; blocks: number })[] = [];
+  let first: DolbyFrame | undefined;
+  let dataRate = 0;
+  let mark = 0;
+  let blocksSinceMark = 0;
+  let markPts: number | undefined;
+  for (let pos = 0; pos < es.length; ) {
+    while (mark < marks.length && marks[mark]!.at <= pos) {
+      const m = marks[mark++]!;
+      if (m.pts !== undefined) {
+        markPts = m.pts;
+        blocksSinceMark = 0;
+      }
+    }
+    const f = readDolbyFrame(stream, es, pos);
+    if (pos + f.length > es.length) throw new RepackageError(`PID ${stream.pid}: the last ${f.eac3 ? 'E-AC-3' : 'AC-3'} syncframe is truncated (${es.length - pos} of ${f.length} bytes)`);
+    if (first === undefined) first = f;
+    else if (first.eac3 !== f.eac3 || first.sampleRate !== f.sampleRate || first.acmod !== f.acmod || first.lfeon !== f.lfeon || first.bsid !== f.bsid || first.bsmod !== f.bsmod || first.bitRateCode !== f.bitRateCode) {
+      throw new RepackageError(`PID ${stream.pid}: the ${first.eac3 ? 'E-AC-3' : 'AC-3'} configuration changes within the segment`);
+    }
+    if (markPts === undefined) throw new RepackageError(`PID ${stream.pid}: audio before the first presentation time stamp`);
+    const dts = markPts + Math.round((blocksSinceMark * 256 * TS_TIMESCALE) / f.sampleRate);
+    blocksSinceMark += f.blocks;
+    if (f.eac3) dataRate = Math.max(dataRate, Math.floor((f.length * 8 * f.sampleRate) / (f.blocks * 256) / 1000));
+    const frame = es.subarray(pos, pos + f.length);
+    const open = samples[samples.length - 1];
+    if (f.eac3 && open !== undefined && open.blocks < 6) {
+      open.data.push(frame);
+      open.blocks += f.blocks;
+    } else {
+      samples.push({ dts, compositionOffset: 0, sync: true, duration: 0, data: [frame], blocks: f.blocks });
+    }
+    pos += f.length;
+  }
+  if (first === undefined) throw new RepackageError(`PID ${stream.pid}: no AC-3 syncframe in the segment`);
+  const nominal = Math.round((1536 * TS_TIMESCALE) / first.sampleRate);
+  for (let i = 0; i < samples.length; i++) {
+    const next = samples[i + 1];
+    const d = next ? next.dts - samples[i]!.dts : nominal;
+    if (d <= 0) throw new RepackageError(`PID ${stream.pid}: audio times do not increase (frame ${i + 1} of the segment)`);
+    (samples[i] as { duration: number }).duration = d;
+  }
+  const f = first;
+  // dac3 (F.4): fscod(2) bsid(5) bsmod(3) acmod(3) lfeon(1) bit_rate_code(5) reserved(5).
+  // dec3 (F.6): data_rate(13) num_ind_sub(3) = 0, then for the one independent substream
+  // fscod(2) bsid(5) reserved(1) asvc(1) bsmod(3) acmod(3) lfeon(1) reserved(3) num_dep_sub(4) = 0 reserved(1).
+  const config = f.eac3
+    ? Uint8Array.from([dataRate >> 5, (dataRate & 0x1f) << 3, (f.fscod << 6) | (f.bsid << 1), (f.bsmod << 4) | (f.acmod << 1) | f.lfeon, 0])
+    : Uint8Array.from([(f.fscod << 6) | (f.bsid << 1) | (f.bsmod >> 2), ((f.bsmod & 3) << 6) | (f.acmod << 3) | (f.lfeon << 2) | (f.bitRateCode >> 3), (f.bitRateCode & 7) << 5]);
+  return {
+    track: { kind: 'audio', timescale: TS_TIMESCALE, sampleRate: f.sampleRate, channels: ac3Channels(f.acmod, f.lfeon), sampleEntry: f.eac3 ? 'ec-3' : 'ac-3', config },
+    codec: f.eac3 ? 'ec-3' : 'ac-3',
+    samples: samples.map(({ blocks: _blocks, ...sample }) => sample),
   };
 }
 
@@ -413,9 +552,9 @@ export function repackageTs(buf: Uint8Array): CmafSegment {
   const media = tables.filter((s) => s.kind === 'video' || s.kind === 'audio');
   if (media.length === 0) throw new RepackageError('the segment has no audio or video stream');
   for (const s of media) {
-    if (s.family !== 'avc' && s.family !== 'hevc' && s.family !== 'adts') {
+    if (s.family !== 'avc' && s.family !== 'hevc' && s.family !== 'adts' && s.family !== 'dolby') {
       const name = STREAM_TYPE_NAMES[s.streamType] ?? `stream type 0x${s.streamType.toString(16).padStart(2, '0')}`;
-      throw new RepackageError(`PID ${s.pid} carries ${name}, which Packhouse cannot carry into CMAF (it repackages H.264, H.265 and AAC)`);
+      throw new RepackageError(`PID ${s.pid} carries ${name}, which Packhouse cannot carry into CMAF (it repackages H.264, H.265, AAC, AC-3 and E-AC-3)`);
     }
   }
   const collectors = new Map<number, PesCollector>();
@@ -447,7 +586,7 @@ export function repackageTs(buf: Uint8Array): CmafSegment {
       throw err;
     }
     if (c.pes.length === 0) throw new RepackageError(`PID ${s.pid} (listed in the PMT) has no PES packet in the segment`);
-    built.push(s.family === 'adts' ? buildAac(s, c.pes, clock) : buildVideo(s, c.pes, clock));
+    built.push(s.family === 'adts' ? buildAac(s, c.pes, clock) : s.family === 'dolby' ? buildDolby(s, c.pes, clock) : buildVideo(s, c.pes, clock));
   }
   // Times of a segment that crosses the 33-bit wrap are unwrapped around its first time stamp; keep them non-negative.
   const lowest = Math.min(...built.map((b) => b.samples[0]!.dts));
