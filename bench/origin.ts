@@ -91,7 +91,7 @@ function get(url: string): Promise<number> {
 let requestNo = 0;
 
 /** A URL, or one per request (so that each request is a cache miss). */
-async function measure(target: string | ((n: number) => string)): Promise<{ rps: number; p99: number; bytes: number }> {
+async function measure(target: string | ((n: number) => string)): Promise<{ rps: number; p99: number; bytes: number; cpuMs: number }> {
   const url = typeof target === 'string' ? () => target : target;
   const lat: number[] = [];
   let bytes = 0;
@@ -104,10 +104,13 @@ async function measure(target: string | ((n: number) => string)): Promise<{ rps:
     }
   };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const cpu = process.cpuUsage(cpu0);
   const elapsed = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
-  return { rps: lat.length / elapsed, p99: lat[Math.floor(lat.length * 0.99)] ?? 0, bytes };
+  // CPU time of this process (server and client) per request: steadier than rates on a shared machine.
+  return { rps: lat.length / elapsed, p99: lat[Math.floor(lat.length * 0.99)] ?? 0, bytes, cpuMs: (cpu.user + cpu.system) / 1000 / Math.max(1, lat.length) };
 }
 
 async function main(): Promise<void> {
@@ -143,7 +146,7 @@ async function main(): Promise<void> {
     ['DASH MPD, 1 h shift, cached', `${base}/dash.mpd?${hour}`, `${base}/dash.mpd?${hour}`],
   ];
   console.log(`origin benchmark: ${SECONDS} s per cell, concurrency ${CONCURRENCY}, node ${process.version}`);
-  console.log('request                              bytes    req/s  p99 ms | same-size file req/s  p99 ms | ratio req/s  ratio p99');
+  console.log('request                              bytes    req/s  p99 ms | same-size file req/s  p99 ms | ratio req/s  ratio p99 | cpu ms/req  file  ratio');
   let n = 0;
   for (const [name, url, target] of cases) {
     const size = await get(url);
@@ -154,7 +157,7 @@ async function main(): Promise<void> {
     const r = await measure(target);
     const b = await measure(fileUrl);
     console.log(
-      `${name.padEnd(36)} ${String(size).padStart(7)} ${r.rps.toFixed(0).padStart(8)} ${r.p99.toFixed(2).padStart(7)} | ${b.rps.toFixed(0).padStart(20)} ${b.p99.toFixed(2).padStart(7)} | ${(r.rps / b.rps).toFixed(2).padStart(11)} ${(r.p99 / b.p99).toFixed(2).padStart(10)}`,
+      `${name.padEnd(36)} ${String(size).padStart(7)} ${r.rps.toFixed(0).padStart(8)} ${r.p99.toFixed(2).padStart(7)} | ${b.rps.toFixed(0).padStart(20)} ${b.p99.toFixed(2).padStart(7)} | ${(r.rps / b.rps).toFixed(2).padStart(11)} ${(r.p99 / b.p99).toFixed(2).padStart(10)} | ${r.cpuMs.toFixed(2).padStart(10)} ${b.cpuMs.toFixed(2).padStart(5)} ${(b.cpuMs / r.cpuMs).toFixed(2).padStart(6)}`,
     );
   }
   if (INGEST_SECONDS > 0) {
