@@ -132,8 +132,10 @@ async function main(): Promise<void> {
   // The day held, less a minute at each end: closed, settled for the cache (30 s past its end), and
   // not about to leave the startover window (an entry lives until its first segment does).
   const day = `start=${Math.round(first / 1000) + 60}&end=${Math.round(now / 1000) - 60}`;
-  // An extra query parameter the origin ignores makes every request a different cache key: rendered each time.
-  const uncached = (url: string) => (n: number) => `${url}&bench=${n}`;
+  // A different fraction of a second on `end` on every request (the same segments listed) makes each
+  // request a different cache key: rendered each time. (A parameter the origin ignores is not enough:
+  // the key holds the parsed query.)
+  const uncached = (url: string) => (n: number) => url.replace(/end=(\d+)/, (_, e: string) => `end=${Number(e) - 1}.${String(n % 1000).padStart(3, '0')}`);
   const cases: readonly (readonly [string, string, string | ((n: number) => string)])[] = [
     ['multivariant (live)', `${base}/index.m3u8`, `${base}/index.m3u8`],
     ['media playlist (live, 60 s)', `${base}/index_video_hi.m3u8`, `${base}/index_video_hi.m3u8`],
