@@ -378,7 +378,9 @@ describe('CMAF encryption checked by ffmpeg and mp4box', { skip: NO_FFMPEG }, ()
   });
 
   test('cbcs keeps each slice header clear: where it ends agrees with ffmpeg trace_headers', () => {
-    for (const c of cases) {
+    // Also interlaced H.264 (MBAFF: frame_mbs_only_flag 0) with two slices and three references.
+    const interlaced = hlsCase(dir, 'avc-interlaced', ['-t', '1', '-map', '0:v', '-s', '320x192', '-c:v', 'libx264', '-flags', '+ildct+ilme', '-x264-params', 'interlaced=1:ref=3:slices=2', '-g', '25', '-pix_fmt', 'yuv420p'], ['avc1']);
+    for (const c of [...cases, interlaced]) {
       const info = readInitSegment(c.init);
       const track = info.tracks.find((t) => t.kind === 'video');
       if (track === undefined) continue;
