@@ -15,6 +15,7 @@ import { CreateHarvestJobCommand } from '@aws-sdk/client-mediapackagev2';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
 import { createLiveChannel, decodedDuration, errorLines, get, readMedia, startEncoder, waitFor, type EndpointSpec, type RunningProcess } from '../support/live.js';
 import { builtinS3Url, getObject, listKeys, logEntries, pollJob, s3Client } from '../support/harvest.js';
+import { assertValidMpd, assertValidPlaylist } from '../support/manifest-rules.js';
 import { providerKey, startSpekeProvider, type SpekeProvider } from '../support/speke-provider.js';
 
 const G = 'enc';
@@ -99,6 +100,7 @@ describe('encryption with a SPEKE v2 key provider', () => {
     }, 30_000);
     const keyLine = media.split('\n').find((l) => l.startsWith('#EXT-X-KEY:'));
     assert.ok(keyLine, media);
+    assertValidPlaylist(media, 'the AES-128 media playlist');
     const uri = /URI="([^"]+)"/.exec(keyLine)![1]!;
     assert.match(keyLine, /^#EXT-X-KEY:METHOD=AES-128,URI="http:\/\/127\.0\.0\.1:\d+\/key\/[0-9a-f-]{36}"$/);
     const kid = uri.split('/').pop()!;
@@ -131,6 +133,7 @@ describe('encryption with a SPEKE v2 key provider', () => {
       return readMedia(res.text).segments.length >= 3 ? res.text : undefined;
     }, 30_000);
     const keyLine = media.split('\n').find((l) => l.startsWith('#EXT-X-KEY:'))!;
+    assertValidPlaylist(media, 'the SAMPLE-AES media playlist');
     assert.match(keyLine, /^#EXT-X-KEY:METHOD=SAMPLE-AES,URI="http:\/\/127\.0\.0\.1:\d+\/key\/[0-9a-f-]{36}",IV=0x000102030405060708090A0B0C0D0E0F$/);
     const p = readMedia(media);
     const seg = await get(`${out('saes')}/${p.segments[0]!.uri}`);
@@ -175,6 +178,7 @@ describe('encryption with a SPEKE v2 key provider', () => {
       const res = await get(`${out('cenc')}/dash.mpd`);
       return res.status === 200 && res.text.includes('<S ') ? res.text : undefined;
     }, 30_000);
+    await assertValidMpd(mpd, 'the CENC MPD');
     const kids = [...mpd.matchAll(/cenc:default_KID="([0-9a-f-]{36})"/g)].map((m) => m[1]!);
     assert.ok(kids.length >= 2, mpd);
     const cencRequest = provider.requests.find((r) => /contentId="res-cenc"/.test(r.body))!;
@@ -183,6 +187,7 @@ describe('encryption with a SPEKE v2 key provider', () => {
     assert.match(mpd, /<ContentProtection schemeIdUri="urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed" value="Widevine"><cenc:pssh>[A-Za-z0-9+/=]+<\/cenc:pssh><\/ContentProtection>/);
     assert.match(mpd, /urn:uuid:9a04f079-9840-4286-ab92-e65be0885f95" value="MSPR 2.0"><cenc:pssh>[^<]+<\/cenc:pssh><mspr:pro>/);
     const hls = await get(`${out('cenc')}/index_index_0.m3u8`);
+    assertValidPlaylist(hls.text, 'the CENC media playlist');
     assert.match(hls.text, /#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,URI="data:text\/plain;base64,[^"]+",KEYID=0x[0-9A-F]{32},KEYFORMAT="urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed",KEYFORMATVERSIONS="1"/);
     const media = readMedia(hls.text);
     const init = await get(`${out('cenc')}/${media.segments[0]!.map}`);
@@ -246,6 +251,7 @@ describe('encryption with a SPEKE v2 key provider', () => {
       mkdirSync(dir, { recursive: true });
       for (const k of keys) writeFileSync(join(dir, k.slice('aes/'.length)), await getObject(s3Url, 'vod', k));
       const playlist = (await getObject(s3Url, 'vod', 'aes/index_index_0.m3u8')).toString();
+      assertValidPlaylist(playlist, 'the harvested AES-128 playlist');
       assert.match(playlist, /#EXT-X-KEY:METHOD=AES-128,URI="http:\/\/127\.0\.0\.1:\d+\/key\//);
       const segs = keys.filter((k) => k.endsWith('.ts'));
       assert.ok(segs.length >= 2, keys.join(', '));
@@ -280,6 +286,7 @@ describe('encryption with a SPEKE v2 key provider', () => {
     assert.equal(job.Status, 'COMPLETED', job.ErrorMessage);
     const s3Url = builtinS3Url(server);
     const mpd = (await getObject(s3Url, 'vod', 'cenc/dash.mpd')).toString();
+    await assertValidMpd(mpd, 'the harvested CENC MPD');
     assert.match(mpd, /<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="[0-9a-f-]{36}"\/>/);
     const playlist = (await getObject(s3Url, 'vod', 'cenc/index_index_0.m3u8')).toString();
     assert.match(playlist, /#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,/);

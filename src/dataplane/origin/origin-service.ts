@@ -351,7 +351,8 @@ export class OriginService {
       });
       return { response: { status: 200, headers: { 'content-type': 'application/dash+xml', 'cache-control': cache }, body }, startsMs };
     }
-    const version = endpoint.containerType === 'TS' ? 3 : 6;
+    // KEYFORMAT (SAMPLE-AES key lines) needs version 5 (RFC 8216 §7).
+    const version = endpoint.containerType === 'TS' ? (encryptionOf(endpoint)?.method === 'SAMPLE_AES' ? 5 : 3) : 6;
     const childName = doc.ChildManifestName ?? doc.ManifestName;
     if (child === undefined) {
       const body = writeMultivariant({ tracks: tracks.filter((t) => listedCount(t.id) > 0 || (kind === 'llhls' && (groups.get(t.id)?.groups.length ?? 0) > 0)), playlistUri: (t) => `${outputNames.childPlaylist(childName, t.id)}${qs}`, version });

@@ -95,7 +95,9 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
     ...endpoint.hlsManifests.filter((m) => job.manifests.hls.includes(m.ManifestName)).map((doc) => ({ doc, suffix: '' })),
     ...endpoint.lowLatencyHlsManifests.filter((m) => job.manifests.lowLatencyHls.includes(m.ManifestName)).map((doc) => ({ doc, suffix: '' })),
   ];
-  const version = endpoint.containerType === 'TS' ? 3 : 6;
+  // KEYFORMAT (SAMPLE-AES key lines) needs version 5 (RFC 8216 §7).
+  const sampleAes = (endpoint.segment['Encryption'] as { EncryptionMethod?: { TsEncryptionMethod?: string } } | undefined)?.EncryptionMethod?.TsEncryptionMethod === 'SAMPLE_AES';
+  const version = endpoint.containerType === 'TS' ? (sampleAes ? 5 : 3) : 6;
   const multivariants: PlannedObject[] = [];
   for (const { doc } of hlsLike) {
     const list = selected(doc);
