@@ -9,7 +9,10 @@
  * doubles until p99 passes one second (or the ceiling is reached). Baseline: the same cycle for a
  * single channel in the same run.
  *
- *   npm run build && node dist/bench/ingest.js [--seconds 12] [--max-channels 256]
+ * With `--cmaf`, every channel also has a CMAF endpoint (its fragments repackaged from the TS at
+ * ingest) and a cycle ends when both endpoints' playlists list the segment.
+ *
+ *   npm run build && node dist/bench/ingest.js [--seconds 12] [--max-channels 256] [--cmaf]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,6 +32,11 @@ const opt = (name: string, def: number) => {
 const SECONDS = opt('--seconds', 12);
 const MAX = opt('--max-channels', 256);
 const SEG_S = 2;
+const CMAF = args.includes('--cmaf');
+const ENDPOINTS: readonly { name: string; pattern: RegExp }[] = [
+  { name: 'ts', pattern: /_(\d+)\.ts\s*$/ },
+  ...(CMAF ? [{ name: 'cmaf', pattern: /_(\d+)\.mp4\s*$/ }] : []),
+];
 
 const agent = new Agent({ keepAlive: true, maxSockets: 512 });
 
@@ -72,14 +80,16 @@ async function runChannel(base: string, group: string, name: string, segment: Bu
     ].join('\n');
     const pl = await http('PUT', `${base}/in/v1/${group}/1/${name}/video.m3u8`, Buffer.from(`${playlist}\n`));
     if (pl.status >= 300) throw new Error(`playlist PUT ${pl.status}: ${pl.text}`);
-    // The player's view: poll the origin's live playlist until this segment is in it.
-    for (;;) {
-      const out = await http('GET', `${base}/out/v1/${group}/${name}/ts/index_video.m3u8`);
-      const last = /_(\d+)\.ts\s*$/.exec(out.text.trim());
-      if (out.status === 200 && last && Number(last[1]) >= n + 1) break;
-      // Overloaded: count it at its 10 s and go on, so the step still reports.
-      if (performance.now() - t0 > 10_000) break;
-      await new Promise((r) => setTimeout(r, 20));
+    // The player's view: poll each endpoint's live playlist until this segment is in it.
+    for (const ep of ENDPOINTS) {
+      for (;;) {
+        const out = await http('GET', `${base}/out/v1/${group}/${name}/${ep.name}/index_video.m3u8`);
+        const last = ep.pattern.exec(out.text.trim());
+        if (out.status === 200 && last && Number(last[1]) >= n + 1) break;
+        // Overloaded: count it at its 10 s and go on, so the step still reports.
+        if (performance.now() - t0 > 10_000) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
     }
     latencies.push(performance.now() - t0);
     n++;
@@ -97,14 +107,16 @@ async function main(): Promise<void> {
   );
   const app = await startApp(config, { logger: pino({ level: 'silent' }) });
   const mp = new MediaPackageV2Client({ endpoint: app.url, region: 'us-east-1', credentials: { accessKeyId: 'packhouse', secretAccessKey: 'packhouse' } });
-  console.log(`ingest benchmark: ${SECONDS} s per step, ${SEG_S} s TS segments of ${(segment.length / 1024).toFixed(0)} KiB, node ${process.version}`);
+  console.log(`ingest benchmark${CMAF ? ' (a TS and a CMAF endpoint per channel)' : ''}: ${SECONDS} s per step, ${SEG_S} s TS segments of ${(segment.length / 1024).toFixed(0)} KiB, node ${process.version}`);
   console.log('channels  cycles  p50 ms  p99 ms | 1-channel p99 ms | ratio p99 | RSS MB  RSS per channel MB');
   let created = 0;
   const ensure = async (group: string, count: number) => {
     for (; created < count; created++) {
       const name = `ch${created}`;
       await mp.send(new CreateChannelCommand({ ChannelGroupName: group, ChannelName: name }));
-      await mp.send(new CreateOriginEndpointCommand({ ChannelGroupName: group, ChannelName: name, OriginEndpointName: 'ts', ContainerType: 'TS', StartoverWindowSeconds: 60, Segment: { SegmentDurationSeconds: 2 }, HlsManifests: [{ ManifestName: 'index' }] }));
+      for (const ep of ENDPOINTS) {
+        await mp.send(new CreateOriginEndpointCommand({ ChannelGroupName: group, ChannelName: name, OriginEndpointName: ep.name, ContainerType: ep.name === 'ts' ? 'TS' : 'CMAF', StartoverWindowSeconds: 60, Segment: { SegmentDurationSeconds: 2 }, HlsManifests: [{ ManifestName: 'index' }] }));
+      }
     }
   };
   await mp.send(new CreateChannelGroupCommand({ ChannelGroupName: 'bench' }));
