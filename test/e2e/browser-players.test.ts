@@ -5,7 +5,9 @@
  * restart); a closed window over both sessions is a two-period static MPD and an HLS playlist with
  * one EXT-X-DISCONTINUITY. Each player must play across the restart to the end without an error;
  * while session B runs, hls.js in low-latency mode plays the live LL-HLS playlist and dash.js the
- * live MPD, whose window then spans both sessions.
+ * live MPD, whose window then spans both sessions. A CENC endpoint of the same channel, keyed by the
+ * test SPEKE provider, plays in dash.js through EME and the W3C ClearKey key system (the provider's
+ * keys given to the player), live and over a closed window; with a wrong key it does not play.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +28,8 @@ import {
   type RunningProcess,
   type TeeProxy,
 } from '../support/live.js';
-import { HAS_CHROMIUM, startBrowserPlayer, type BrowserPlayer, type PlayResult } from '../support/browser.js';
+import { HAS_CHROMIUM, clearKey, startBrowserPlayer, type BrowserPlayer, type ClearKeys, type PlayResult } from '../support/browser.js';
+import { providerKey, startSpekeProvider, type SpekeProvider } from '../support/speke-provider.js';
 
 const G = 'players';
 const C = 'ch';
@@ -51,6 +54,35 @@ const ENDPOINT: EndpointSpec = {
   DashManifests: [{ ManifestName: 'dash', UtcTiming: { TimingMode: 'UTC_DIRECT' } }],
 };
 
+/** The same output, CENC-encrypted with keys from the test SPEKE provider (DASH only). */
+const encryptedEndpoint = (providerUrl: string): EndpointSpec => ({
+  OriginEndpointName: 'cenc',
+  ContainerType: 'CMAF',
+  StartoverWindowSeconds: 600,
+  Segment: {
+    SegmentName: 'segment',
+    SegmentDurationSeconds: 4,
+    Encryption: {
+      EncryptionMethod: { CmafEncryptionMethod: 'CENC' },
+      SpekeKeyProvider: {
+        Url: providerUrl,
+        ResourceId: 'res-players',
+        RoleArn: 'arn:aws:iam::000000000000:role/speke',
+        DrmSystems: ['WIDEVINE'],
+        EncryptionContractConfiguration: { PresetSpeke20Video: 'PRESET_VIDEO_1', PresetSpeke20Audio: 'PRESET_AUDIO_1' },
+      },
+    },
+  },
+  DashManifests: [{ ManifestName: 'dash', UtcTiming: { TimingMode: 'UTC_DIRECT' } }],
+});
+
+/** The ClearKey keys of an MPD's key ids, as the test provider derives them (or wrong ones). */
+const mpdClearKeys = (mpd: string, wrong = false): ClearKeys => {
+  const kids = [...new Set([...mpd.matchAll(/cenc:default_KID="([0-9a-f-]{36})"/g)].map((m) => m[1]!))];
+  assert.ok(kids.length >= 1, mpd);
+  return Object.fromEntries(kids.map((k) => clearKey(k, wrong ? providerKey(`${k}-wrong`) : providerKey(k))));
+};
+
 describe('real players in Chromium (dash.js, hls.js)', () => {
   let server: TestServer;
   let tee: TeeProxy;
@@ -61,17 +93,24 @@ describe('real players in Chromium (dash.js, hls.js)', () => {
   let liveHls: Promise<PlayResult>;
   let liveDash: Promise<PlayResult>;
   let liveDashMpd: string;
+  let provider: SpekeProvider;
+  let encBase: string;
+  let liveClearKey: Promise<PlayResult>;
+  let liveEncryptedMpd: string;
+  let firstPdt: number;
 
   before(async () => {
     assert.ok(HAS_CHROMIUM, 'Chromium is installed (README: apt-get install -y chromium)');
     server = await startServer();
-    await createLiveChannel(server.client(), G, C, [ENDPOINT]);
+    provider = await startSpekeProvider();
+    await createLiveChannel(server.client(), G, C, [ENDPOINT, encryptedEndpoint(provider.url)]);
     base = `${server.url}/out/v1/${G}/${C}/cmaf`;
+    encBase = `${server.url}/out/v1/${G}/${C}/cenc`;
     tee = await startTeeProxy(server.url);
     player = await startBrowserPlayer();
     await expectEncoderSuccess(startEncoder({ baseUrl: tee.url, group: G, channel: C, ingest: 1, segmentType: 'fmp4', seconds: SESSION_SECONDS, uniqueNames: true }), 'session A');
     await tee.settled();
-    const firstPdt = readMedia((await get(`${base}/index_index_0.m3u8`)).text).segments[0]!.pdtMs!;
+    firstPdt = readMedia((await get(`${base}/index_index_0.m3u8`)).text).segments[0]!.pdtMs!;
     sessionB = startEncoder({ baseUrl: tee.url, group: G, channel: C, ingest: 1, segmentType: 'fmp4', seconds: SESSION_B_SECONDS, uniqueNames: true, look: 'b' });
     const sessionBStarted = Date.now();
     // Live, while session B runs: hls.js in low-latency mode on the LL-HLS playlist.
@@ -86,7 +125,10 @@ describe('real players in Chromium (dash.js, hls.js)', () => {
     liveHls = player.play('hls', `${base}/low.m3u8`, { untilSeconds: LIVE_TARGET_SECONDS, timeoutMs: liveBoundMs(), lowLatency: true });
     liveDashMpd = (await get(`${base}/dash.mpd`)).text;
     liveDash = player.play('dash', `${base}/dash.mpd`, { untilSeconds: LIVE_TARGET_SECONDS, timeoutMs: liveBoundMs() });
-    await Promise.all([liveHls, liveDash]);
+    // And dash.js with ClearKey on the encrypted endpoint's dynamic MPD, in a third page.
+    liveEncryptedMpd = (await get(`${encBase}/dash.mpd`)).text;
+    liveClearKey = player.play('dash', `${encBase}/dash.mpd`, { untilSeconds: LIVE_TARGET_SECONDS, timeoutMs: liveBoundMs(), clearkeys: mpdClearKeys(liveEncryptedMpd) });
+    await Promise.all([liveHls, liveDash, liveClearKey]);
     await expectEncoderSuccess(sessionB, 'session B');
     await tee.settled();
     await waitPastAnnounced([tee]);
@@ -98,6 +140,7 @@ describe('real players in Chromium (dash.js, hls.js)', () => {
     await player?.close();
     await tee?.close();
     await server?.stop();
+    await provider?.close();
   });
 
   test('Chromium decodes the stream\'s H.264 and AAC through Media Source Extensions', async () => {
@@ -140,5 +183,29 @@ describe('real players in Chromium (dash.js, hls.js)', () => {
     const r = await player.play('hls', url, { untilSeconds: total - 1, rate: 4, timeoutMs: 40_000 });
     assert.deepEqual(r.errors, []);
     assert.ok(r.played >= total - 1 || r.ended, `played to ${r.currentTime} of ${total} s`);
+  });
+
+  test('dash.js plays the live CENC MPD through EME with the W3C ClearKey key system', async () => {
+    assert.match(liveEncryptedMpd, /<ContentProtection schemeIdUri="urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e" value="ClearKey1.0"\/>/);
+    const r = await liveClearKey;
+    assert.deepEqual(r.errors, [], JSON.stringify(r));
+    assert.ok(r.played >= LIVE_TARGET_SECONDS, `played ${r.played} s of the encrypted live stream in ${r.wallSeconds} s`);
+    assert.ok(r.decodedFrames > 10, `${r.decodedFrames} frames decoded`);
+  });
+
+  test('dash.js with ClearKey plays a closed window of the CENC endpoint to its end, and not with a wrong key', async () => {
+    // The first 8 s of session A: a static one-period MPD.
+    const url = `${encBase}/dash.mpd?start=${firstPdt / 1000}&end=${firstPdt / 1000 + 8}`;
+    const res = await get(url);
+    assert.equal(res.status, 200, res.text);
+    assert.match(res.text, /type="static"/);
+    const r = await player.play('dash', url, { untilSeconds: 6, rate: 4, timeoutMs: 30_000, clearkeys: mpdClearKeys(res.text) });
+    assert.deepEqual(r.errors, [], JSON.stringify(r));
+    assert.ok(r.played >= 6 || r.ended, `played to ${r.currentTime} s`);
+    assert.ok(r.decodedFrames > 10, `${r.decodedFrames} frames decoded`);
+    // The same window with keys that are not the provider's: the CDM cannot decrypt the samples.
+    const wrong = await player.play('dash', url, { untilSeconds: 6, rate: 4, timeoutMs: 10_000, clearkeys: mpdClearKeys(res.text, true) });
+    assert.ok(wrong.errors.length > 0 || wrong.decodedFrames === 0, `a wrong key played: ${JSON.stringify(wrong)}`);
+    assert.ok(wrong.played < 6 && !wrong.ended, `a wrong key played to ${wrong.currentTime} s`);
   });
 });

@@ -36,7 +36,7 @@ export interface PlayResult {
 const PAGE = `<!doctype html><html><body>
 <script src="/dash.js"></script><script src="/hls.js"></script>
 <script>
-window.play = (kind, url, target, rate, timeoutMs, lowLatency) => new Promise((resolve) => {
+window.play = (kind, url, target, rate, timeoutMs, lowLatency, clearkeys) => new Promise((resolve) => {
   const video = document.createElement('video');
   video.muted = true;
   document.body.appendChild(video);
@@ -54,6 +54,8 @@ window.play = (kind, url, target, rate, timeoutMs, lowLatency) => new Promise((r
     p.updateSettings({ debug: { logLevel: dashjs.Debug.LOG_LEVEL_NONE } });
     p.on(dashjs.MediaPlayer.events.ERROR, (e) => errors.push('dash.js: ' + JSON.stringify(e.error || e)));
     p.on(dashjs.MediaPlayer.events.PERIOD_SWITCH_COMPLETED, (e) => periods.push(String(e.toStreamInfo && e.toStreamInfo.id)));
+    // EME with the W3C ClearKey key system: the keys are given to the CDM here, no licence server.
+    if (clearkeys) p.setProtectionData({ 'org.w3.clearkey': { clearkeys } });
     p.initialize(video, url, true);
   } else {
     const h = new Hls({ lowLatencyMode: !!lowLatency });
@@ -80,12 +82,20 @@ window.play = (kind, url, target, rate, timeoutMs, lowLatency) => new Promise((r
 });
 </script></body></html>`;
 
+/** DASH with EME and the W3C ClearKey key system (org.w3.clearkey): base64url key id to base64url content key. */
+export type ClearKeys = Readonly<Record<string, string>>;
+
+/** The ClearKey entry of a key id (hex or UUID form) and its 16-byte content key. */
+export function clearKey(kid: string, key: Buffer): [string, string] {
+  return [Buffer.from(kid.replace(/-/g, ''), 'hex').toString('base64url'), key.toString('base64url')];
+}
+
 export interface BrowserPlayer {
   /**
    * Plays until `untilSeconds` have been played (from where playback began), the end, or an error —
    * decided on the player's own events (timeupdate, ended, error) — or, at the latest, the timeout.
    */
-  play(kind: 'dash' | 'hls', url: string, o: { untilSeconds: number; rate?: number; timeoutMs?: number; lowLatency?: boolean }): Promise<PlayResult>;
+  play(kind: 'dash' | 'hls', url: string, o: { untilSeconds: number; rate?: number; timeoutMs?: number; lowLatency?: boolean; clearkeys?: ClearKeys }): Promise<PlayResult>;
   /** Whether the browser can decode the given MSE type (e.g. 'video/mp4; codecs="avc1.64001f"'). */
   canPlay(type: string): Promise<boolean>;
   close(): Promise<void>;
@@ -122,8 +132,8 @@ export async function startBrowserPlayer(): Promise<BrowserPlayer> {
       try {
         return await page.evaluate(
           // Runs in the page: `play` is the page's own function (above).
-          ([k, u, target, rate, timeoutMs, ll]) => (globalThis as unknown as { play: (...a: unknown[]) => Promise<PlayResult> }).play(k, u, target, rate, timeoutMs, ll),
-          [kind, url, o.untilSeconds, o.rate ?? 1, o.timeoutMs ?? 30_000, o.lowLatency ?? false] as const,
+          ([k, u, target, rate, timeoutMs, ll, keys]) => (globalThis as unknown as { play: (...a: unknown[]) => Promise<PlayResult> }).play(k, u, target, rate, timeoutMs, ll, keys),
+          [kind, url, o.untilSeconds, o.rate ?? 1, o.timeoutMs ?? 30_000, o.lowLatency ?? false, o.clearkeys ?? null] as const,
         );
       } finally {
         await page.close();
