@@ -193,7 +193,7 @@ describe('real players in Chromium (dash.js, hls.js)', () => {
     assert.ok(r.decodedFrames > 10, `${r.decodedFrames} frames decoded`);
   });
 
-  test('dash.js with ClearKey plays a closed window of the CENC endpoint to its end, and not with a wrong key', async () => {
+  test('dash.js with ClearKey plays a closed window of the CENC endpoint, and not with a wrong key', async () => {
     // The first 8 s of session A: a static one-period MPD.
     const url = `${encBase}/dash.mpd?start=${firstPdt / 1000}&end=${firstPdt / 1000 + 8}`;
     const res = await get(url);
