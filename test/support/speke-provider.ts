@@ -8,6 +8,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
 
 export const SYSTEM_IDS = {
   widevine: 'edef8ba9-79d6-4ace-a3c8-27dcd51d21ed',
@@ -61,7 +62,7 @@ export function testPssh(systemId: string, kids: readonly string[], data: Buffer
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
 
-export async function startSpekeProvider(): Promise<SpekeProvider> {
+export async function startSpekeProvider(port = 0): Promise<SpekeProvider> {
   let failure: ProviderFailure;
   const requests: ReceivedCpix[] = [];
   const keyFetches: string[] = [];
@@ -118,7 +119,7 @@ export async function startSpekeProvider(): Promise<SpekeProvider> {
       res.writeHead(200, { 'content-type': 'application/xml', 'x-speke-version': '2.0', 'x-speke-user-agent': 'packhouse-test-provider' }).end(out);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url: `${base}/speke/v2`,
@@ -131,4 +132,12 @@ export async function startSpekeProvider(): Promise<SpekeProvider> {
         server.close(() => resolve());
       }),
   };
+}
+
+// Run on its own to try an encrypted endpoint by hand (README, "Encryption"):
+//   node dist/test/support/speke-provider.js [port]
+// Its keys are derived from the key ids by a fixed secret: for trying Packhouse out, never for content.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const provider = await startSpekeProvider(Number(process.argv[2] ?? 9000));
+  console.log(`test SPEKE v2 key provider: ${provider.url} (keys at ${provider.url.replace(/\/speke\/v2$/, '/key/{kid}')})`);
 }
