@@ -11,23 +11,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DRM_SYSTEM_IDS, encryptFragment, psshBox, uuidBytes, type CmafScheme } from '../src/media/encrypt/cmaf-encrypt.js';
+import { medianRate } from './timing.js';
 
 const args = process.argv.slice(2);
 const ROUNDS = Number(args[args.indexOf('--rounds') + 1] || 30);
 
-/** MB/s and ms per fragment, median of ROUNDS timed runs after warming up. */
-function measure(bytes: number, fn: () => unknown): { mbps: number; ms: number } {
-  for (let i = 0; i < 5; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  const ms = times[Math.floor(times.length / 2)]!;
-  return { mbps: bytes / 1e6 / (ms / 1000), ms };
-}
+const measure = (bytes: number, fn: () => unknown) => medianRate(bytes, ROUNDS, fn);
 
 const dir = mkdtempSync(join(tmpdir(), 'packhouse-bench-encrypt-'));
 try {
@@ -54,10 +43,10 @@ try {
     ], { cwd: dir });
     const init = readFileSync(join(dir, `${name}-init.mp4`));
     const frag = readFileSync(join(dir, `${name}-0.m4s`));
-    const copy = measure(frag.length, () => Buffer.from(frag));
+    const copy = await measure(frag.length, () => Buffer.from(frag));
     for (const scheme of ['cenc', 'cbcs'] as const) {
       const e = enc(scheme);
-      const r = measure(frag.length, () => encryptFragment(frag, init, e));
+      const r = await measure(frag.length, () => encryptFragment(frag, init, e));
       rows.push(`| ${label} | ${scheme} | ${(frag.length / 1e6).toFixed(2)} | ${r.mbps.toFixed(0)} | ${r.ms.toFixed(2)} | ${copy.mbps.toFixed(0)} | ${(r.ms / copy.ms).toFixed(0)} |`);
     }
   }

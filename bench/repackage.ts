@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { readTsSegment } from '../src/media/container/mpegts.js';
 import { repackageTs } from '../src/media/package/ts-to-cmaf.js';
 import { repackageFmp4 } from '../src/media/package/fmp4-to-ts.js';
+import { medianRate } from './timing.js';
 
 const args = process.argv.slice(2);
 const ROUNDS = Number(args[args.indexOf('--rounds') + 1] || 30);
@@ -27,19 +28,7 @@ function ffmpeg(cwd: string, size: string, seconds: number, bitrate: string, typ
   ], { cwd });
 }
 
-/** MB/s of input and ms per segment, median of ROUNDS timed runs after warming up. */
-function measure(bytes: number, fn: () => unknown): { mbps: number; ms: number } {
-  for (let i = 0; i < 5; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  const ms = times[Math.floor(times.length / 2)]!;
-  return { mbps: bytes / 1e6 / (ms / 1000), ms };
-}
+const measure = (bytes: number, fn: () => unknown) => medianRate(bytes, ROUNDS, fn);
 
 const dir = mkdtempSync(join(tmpdir(), 'packhouse-bench-repack-'));
 try {
@@ -54,9 +43,9 @@ try {
     const ts = readFileSync(join(dir, `${name}-ts-0.ts`));
     const init = readFileSync(join(dir, `${name}-f-init.mp4`));
     const frag = readFileSync(join(dir, `${name}-f-0.m4s`));
-    const probe = measure(ts.length, () => readTsSegment(ts));
-    const toCmaf = measure(ts.length, () => repackageTs(ts));
-    const toTs = measure(frag.length, () => repackageFmp4(init, frag));
+    const probe = await measure(ts.length, () => readTsSegment(ts));
+    const toCmaf = await measure(ts.length, () => repackageTs(ts));
+    const toTs = await measure(frag.length, () => repackageFmp4(init, frag));
     rows.push(`| ${label} | TS → CMAF | ${(ts.length / 1e6).toFixed(2)} | ${toCmaf.mbps.toFixed(0)} | ${toCmaf.ms.toFixed(1)} | ${probe.mbps.toFixed(0)} | ${(toCmaf.ms / probe.ms).toFixed(1)} |`);
     rows.push(`| ${label} | fMP4 → TS | ${(frag.length / 1e6).toFixed(2)} | ${toTs.mbps.toFixed(0)} | ${toTs.ms.toFixed(1)} | ${probe.mbps.toFixed(0)} | ${(toTs.ms / probe.ms).toFixed(1)} |`);
   }

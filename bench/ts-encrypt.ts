@@ -11,24 +11,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { aes128Stream, sampleAesChunk, sequenceIv } from '../src/media/encrypt/ts-encrypt.js';
+import { medianRate } from './timing.js';
 
 const args = process.argv.slice(2);
 const ROUNDS = Number(args[args.indexOf('--rounds') + 1] || 30);
 const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
 
-/** MB/s and ms per segment, median of ROUNDS timed runs after warming up. */
-async function measure(bytes: number, fn: () => unknown): Promise<{ mbps: number; ms: number }> {
-  for (let i = 0; i < 5; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  const ms = times[Math.floor(times.length / 2)]!;
-  return { mbps: bytes / 1e6 / (ms / 1000), ms };
-}
+const measure = (bytes: number, fn: () => unknown) => medianRate(bytes, ROUNDS, fn);
 
 async function* chunks(b: Buffer): AsyncIterable<Buffer> {
   for (let at = 0; at < b.length; at += 65536) yield b.subarray(at, at + 65536);
