@@ -325,10 +325,11 @@ function buildVideo(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Bui
 // ---------------------------------------------------------------------------------------------
 // Audio: AAC in ADTS (ISO/IEC 13818-7 §6.2, 14496-3 §1.A.2)
 
-function buildAac(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Built {
-  const samples: TimedSample[] = [];
-  let config: { objectType: number; rateIndex: number; channelConfig: number } | undefined;
-  // ADTS frames may cross PES boundaries: walk the stream as one, each PES marking where its PTS applies.
+/**
+ * An audio stream's PES payloads as one elementary stream (frames may cross PES boundaries), with
+ * where each PES begins in it and the PTS that applies from there.
+ */
+function joinPes(pes: readonly Pes[], clock: Clock33): { es: Uint8Array; marks: { at: number; pts: number | undefined }[] } {
   const marks: { at: number; pts: number | undefined }[] = [];
   const pieces: Uint8Array[] = [];
   let total = 0;
@@ -337,7 +338,14 @@ function buildAac(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Built
     pieces.push(...p.data);
     total += p.size;
   }
-  const es = concat(pieces, total);
+  return { es: concat(pieces, total), marks };
+}
+
+function buildAac(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Built {
+  const samples: TimedSample[] = [];
+  let config: { objectType: number; rateIndex: number; channelConfig: number } | undefined;
+  // ADTS frames may cross PES boundaries: walk the stream as one, each PES marking where its PTS applies.
+  const { es, marks } = joinPes(pes, clock);
   let mark = 0;
   let framesSinceMark = 0;
   let markPts: number | undefined;
@@ -467,15 +475,7 @@ function readDolbyFrame(stream: PmtStream, es: Uint8Array, pos: number): DolbyFr
  * Each frame is timed from its PES's PTS plus the samples of the frames before it in that PES.
  */
 function buildDolby(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Built {
-  const marks: { at: number; pts: number | undefined }[] = [];
-  const pieces: Uint8Array[] = [];
-  let total = 0;
-  for (const p of pes) {
-    marks.push({ at: total, pts: p.pts === undefined ? undefined : clock.unwrap(p.pts) });
-    pieces.push(...p.data);
-    total += p.size;
-  }
-  const es = concat(pieces, total);
+  const { es, marks } = joinPes(pes, clock);
   const samples: (TimedSample & { data: Uint8Array[]; blocks: number })[] = [];
   let first: DolbyFrame | undefined;
   let dataRate = 0;
