@@ -4,13 +4,18 @@
  * process, same run) that answers `{}` at once. Prints throughput and p99 latency, and each as a
  * ratio to the baseline, because the machines are shared and absolute numbers drift.
  *
- *   npm run bench            (or: node dist/bench/control-plane.js [--seconds 3] [--sqlite-sync FULL])
+ *   npm run bench            (or: node dist/bench/control-plane.js [--seconds 3] [--levels 1,4,16,64]
+ *                             [--ops GetChannel,CreateHarvestJob] [--rounds 1] [--postgres] [--compare DIR])
+ *
+ * With --rounds N every cell is measured N times (baseline first each time) and a last table gives
+ * the median of each ratio, so a noisy machine shows as spread rather than as one lucky number.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import {
   CreateChannelCommand,
@@ -22,10 +27,19 @@ import {
 } from '@aws-sdk/client-mediapackagev2';
 import { loadConfig } from '../src/config/config.js';
 import { startApp } from '../src/app.js';
+import { createPgDatabase, dropPgDatabase } from '../test/support/postgres.js';
 
 const args = process.argv.slice(2);
-const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 3) || 3;
-const LEVELS = [1, 4, 16, 64];
+function opt(name: string, def: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
+}
+const seconds = Number(opt('--seconds', '3')) || 3;
+const LEVELS = opt('--levels', '1,4,16,64').split(',').map(Number);
+const OPS = opt('--ops', 'GetChannel,CreateHarvestJob').split(',');
+const ROUNDS = Math.max(1, Number(opt('--rounds', '1')) || 1);
+const POSTGRES = args.includes('--postgres');
+const COMPARE = opt('--compare', '');
 
 interface Result {
   rps: number;
@@ -66,25 +80,11 @@ async function main(): Promise<void> {
       res.end('{}');
     });
   });
+  // As Packhouse's own server: a client reusing a socket the server just timed out would see a reset.
+  bare.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => bare.listen(0, '127.0.0.1', () => r()));
   const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
 
-  const dataDir = mkdtempSync(join(tmpdir(), 'packhouse-bench-'));
-  const config = loadConfig(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--quota-active-harvest-jobs', '1000000', '--log-level', 'silent'], {});
-  const app = await startApp(config, { logger: pino({ level: 'silent' }) });
-  const ph = client(app.url);
-  await ph.send(new CreateChannelGroupCommand({ ChannelGroupName: 'bench' }));
-  await ph.send(new CreateChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'ch' }));
-  await ph.send(
-    new CreateOriginEndpointCommand({
-      ChannelGroupName: 'bench',
-      ChannelName: 'ch',
-      OriginEndpointName: 'ep',
-      ContainerType: 'CMAF',
-      StartoverWindowSeconds: 86400,
-      HlsManifests: [{ ManifestName: 'index' }],
-    }),
-  );
   const base = client(bareUrl);
   const get = new GetChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'ch' });
   const now = Date.now();
@@ -99,24 +99,86 @@ async function main(): Promise<void> {
       Destination: { S3Destination: { BucketName: 'vod', DestinationPath: `clips/${i}/` } },
     });
 
-  console.log(`control-plane benchmark, ${seconds} s per cell, node ${process.version}`);
-  console.log('operation         conc   req/s  p50 ms  p99 ms | baseline req/s  p99 ms | ratio req/s  ratio p99');
-  for (const c of LEVELS) {
-    const b = await measure(() => base.send(get), c);
-    for (const [name, call] of [
-      ['GetChannel', () => ph.send(get)],
-      ['CreateHarvestJob', (i: number) => ph.send(harvest(i))],
-    ] as const) {
-      const r = await measure(call, c);
-      console.log(
-        `${name.padEnd(17)} ${String(c).padStart(4)} ${r.rps.toFixed(0).padStart(7)} ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(7)} | ` +
-          `${b.rps.toFixed(0).padStart(14)} ${b.p99.toFixed(2).padStart(7)} | ${(r.rps / b.rps).toFixed(2).padStart(11)} ${(r.p99 / b.p99).toFixed(2).padStart(10)}`,
-      );
+  const targets = [await startTarget('', startApp, loadConfig)];
+  if (COMPARE) {
+    // Another build of Packhouse (e.g. a checkout of main) in this same process, measured in turn.
+    const other = (await import(pathToFileURL(join(COMPARE, 'dist/src/app.js')).href)) as { startApp: typeof startApp };
+    const otherConfig = (await import(pathToFileURL(join(COMPARE, 'dist/src/config/config.js')).href)) as { loadConfig: typeof loadConfig };
+    targets.unshift(await startTarget(' (compare)', other.startApp, otherConfig.loadConfig));
+  }
+
+  console.log(`control-plane benchmark, ${seconds} s per cell, ${ROUNDS} round(s), ${POSTGRES ? 'PostgreSQL' : 'SQLite'}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (COMPARE) console.log(`rows marked (compare) are the build in ${COMPARE}`);
+  console.log('operation                   conc   req/s  p50 ms  p99 ms | baseline req/s  p99 ms | ratio req/s  ratio p99');
+  const ratios = new Map<string, { rps: number[]; p99: number[] }>();
+  let serial = 0;
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (ROUNDS > 1) console.log(`round ${round}, load average ${loadavg()[0]!.toFixed(2)}`);
+    for (const c of LEVELS) {
+      const b = await measure(() => base.send(get), c);
+      for (const name of OPS) {
+        for (const t of targets) {
+          const calls: Record<string, (i: number) => Promise<unknown>> = {
+            GetChannel: () => t.client.send(get),
+            CreateHarvestJob: (i: number) => t.client.send(harvest(i)),
+          };
+          const call = calls[name];
+          if (!call) throw new Error(`unknown operation ${name} (have: ${Object.keys(calls).join(', ')})`);
+          const r = await measure((i) => call(serial + i), c);
+          serial += r.n + c;
+          const key = `${(name + t.label).padEnd(27)} ${String(c).padStart(4)}`;
+          const cell = ratios.get(key) ?? { rps: [], p99: [] };
+          cell.rps.push(r.rps / b.rps);
+          cell.p99.push(r.p99 / b.p99);
+          ratios.set(key, cell);
+          console.log(
+            `${key} ${r.rps.toFixed(0).padStart(7)} ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(7)} | ` +
+              `${b.rps.toFixed(0).padStart(14)} ${b.p99.toFixed(2).padStart(7)} | ${(r.rps / b.rps).toFixed(2).padStart(11)} ${(r.p99 / b.p99).toFixed(2).padStart(10)}`,
+          );
+        }
+      }
     }
   }
-  await app.close();
+  if (ROUNDS > 1) {
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    console.log(`median of ${ROUNDS} rounds             ratio req/s  ratio p99   (each round: req/s/p99)`);
+    for (const [key, cell] of ratios) {
+      const each = cell.rps.map((r, i) => `${r.toFixed(2)}/${cell.p99[i]!.toFixed(2)}`).join(' ');
+      console.log(`${key} ${median(cell.rps).toFixed(2).padStart(11)} ${median(cell.p99).toFixed(2).padStart(10)}   ${each}`);
+    }
+  }
+  for (const t of targets) await t.close();
   bare.close();
-  rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** A Packhouse server (of this build or another) in a throwaway data directory or database, with bench/ch/ep. */
+async function startTarget(label: string, start: typeof startApp, load: typeof loadConfig): Promise<{ label: string; client: MediaPackageV2Client; close(): Promise<void> }> {
+  const pgDatabase = POSTGRES ? await createPgDatabase() : undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), 'packhouse-bench-'));
+  const config = load(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--quota-active-harvest-jobs', '1000000', '--log-level', 'silent', ...(pgDatabase ? ['--database-url', pgDatabase.url] : [])], {});
+  const app = await start(config, { logger: pino({ level: process.env['BENCH_LOG'] ?? 'silent' }) });
+  const ph = client(app.url);
+  await ph.send(new CreateChannelGroupCommand({ ChannelGroupName: 'bench' }));
+  await ph.send(new CreateChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'ch' }));
+  await ph.send(
+    new CreateOriginEndpointCommand({
+      ChannelGroupName: 'bench',
+      ChannelName: 'ch',
+      OriginEndpointName: 'ep',
+      ContainerType: 'CMAF',
+      StartoverWindowSeconds: 86400,
+      HlsManifests: [{ ManifestName: 'index' }],
+    }),
+  );
+  return {
+    label,
+    client: ph,
+    async close() {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      if (pgDatabase) await dropPgDatabase(pgDatabase.name);
+    },
+  };
 }
 
 await main();
