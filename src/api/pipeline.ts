@@ -145,20 +145,24 @@ export class ApiPipeline {
       }
       return JSON.parse(seen.response) as StoredResponse;
     };
-    // A retry of a finished request is answered without taking a write transaction.
-    const earlier = await replay(store);
-    if (earlier) return earlier;
     try {
-      return await store.transaction(async (tx) => {
-        const committed = await replay(tx);
-        if (committed) return committed;
-        const response = await execute();
-        const stored: StoredResponse = { status: response.status, headers: response.headers, body: response.body };
-        if (!(await tx.putIdempotency(scope, operation, token, { requestHash, response: JSON.stringify(stored), createdMs: clock.now().getTime() }))) {
-          throw new TwinCommitted();
-        }
-        return response;
-      });
+      // One transaction, one durable commit: the token is looked up, the handler writes the
+      // resource and the token is stored with it. The handler's own transaction joins this one
+      // without a savepoint (whatever it throws fails the request as a whole anyway). A retry of a
+      // finished request is answered from the lookup and writes nothing.
+      return await store.transaction(
+        async (tx) => {
+          const committed = await replay(tx);
+          if (committed) return committed;
+          const response = await execute();
+          const stored: StoredResponse = { status: response.status, headers: response.headers, body: response.body };
+          if (!(await tx.putIdempotency(scope, operation, token, { requestHash, response: JSON.stringify(stored), createdMs: clock.now().getTime() }))) {
+            throw new TwinCommitted();
+          }
+          return response;
+        },
+        { joinNested: true },
+      );
     } catch (err) {
       const lostRace = err instanceof TwinCommitted || (err instanceof ServiceError && err.fields['ConflictExceptionType'] === 'RESOURCE_ALREADY_EXISTS');
       if (lostRace) {

@@ -59,6 +59,8 @@ export interface IdempotencyRecord {
 /** Operations available inside (and outside) a transaction. */
 export interface MetadataOps {
   getResource<D>(arn: string): Promise<ResourceRecord<D> | undefined>;
+  /** The records of these ARNs that exist, in no particular order (one statement for a resource and its parents). */
+  getResources<D>(arns: readonly string[]): Promise<ResourceRecord<D>[]>;
   findResources<D>(filter: ResourceFilter, page?: ListPage): Promise<ResourceRecord<D>[]>;
   countResources(filter: ResourceFilter): Promise<number>;
   /**
@@ -97,8 +99,13 @@ export interface MetadataStore extends MetadataOps {
    * Called while another transaction is open in the same async flow, it joins that one (its writes
    * commit with the outer transaction, or roll back alone if fn throws), and every read or write
    * made through the store itself in that flow runs inside the open transaction.
+   *
+   * With `joinNested`, transactions begun inside this one join it without a savepoint of their
+   * own (two statements, two round trips on PostgreSQL, fewer): one of them that throws fails
+   * this whole transaction, which then rolls back even if fn catches the error. For callers that
+   * fail as a whole anyway (the API pipeline around a handler).
    */
-  transaction<R>(fn: (tx: MetadataOps) => Promise<R>): Promise<R>;
+  transaction<R>(fn: (tx: MetadataOps) => Promise<R>, options?: { readonly joinNested?: boolean }): Promise<R>;
   /** A stored content-key document (src/encryption/content-keys.ts) by its id. */
   getContentKeys(id: string): Promise<string | undefined>;
   /**

@@ -593,6 +593,50 @@ function contract(backend: Backend): void {
       assert.deepEqual(await store.getResource(kept.arn), kept);
     });
 
+    it('joinNested: a transaction begun inside joins without a savepoint; if it throws, the outer one rolls back whole even when it catches the error', async () => {
+      const scope = freshScope();
+      const first = rec({ scope, group: 'flat-first' });
+      const inner = rec({ scope, group: 'flat-inner' });
+      await within(10_000, store.transaction(async (tx) => {
+        await tx.insertResource(first);
+        await store.transaction((nested) => nested.insertResource(inner));
+        await tx.putIdempotency(scope, 'CreateChannelGroup', 'flat-tok', { requestHash: 'h', response: 'r', createdMs: T });
+      }, { joinNested: true }));
+      assert.deepEqual(await store.getResource(inner.arn), inner);
+      assert.deepEqual(await store.getResource(first.arn), first);
+
+      const kept = rec({ scope, group: 'flat-kept' });
+      const lost = rec({ scope, group: 'flat-lost' });
+      const boom = new Error('inner failed');
+      await assert.rejects(
+        within(10_000, store.transaction(async (tx) => {
+          await tx.insertResource(kept);
+          await assert.rejects(store.transaction(async (nested) => {
+            await nested.insertResource(lost);
+            throw boom;
+          }));
+          return 'caught';
+        }, { joinNested: true })),
+        (err) => err === boom,
+      );
+      assert.equal(await store.getResource(kept.arn), undefined, 'the outer transaction rolled back with the failed inner one');
+      assert.equal(await store.getResource(lost.arn), undefined);
+      // The store goes on working after that.
+      await store.transaction((tx) => tx.insertResource(kept), { joinNested: true });
+      assert.deepEqual(await store.getResource(kept.arn), kept);
+    });
+
+    it('getResources returns the records of the ARNs that exist, and nothing for an empty list', async () => {
+      const scope = freshScope();
+      const group = rec({ scope, group: 'path' });
+      const channel = rec({ scope, kind: 'channel', group: 'path', channel: 'ch' });
+      await insertAll(store, [group, channel]);
+      const missing = rec({ scope, kind: 'originEndpoint', group: 'path', channel: 'ch', endpoint: 'gone' });
+      const got = await store.getResources([group.arn, channel.arn, missing.arn]);
+      assert.deepEqual([...got].sort((a, b) => (a.arn < b.arn ? -1 : 1)), [channel, group].sort((a, b) => (a.arn < b.arn ? -1 : 1)));
+      assert.deepEqual(await store.getResources([]), []);
+    });
+
     it('many concurrent transactions (sharing commits where the store groups them): each keeps or loses only its own writes and gets its own answer', async () => {
       const scope = freshScope();
       const boom = (i: number) => new Error(`fail ${i}`);

@@ -2,7 +2,7 @@
  * What every domain service is given: the store, a clock, ids and the service settings.
  * Also the lookups every service shares (find a group, channel or endpoint or say which is missing).
  */
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, type ResourceType } from '../errors.js';
 import { ACTIVE_HARVEST_STATUSES, type Channel, type ChannelGroup, type HarvestJob, type OriginEndpoint } from '../model.js';
 import { arns } from '../arn.js';
 import type { Clock, Ids, MetadataOps, MetadataStore, ResourceRecord, Scope } from '../ports.js';
@@ -69,11 +69,22 @@ export async function requireGroup(tx: MetadataOps, scope: Scope, g: string): Pr
   return rec;
 }
 
+/** The resource and its parents in one read; NotFound names the first level missing (group, then channel, then endpoint). */
+async function requirePath(tx: MetadataOps, path: readonly { arn: string; kind: ResourceType; message: string }[]): Promise<ResourceRecord> {
+  const found = new Map((await tx.getResources(path.map((p) => p.arn))).map((r) => [r.arn, r]));
+  let rec: ResourceRecord | undefined;
+  for (const level of path) {
+    rec = found.get(level.arn);
+    if (!rec) throw new NotFoundError(level.kind, level.message);
+  }
+  return rec!;
+}
+
 export async function requireChannel(tx: MetadataOps, scope: Scope, g: string, c: string): Promise<ResourceRecord<Channel>> {
-  await requireGroup(tx, scope, g);
-  const rec = await tx.getResource<Channel>(arns.channel(scope, g, c));
-  if (!rec) throw new NotFoundError('CHANNEL', MESSAGES.channelNotFound);
-  return rec;
+  return (await requirePath(tx, [
+    { arn: arns.group(scope, g), kind: 'CHANNEL_GROUP', message: MESSAGES.groupNotFound },
+    { arn: arns.channel(scope, g, c), kind: 'CHANNEL', message: MESSAGES.channelNotFound },
+  ])) as ResourceRecord<Channel>;
 }
 
 export async function requireEndpoint(
@@ -83,10 +94,11 @@ export async function requireEndpoint(
   c: string,
   e: string,
 ): Promise<ResourceRecord<OriginEndpoint>> {
-  await requireChannel(tx, scope, g, c);
-  const rec = await tx.getResource<OriginEndpoint>(arns.endpoint(scope, g, c, e));
-  if (!rec) throw new NotFoundError('ORIGIN_ENDPOINT', MESSAGES.endpointNotFound);
-  return rec;
+  return (await requirePath(tx, [
+    { arn: arns.group(scope, g), kind: 'CHANNEL_GROUP', message: MESSAGES.groupNotFound },
+    { arn: arns.channel(scope, g, c), kind: 'CHANNEL', message: MESSAGES.channelNotFound },
+    { arn: arns.endpoint(scope, g, c, e), kind: 'ORIGIN_ENDPOINT', message: MESSAGES.endpointNotFound },
+  ])) as ResourceRecord<OriginEndpoint>;
 }
 
 function record<D>(

@@ -66,6 +66,12 @@ class SqlOps implements MetadataOps {
     return rows[0] ? toRecord<D>(rows[0]) : undefined;
   }
 
+  async getResources<D>(arns: readonly string[]): Promise<ResourceRecord<D>[]> {
+    if (arns.length === 0) return [];
+    const rows = await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE arn IN (${arns.map(() => '?').join(', ')})`, [...arns]);
+    return rows.map((r) => toRecord<D>(r));
+  }
+
   async findResources<D>(filter: ResourceFilter, page?: ListPage): Promise<ResourceRecord<D>[]> {
     const w = where(filter);
     let sql = `SELECT ${COLUMNS} FROM resources WHERE ${w.sql}`;
@@ -153,6 +159,10 @@ interface OpenTransaction {
   readonly ex: SqlExecutor;
   open: boolean;
   savepoints: number;
+  /** Nested transactions join without a savepoint (the `joinNested` option). */
+  readonly flat: boolean;
+  /** In a flat transaction: the error a nested one threw, which forbids the commit. */
+  failed?: { readonly err: unknown };
 }
 
 /** Statements go to the transaction open in the caller's async flow, else straight to the driver. */
@@ -183,18 +193,31 @@ export class SqlMetadataStore extends SqlOps implements MetadataStore {
     return new SqlMetadataStore(driver);
   }
 
-  transaction<R>(fn: (tx: MetadataOps) => Promise<R>): Promise<R> {
+  transaction<R>(fn: (tx: MetadataOps) => Promise<R>, options: { readonly joinNested?: boolean } = {}): Promise<R> {
     const outer = this.current.getStore();
-    if (outer?.open) return this.savepoint(outer, fn);
+    if (outer?.open) return outer.flat ? this.join(outer, fn) : this.savepoint(outer, fn);
     return this.driver.transaction(async (ex) => {
       // A fresh context per attempt (PostgreSQL retries fn on serialisation failures).
-      const tx: OpenTransaction = { ex, open: true, savepoints: 0 };
+      const tx: OpenTransaction = { ex, open: true, savepoints: 0, flat: options.joinNested === true };
       try {
-        return await this.current.run(tx, () => fn(new SqlOps(ex)));
+        const result = await this.current.run(tx, () => fn(new SqlOps(ex)));
+        // A nested transaction failed without a savepoint to undo it alone: nothing of this one may commit.
+        if (tx.failed) throw tx.failed.err;
+        return result;
       } finally {
         tx.open = false;
       }
     });
+  }
+
+  /** A transaction inside a flat one: its statements are the outer one's; if fn throws, the outer one cannot commit. */
+  private async join<R>(outer: OpenTransaction, fn: (tx: MetadataOps) => Promise<R>): Promise<R> {
+    try {
+      return await fn(new SqlOps(outer.ex));
+    } catch (err) {
+      outer.failed ??= { err };
+      throw err;
+    }
   }
 
   /** A transaction inside another: its writes commit with the outer one, or roll back alone when fn throws. */
