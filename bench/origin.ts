@@ -3,15 +3,17 @@
  * window of 2-second segments (3 renditions, 43,200 segments each), against serving a segment file
  * of the same size from the same server in the same run. Prints requests per second and p99 latency
  * of each, and their ratio. Then one live channel's ingest-to-playlist latency, idle and while eight
- * clients fetch uncached 24-hour playlists back to back.
+ * clients on another thread fetch 24-hour playlists of another start each time, back to back.
  *
- *   npm run build && node dist/bench/origin.js [--seconds 3] [--concurrency 8] [--ingest-seconds 12]
+ *   npm run build && node dist/bench/origin.js [--seconds 3] [--concurrency 8] [--ingest-seconds 12] [--render-threads 1] [--only-ingest]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
+import { Worker } from 'node:worker_threads';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CreateChannelCommand, CreateOriginEndpointCommand } from '@aws-sdk/client-mediapackagev2';
 import { SEG_MS, startBenchChannel } from './support.js';
 
@@ -24,6 +26,10 @@ const SECONDS = opt('--seconds', 3);
 const CONCURRENCY = opt('--concurrency', 8);
 const SEGMENTS = 43_200;
 const INGEST_SECONDS = opt('--ingest-seconds', 12);
+/** Threads writing long playlists' lines (the server's --render-threads). */
+const RENDER_THREADS = opt('--render-threads', 1);
+/** Only the ingest part (no table of requests). */
+const ONLY_INGEST = args.includes('--only-ingest');
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -59,13 +65,18 @@ async function ingestLatencies(base: string, segment: Buffer, first: number, sec
     listed.push({ n, pdt: Date.now() - 2000 });
     const window = listed.slice(-6);
     const playlist = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${window[0]!.n}`, ...window.flatMap((s) => [`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.pdt).toISOString()}`, '#EXTINF:2.000,', `seg_${s.n}.ts`])];
+    const tSeg = performance.now() - t0;
     const pl = await http('PUT', `${base}/in/v1/bench/1/live/video.m3u8`, Buffer.from(`${playlist.join('\n')}\n`));
+    if (process.env.BENCH_DEBUG) console.error(`segment ${n}: PUT ${tSeg.toFixed(0)} ms, playlist PUT ${(performance.now() - t0 - tSeg).toFixed(0)} ms`);
     if (pl.status >= 300) throw new Error(`playlist PUT ${pl.status}: ${pl.text}`);
     for (;;) {
       const out = await http('GET', `${base}/out/v1/bench/live/ts/index_video.m3u8`);
       const last = /_(\d+)\.ts\s*$/.exec(out.text.trim());
       if (out.status === 200 && last && Number(last[1]) >= n + 1) break;
-      if (performance.now() - t0 > 10_000) break;
+      if (performance.now() - t0 > 10_000) {
+        if (process.env.BENCH_DEBUG) console.error(`segment ${n} not listed after 10 s: HTTP ${out.status} ${out.text}`);
+        break;
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
     lat.push(performance.now() - t0);
@@ -89,6 +100,29 @@ function get(url: string): Promise<number> {
 }
 
 let requestNo = 0;
+
+/**
+ * Clients on a worker thread fetching 24-hour playlists of another start each time, back to back,
+ * until told to stop; they answer 'ready' once started and then the number of playlists fetched.
+ */
+const LOAD_CLIENTS = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+let stop = false, fetched = 0, n = 0;
+const get = (url) => new Promise((resolve, reject) => {
+  http.get(url, { agent }, (res) => { res.on('data', () => {}); res.on('end', resolve); }).on('error', reject);
+});
+parentPort.on('message', () => { stop = true; });
+parentPort.postMessage('ready');
+Promise.all(Array.from({ length: workerData.clients }, async () => {
+  while (!stop) {
+    const url = workerData.same ? workerData.url : workerData.url.replace(/start=(\\d+)/, (_, v) => 'start=' + (Number(v) + 2 * (n++ % 600)));
+    await get(url);
+    fetched++;
+  }
+})).then(() => { parentPort.postMessage(fetched); agent.destroy(); });
+`;
 
 /** A URL, or one per request (so that each request is a cache miss). */
 async function measure(target: string | ((n: number) => string)): Promise<{ rps: number; p99: number; bytes: number; cpuMs: number }> {
@@ -114,7 +148,7 @@ async function measure(target: string | ((n: number) => string)): Promise<{ rps:
 }
 
 async function main(): Promise<void> {
-  const bench = await startBenchChannel({ name: 'origin', startoverSeconds: 86_400 });
+  const bench = await startBenchChannel({ name: 'origin', startoverSeconds: 86_400, args: ['--render-threads', String(RENDER_THREADS)] });
   const { blobs, cid } = bench;
   const now = Date.now();
   const first = now - SEGMENTS * SEG_MS;
@@ -132,25 +166,34 @@ async function main(): Promise<void> {
   // The day held, less a minute at each end: closed, settled for the cache (30 s past its end), and
   // not about to leave the startover window (an entry lives until its first segment does).
   const day = `start=${Math.round(first / 1000) + 60}&end=${Math.round(now / 1000) - 60}`;
-  // A different fraction of a second on `end` on every request (the same segments listed) makes each
-  // request a different cache key: rendered each time. (A parameter the origin ignores is not enough:
-  // the key holds the parsed query.)
-  const uncached = (url: string) => (n: number) => url.replace(/end=(\d+)/, (_, e: string) => `end=${Number(e) - 1}.${String(n % 1000).padStart(3, '0')}`);
+  // Requests that miss the closed-window cache (the key holds the parsed query, so a parameter the
+  // origin ignores is not enough). "Other end": a different fraction of a second on `end` each time
+  // (the same segments listed): the segment lines are cut from those written for the first request
+  // of that start (playlist-lines.ts). "Other start": `start` moves by whole segments each time (a
+  // different first segment), so every request writes its playlist whole.
+  const otherEnd = (url: string) => (n: number) => url.replace(/end=(\d+)/, (_, e: string) => `end=${Number(e) - 1}.${String(n % 1000).padStart(3, '0')}`);
+  const otherStart = (url: string) => (n: number) => url.replace(/start=(\d+)/, (_, v: string) => `start=${Number(v) + 2 * (n % 600)}`);
+  // A "start over" viewer's open window (`start` only), polled again and again.
+  const open = `start=${Math.round(first / 1000) + 60}`;
   const cases: readonly (readonly [string, string, string | ((n: number) => string)])[] = [
     ['multivariant (live)', `${base}/index.m3u8`, `${base}/index.m3u8`],
     ['media playlist (live, 60 s)', `${base}/index_video_hi.m3u8`, `${base}/index_video_hi.m3u8`],
     ['DASH MPD (live, 60 s)', `${base}/dash.mpd`, `${base}/dash.mpd`],
-    ['media playlist, 1 h shift, rendered', `${base}/index_video_hi.m3u8?${hour}`, uncached(`${base}/index_video_hi.m3u8?${hour}`)],
+    ['media playlist, 1 h shift, other end', `${base}/index_video_hi.m3u8?${hour}`, otherEnd(`${base}/index_video_hi.m3u8?${hour}`)],
+    ['media playlist, 1 h shift, other start', `${base}/index_video_hi.m3u8?${hour}`, otherStart(`${base}/index_video_hi.m3u8?${hour}`)],
     ['media playlist, 1 h shift, cached', `${base}/index_video_hi.m3u8?${hour}`, `${base}/index_video_hi.m3u8?${hour}`],
-    ['media playlist, 24 h, rendered', `${base}/index_video_hi.m3u8?${day}`, uncached(`${base}/index_video_hi.m3u8?${day}`)],
+    ['media playlist, 24 h, other end', `${base}/index_video_hi.m3u8?${day}`, otherEnd(`${base}/index_video_hi.m3u8?${day}`)],
+    ['media playlist, 24 h, other start', `${base}/index_video_hi.m3u8?${day}`, otherStart(`${base}/index_video_hi.m3u8?${day}`)],
     ['media playlist, 24 h, cached', `${base}/index_video_hi.m3u8?${day}`, `${base}/index_video_hi.m3u8?${day}`],
-    ['DASH MPD, 1 h shift, rendered', `${base}/dash.mpd?${hour}`, uncached(`${base}/dash.mpd?${hour}`)],
+    ['media playlist, 24 h open (start only)', `${base}/index_video_hi.m3u8?${open}`, `${base}/index_video_hi.m3u8?${open}`],
+    ['DASH MPD, 1 h shift, rendered', `${base}/dash.mpd?${hour}`, otherEnd(`${base}/dash.mpd?${hour}`)],
     ['DASH MPD, 1 h shift, cached', `${base}/dash.mpd?${hour}`, `${base}/dash.mpd?${hour}`],
   ];
-  console.log(`origin benchmark: ${SECONDS} s per cell, concurrency ${CONCURRENCY}, node ${process.version}`);
-  console.log('request                              bytes    req/s  p99 ms | same-size file req/s  p99 ms | ratio req/s  ratio p99 | cpu ms/req  file  ratio');
+  console.log(`server: --render-threads ${RENDER_THREADS}`);
+  if (!ONLY_INGEST) console.log(`origin benchmark: ${SECONDS} s per cell, concurrency ${CONCURRENCY}, node ${process.version}`);
+  if (!ONLY_INGEST) console.log('request                              bytes    req/s  p99 ms | same-size file req/s  p99 ms | ratio req/s  ratio p99 | cpu ms/req  file  ratio');
   let n = 0;
-  for (const [name, url, target] of cases) {
+  for (const [name, url, target] of ONLY_INGEST ? [] : cases) {
     const size = await get(url);
     // The baseline: a segment file of exactly the manifest's size, served by the same origin.
     const seq = SEGMENTS - 100 - n++;
@@ -170,23 +213,26 @@ async function main(): Promise<void> {
     await bench.client.send(new CreateChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'live' }));
     await bench.client.send(new CreateOriginEndpointCommand({ ChannelGroupName: 'bench', ChannelName: 'live', OriginEndpointName: 'ts', ContainerType: 'TS', StartoverWindowSeconds: 60, Segment: { SegmentDurationSeconds: 2 }, HlsManifests: [{ ManifestName: 'index' }] }));
     const app = bench.app.url;
+    // How long the server's event loop is held: its delay, idle and under the load.
+    const loopIdle = monitorEventLoopDelay({ resolution: 5 });
+    loopIdle.enable();
     const idle = await ingestLatencies(app, segment, 0, INGEST_SECONDS);
-    let stop = false;
-    let fetched = 0;
-    const dayUrl = uncached(`${base}/index_video_hi.m3u8?${day}`);
-    const load = Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (!stop) {
-          await get(dayUrl(requestNo++));
-          fetched++;
-        }
-      }),
-    );
+    loopIdle.disable();
+    const loopBusy = monitorEventLoopDelay({ resolution: 5 });
+    // The load runs on its own thread (its own event loop), as other clients would: only the
+    // server's work is then on the server's event loop.
+    const load = new Worker(LOAD_CLIENTS, { eval: true, workerData: { url: `${base}/index_video_hi.m3u8?${day}`, clients: Number(process.env.BENCH_LOAD_CLIENTS ?? 8), same: process.env.BENCH_LOAD_SAME === '1' } });
+    await new Promise((resolve) => load.once('message', resolve));
+    loopBusy.enable();
     const busy = await ingestLatencies(app, segment, idle.length, INGEST_SECONDS);
-    stop = true;
-    await load;
+    loopBusy.disable();
+    load.postMessage('stop');
+    const fetched = await new Promise<number>((resolve) => load.once('message', resolve));
+    await load.terminate();
     console.log(`\ningest-to-playlist, one TS channel, ${INGEST_SECONDS} s each: idle p50 ${pct(idle, 0.5).toFixed(1)} ms p99 ${pct(idle, 0.99).toFixed(1)} ms (${idle.length} cycles)`);
-    console.log(`  while 8 clients fetch uncached 24 h playlists (${(fetched / INGEST_SECONDS).toFixed(1)}/s): p50 ${pct(busy, 0.5).toFixed(1)} ms p99 ${pct(busy, 0.99).toFixed(1)} ms (${busy.length} cycles); ratio p99 ${(pct(busy, 0.99) / pct(idle, 0.99)).toFixed(2)}`);
+    console.log(`  while 8 clients fetch 24 h playlists of another start each time (${(fetched / INGEST_SECONDS).toFixed(1)}/s): p50 ${pct(busy, 0.5).toFixed(1)} ms p99 ${pct(busy, 0.99).toFixed(1)} ms (${busy.length} cycles); ratio p99 ${(pct(busy, 0.99) / pct(idle, 0.99)).toFixed(2)}`);
+    const ms = (h: ReturnType<typeof monitorEventLoopDelay>, p: number) => h.percentile(p) / 1e6;
+    console.log(`  the server's event loop delay: idle p50 ${ms(loopIdle, 50).toFixed(1)} ms p99 ${ms(loopIdle, 99).toFixed(1)} ms max ${(loopIdle.max / 1e6).toFixed(1)} ms; under the load p50 ${ms(loopBusy, 50).toFixed(1)} ms p99 ${ms(loopBusy, 99).toFixed(1)} ms max ${(loopBusy.max / 1e6).toFixed(1)} ms`);
   }
   agent.destroy();
   await bench.close();

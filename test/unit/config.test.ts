@@ -8,6 +8,7 @@ test('defaults: segments on disk, 64 MiB for closed-window manifests', () => {
   const c = loadConfig([], {});
   assert.deepEqual(c.segmentStore, { mode: 'disk' });
   assert.equal(c.manifestCacheBytes, 64 * 1024 * 1024);
+  assert.equal(c.renderThreads, 1);
 });
 
 test('--segment-store s3://bucket/prefix, or the variable; a flag wins over the variable', () => {
@@ -21,6 +22,8 @@ test('bad values stop the start with a message naming the setting', () => {
   assert.throws(() => loadConfig(['--segment-store', 's3://No_Such'], {}), ConfigError);
   assert.throws(() => loadConfig(['--manifest-cache-mb', '-1'], {}), /--manifest-cache-mb \(PACKHOUSE_MANIFEST_CACHE_MB\) must be a whole number from 0 to 65536/);
   assert.equal(loadConfig(['--manifest-cache-mb', '0'], {}).manifestCacheBytes, 0);
+  assert.equal(loadConfig(['--render-threads', '0'], {}).renderThreads, 0);
+  assert.equal(loadConfig([], { PACKHOUSE_RENDER_THREADS: '2' }).renderThreads, 2);
 });
 
 test('--trusted-proxies and --cdn-secrets-file: addresses or CIDR ranges; a path resolved', () => {

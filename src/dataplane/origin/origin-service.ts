@@ -9,7 +9,7 @@
 import type { Channel, ConfigDoc, ManifestDoc, OriginEndpoint } from '../../domain/model.js';
 import type { BlobStore, Clock, MetadataStore, RenditionRecord, SegmentRecord, TimelineStore } from '../../domain/ports.js';
 import { writeMpd } from '../../media/dash/mpd-writer.js';
-import { writeMediaPlaylist, writeMultivariant } from '../../media/hls/writer.js';
+import { mediaPlaylistHead, mediaPlaylistTail, writeMediaPlaylist, writeMultivariant, type MediaPlaylistOptions } from '../../media/hls/writer.js';
 import { ManifestFilterError, parseManifestFilter } from '../../media/manifest-filter.js';
 import { runSegment, singleRuns, type OutputRun, type OutputTrack } from '../../media/timeline/model.js';
 import { windowRuns, type SegmentRun, type WindowItem } from '../../domain/timeline-runs.js';
@@ -21,6 +21,8 @@ import { matchesFilter } from '../../media/rendition-filter.js';
 import { resolveWindow, type TimeWindow } from './window.js';
 import { childQueryString, parseOriginQuery, type OriginQuery } from './query.js';
 import { ManifestCache } from './manifest-cache.js';
+import { MIN_CACHED_SEGMENTS } from './playlist-lines.js';
+import { PlaylistRenderer, type LinesSpec } from './playlist-renderer.js';
 import { metrics } from '../../metrics/metrics.js';
 import { endpointRenditions, isRepackagedTs, unsupportedMessage } from '../../domain/repackaging.js';
 import { streamContinuous } from '../../media/package/ts-continuity.js';
@@ -112,17 +114,30 @@ export class OriginService {
       readonly timeline: TimelineStore;
       readonly blobs: BlobStore;
       readonly clock: Clock;
-      /** Memory for rendered closed-window manifests (manifest-cache.ts); 0 or absent: none. */
+      /**
+       * Memory for rendered manifests, half for closed windows (manifest-cache.ts) and half for the
+       * segment lines of long media playlists (playlist-lines.ts); 0 or absent: none.
+       */
       readonly manifestCacheBytes?: number;
+      /** Threads writing long playlists' segment lines (playlist-renderer.ts); 0 or absent: the main thread. */
+      readonly renderThreads?: number;
       /** Encryption on egress (keys from SPEKE providers); without it an encrypting endpoint serves nothing. */
       readonly egress?: Egress | undefined;
     },
   ) {
-    this.cache = deps.manifestCacheBytes ? new ManifestCache(deps.manifestCacheBytes) : undefined;
+    this.cache = deps.manifestCacheBytes ? new ManifestCache(deps.manifestCacheBytes / 2) : undefined;
+    this.lines = deps.manifestCacheBytes ? new PlaylistRenderer(deps.manifestCacheBytes / 2, deps.renderThreads ?? 0) : undefined;
   }
 
   /** Rendered manifests of closed windows; undefined when turned off. */
   readonly cache: ManifestCache | undefined;
+  /** The segment lines of long media playlists, extended or cut per request; undefined when turned off. */
+  readonly lines: PlaylistRenderer | undefined;
+
+  /** Stops the render thread. */
+  async close(): Promise<void> {
+    await this.lines?.close();
+  }
 
   async serve(req: OriginRequest): Promise<OriginResponse> {
     try {
@@ -398,7 +413,7 @@ export class OriginService {
     const enc = encryptionOf(endpoint);
     // Keys by key period: the start of every listed segment (an encrypted playlist costs its segments).
     const keyLines = enc ? await this.deps.egress!.hlsKeysFor(endpoint, enc, track, runs.flatMap((r) => Array.from({ length: r.count }, (_, i) => r.first.startMs + i * r.first.durationMs))) : undefined;
-    const body = writeMediaPlaylist({
+    const options: MediaPlaylistOptions = {
       keyLines: keyLines && ((s) => keyLines(s.startMs)),
       track,
       segments: [],
@@ -411,7 +426,19 @@ export class OriginService {
       minTargetDuration: Math.round(segDurS),
       programDateTimeIntervalSeconds: typeof pdt === 'number' ? pdt : undefined,
       startTag: startTag ? { timeOffset: Number(startTag['TimeOffset']), precise: startTag['Precise'] === true } : undefined,
-    });
+    };
+    // A long playlist's segment lines are extended or cut from those written for an earlier
+    // request of the same start, off the main thread (playlist-renderer.ts); encrypted ones carry
+    // key lines and are written whole.
+    let body: string;
+    if (this.lines !== undefined && !keyLines && runs.reduce((k, r) => k + r.count, 0) >= MIN_CACHED_SEGMENTS) {
+      const affixes = options.segmentUriAffixes!;
+      const [initPrefix, initSuffix] = outputNames.init(segName, child, '\u0000').split('\u0000');
+      const init = endpoint.containerType === 'TS' ? undefined : { prefix: initPrefix!, suffix: initSuffix! };
+      const spec: LinesSpec = { segmentPrefix: affixes.prefix, segmentSuffix: affixes.suffix, init, programDateTimeIntervalSeconds: options.programDateTimeIntervalSeconds };
+      const key = JSON.stringify([endpoint.arn, endpoint.etag, endpoint.resetMs ?? 0, channel.etag, channel.resetMs ?? 0, doc.ManifestName, child, n, spec]);
+      body = mediaPlaylistHead(options, runs) + (await this.lines.lines(key, runs, spec)) + mediaPlaylistTail(options);
+    } else body = writeMediaPlaylist(options);
     const lastRun = runs[runs.length - 1]!;
     const last = runSegment(lastRun, lastRun.count - 1);
     const response = {

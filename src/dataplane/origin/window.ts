@@ -56,5 +56,6 @@ export function resolveWindow(o: { channel: Channel; endpoint: OriginEndpoint; m
   if (to < oldest) {
     throw new DataplaneError(404, `The requested window ends before the startover window of ${startover} s begins (${new Date(oldest).toISOString()}); that content is no longer held.`);
   }
-  return { fromMs: from, toMs: Math.min(to, edge), notBeforeMs: Math.max(notBeforeMs, oldest), closed: to <= edge, explicit: true };
+  // DATAPLANE.md §4.6: `start` alone is a fixed start with a live-growing end, never closed.
+  return { fromMs: from, toMs: Math.min(to, edge), notBeforeMs: Math.max(notBeforeMs, oldest), closed: end !== undefined && to <= edge, explicit: true };
 }

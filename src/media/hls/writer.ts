@@ -130,11 +130,12 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** §4.4.3 and §4.4.4: the media playlist of one track over the given segments. */
-export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
+/** The runs a playlist lists: `runs`, or `segments` as runs of one. */
+const runsOf = (o: MediaPlaylistOptions): readonly OutputRun[] => o.runs ?? o.segments.map((first) => ({ first, count: 1 }));
+
+/** §4.4.3: the lines before the segments, for the runs listed. */
+export function mediaPlaylistHead(o: MediaPlaylistOptions, runs: readonly OutputRun[] = runsOf(o)): string {
   const ll = o.lowLatency;
-  if (o.runs && ll) throw new Error('a low-latency playlist lists segments, not runs');
-  const runs: readonly OutputRun[] = o.runs ?? o.segments.map((first) => ({ first, count: 1 }));
   let target = Math.max(1, o.minTargetDuration ?? 1);
   for (const r of runs) target = Math.max(target, Math.round(r.first.durationMs / 1000));
   const first = runs[0]?.first ?? ll?.tail?.segment;
@@ -154,85 +155,161 @@ export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
     lines.push(`#EXT-X-PART-INF:PART-TARGET=${ll.partTargetSeconds.toFixed(3)}`);
   }
   if (o.headerExtra) lines.push(...o.headerExtra);
-  // The lines are collected as pieces and joined once (a 24-hour playlist lists 43,200 segments).
-  const out: string[] = [`${lines.join('\n')}\n`];
-  let lastInit: string | undefined;
-  let lastKeys: string | undefined;
-  let lastPdtMs: number | undefined;
-  let expectedMs: number | undefined;
-  const interval = o.programDateTimeIntervalSeconds;
-  // A URI of characters a URI may hold as they are, and no '%', is written unchanged, digits and all.
-  const affixes = o.segmentUriAffixes;
-  const plain = affixes !== undefined && /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]*$/.test(affixes.prefix + affixes.suffix);
-  const keys = (s: OutputSegment) => {
-    const lines = o.keyLines!(s);
-    const joined = lines.join('\n');
-    if (joined !== lastKeys && !(lastKeys === undefined && joined === '#EXT-X-KEY:METHOD=NONE')) {
-      for (const line of lines) out.push(`${line}\n`);
-      // A new key applies to the init segment that follows it: EXT-X-MAP is repeated after it.
-      lastInit = undefined;
+  return `${lines.join('\n')}\n`;
+}
+
+/** The lines after the segments: the preload hint and rendition reports (LL-HLS), EXT-X-ENDLIST. */
+export function mediaPlaylistTail(o: MediaPlaylistOptions): string {
+  const ll = o.lowLatency;
+  const tail: string[] = [];
+  if (ll?.preloadHintUri && !o.closed) tail.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI=${qUri(ll.preloadHintUri)}`);
+  if (ll && !o.closed) for (const r of ll.renditionReports ?? []) tail.push(`#EXT-X-RENDITION-REPORT:URI=${qUri(r.uri)},LAST-MSN=${r.lastMsn},LAST-PART=${r.lastPart}`);
+  if (o.closed) tail.push('#EXT-X-ENDLIST');
+  return tail.length ? `${tail.join('\n')}\n` : '';
+}
+
+/** What the segment lines depend on besides the runs (a MediaPlaylistOptions is one). */
+export type SegmentLinesOptions = Pick<MediaPlaylistOptions, 'segmentUri' | 'segmentUriAffixes' | 'initUri' | 'programDateTimeIntervalSeconds' | 'keyLines' | 'lowLatency'>;
+
+/**
+ * The segment lines of a media playlist (§4.4.4), written run after run and resumable: runs
+ * appended later continue the text exactly as if they had been listed with the first ones (the
+ * program date-time interval, the init segment and key lines carry on). With `trackEnds`, where
+ * each listed segment's lines end is kept, so the lines of any first k segments are a prefix of
+ * the text: a long window's playlist is written once and then extended or cut, not rewritten.
+ */
+export class MediaSegmentLines {
+  /** Pieces written since the text was last joined. */
+  private readonly pending: string[] = [];
+  private chars = 0;
+  private flat = '';
+  /** Segments listed so far. */
+  count = 0;
+  /** With trackEnds: the text's length after each listed segment. */
+  readonly ends: number[] | undefined;
+  private lastInit: string | undefined;
+  private lastKeys: string | undefined;
+  private lastPdtMs: number | undefined;
+  private expectedMs: number | undefined;
+  private readonly plain: boolean;
+
+  constructor(
+    private readonly o: SegmentLinesOptions,
+    trackEnds = false,
+  ) {
+    this.ends = trackEnds ? [] : undefined;
+    // A URI of characters a URI may hold as they are, and no '%', is written unchanged, digits and all.
+    const affixes = o.segmentUriAffixes;
+    this.plain = affixes !== undefined && /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]*$/.test(affixes.prefix + affixes.suffix);
+  }
+
+  private push(piece: string): void {
+    this.pending.push(piece);
+    this.chars += piece.length;
+  }
+
+  /** The text so far. */
+  text(): string {
+    if (this.pending.length > 0) {
+      this.flat += this.pending.join('');
+      this.pending.length = 0;
     }
-    lastKeys = joined;
-  };
-  // Every segment but the first of a run: no discontinuity, the run's init segment and duration.
-  const listRun = (r: OutputRun, index: number) => {
+    return this.flat;
+  }
+
+  /** The text of the first k segments listed. */
+  prefix(k: number): string {
+    if (k >= this.count) return this.text();
+    if (!this.ends) throw new Error('segment ends are not tracked');
+    return k <= 0 ? '' : this.text().slice(0, this.ends[k - 1]);
+  }
+
+  private keys(s: OutputSegment): void {
+    const lines = this.o.keyLines!(s);
+    const joined = lines.join('\n');
+    if (joined !== this.lastKeys && !(this.lastKeys === undefined && joined === '#EXT-X-KEY:METHOD=NONE')) {
+      for (const line of lines) this.push(`${line}\n`);
+      // A new key applies to the init segment that follows it: EXT-X-MAP is repeated after it.
+      this.lastInit = undefined;
+    }
+    this.lastKeys = joined;
+  }
+
+  /**
+   * Lists the runs after those listed. A run continuing the last one listed (its first segment
+   * follows on, without a discontinuity: a run that has grown) is listed as its continuation.
+   */
+  append(runs: readonly OutputRun[]): void {
+    for (const r of runs) this.listRun(r);
+  }
+
+  /** Every segment but the first of a run: no discontinuity, the run's init segment and duration. */
+  private listRun(r: OutputRun): void {
+    const o = this.o;
+    const ll = o.lowLatency;
+    const affixes = o.segmentUriAffixes;
+    const interval = o.programDateTimeIntervalSeconds;
     const f = r.first;
     const extinf = `#EXTINF:${(f.durationMs / 1000).toFixed(3)},\n`;
     const stepMs = Number((f.durationMs / 1000).toFixed(3)) * 1000;
     for (let i = 0; i < r.count; i++) {
       const startMs = f.startMs + i * f.durationMs;
       const s = i === 0 || !affixes || o.keyLines ? runSegment(r, i) : undefined;
-      if (i === 0 && index > 0 && f.discontinuity) out.push('#EXT-X-DISCONTINUITY\n');
-      if (o.keyLines) keys(s!);
-      if (o.initUri && (i === 0 || lastInit === undefined)) {
+      if (i === 0 && this.count > 0 && f.discontinuity) this.push('#EXT-X-DISCONTINUITY\n');
+      if (o.keyLines) this.keys(s!);
+      if (o.initUri && (i === 0 || this.lastInit === undefined)) {
         const init = o.initUri(f);
-        if (init !== lastInit) {
-          out.push(`#EXT-X-MAP:URI=${qUri(init)}\n`);
-          lastInit = init;
+        if (init !== this.lastInit) {
+          this.push(`#EXT-X-MAP:URI=${qUri(init)}\n`);
+          this.lastInit = init;
         }
       }
       // §4.3.2.6: a client carries the date forward by EXTINF, so a segment that does not start where
       // that puts it (a switch of input, a gap) gets its own tag whatever the interval.
       if (interval !== undefined) {
-        const drifted = expectedMs !== undefined && Math.abs(startMs - expectedMs) > 1;
-        if (lastPdtMs === undefined || (i === 0 && f.discontinuity) || drifted || startMs - lastPdtMs >= interval * 1000) {
-          out.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(startMs)}\n`);
-          lastPdtMs = startMs;
+        const drifted = this.expectedMs !== undefined && Math.abs(startMs - this.expectedMs) > 1;
+        if (this.lastPdtMs === undefined || (i === 0 && f.discontinuity) || drifted || startMs - this.lastPdtMs >= interval * 1000) {
+          this.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(startMs)}\n`);
+          this.lastPdtMs = startMs;
         }
       }
       if (ll) {
         const parts = ll.parts(s!);
-        if (parts) for (const p of parts) out.push(`${partLine(p)}\n`);
+        if (parts) for (const p of parts) this.push(`${partLine(p)}\n`);
       }
-      expectedMs = startMs + stepMs;
-      if (plain) out.push(`${extinf}${affixes.prefix}${f.seq + i}${affixes.suffix}\n`);
-      else out.push(`${extinf}${manifestUri(affixes ? `${affixes.prefix}${f.seq + i}${affixes.suffix}` : o.segmentUri(s!))}\n`);
+      this.expectedMs = startMs + stepMs;
+      if (this.plain) this.push(`${extinf}${affixes!.prefix}${f.seq + i}${affixes!.suffix}\n`);
+      else this.push(`${extinf}${manifestUri(affixes ? `${affixes.prefix}${f.seq + i}${affixes.suffix}` : o.segmentUri(s!))}\n`);
+      this.count++;
+      this.ends?.push(this.chars);
     }
-  };
-  let index = 0;
-  for (const r of runs) {
-    listRun(r, index);
-    index += r.count;
   }
-  if (ll?.tail) {
-    // The segment being built: its parts only (RFC 8216bis §4.4.4.9).
-    const s = ll.tail.segment;
-    if (index > 0 && s.discontinuity) out.push('#EXT-X-DISCONTINUITY\n');
-    if (o.keyLines) keys(s);
+
+  /** The segment being built (LL-HLS): its parts only (RFC 8216bis §4.4.4.9). */
+  appendPartialTail(s: OutputSegment, parts: readonly PartialSegment[]): void {
+    const o = this.o;
+    const interval = o.programDateTimeIntervalSeconds;
+    if (this.count > 0 && s.discontinuity) this.push('#EXT-X-DISCONTINUITY\n');
+    if (o.keyLines) this.keys(s);
     if (o.initUri) {
       const init = o.initUri(s);
-      if (init !== lastInit) out.push(`#EXT-X-MAP:URI=${qUri(init)}\n`);
+      if (init !== this.lastInit) this.push(`#EXT-X-MAP:URI=${qUri(init)}\n`);
     }
     if (interval !== undefined) {
-      const drifted = expectedMs !== undefined && Math.abs(s.startMs - expectedMs) > 1;
-      if (lastPdtMs === undefined || s.discontinuity || drifted || s.startMs - lastPdtMs >= interval * 1000) out.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(s.startMs)}\n`);
+      const drifted = this.expectedMs !== undefined && Math.abs(s.startMs - this.expectedMs) > 1;
+      if (this.lastPdtMs === undefined || s.discontinuity || drifted || s.startMs - this.lastPdtMs >= interval * 1000) this.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(s.startMs)}\n`);
     }
-    for (const p of ll.tail.parts) out.push(`${partLine(p)}\n`);
+    for (const p of parts) this.push(`${partLine(p)}\n`);
   }
-  const tail: string[] = [];
-  if (ll?.preloadHintUri && !o.closed) tail.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI=${qUri(ll.preloadHintUri)}`);
-  if (ll && !o.closed) for (const r of ll.renditionReports ?? []) tail.push(`#EXT-X-RENDITION-REPORT:URI=${qUri(r.uri)},LAST-MSN=${r.lastMsn},LAST-PART=${r.lastPart}`);
-  if (o.closed) tail.push('#EXT-X-ENDLIST');
-  if (tail.length) out.push(`${tail.join('\n')}\n`);
-  return out.join('');
+}
+
+/** §4.4.3 and §4.4.4: the media playlist of one track over the given segments. */
+export function writeMediaPlaylist(o: MediaPlaylistOptions): string {
+  const ll = o.lowLatency;
+  if (o.runs && ll) throw new Error('a low-latency playlist lists segments, not runs');
+  const runs = runsOf(o);
+  const lines = new MediaSegmentLines(o);
+  lines.append(runs);
+  if (ll?.tail) lines.appendPartialTail(ll.tail.segment, ll.tail.parts);
+  return mediaPlaylistHead(o, runs) + lines.text() + mediaPlaylistTail(o);
 }

@@ -1,0 +1,144 @@
+/**
+ * Writes the segment lines of long media playlists away from the event loop that serves requests
+ * and takes in ingest (docs/design/014-manifest-cost.md). A 24-hour playlist is 43,200 segments,
+ * 1.8 MB of text: written on the main thread, a few viewers asking for such windows back to back
+ * keep it busy, and an encoder's uploads and the live playlists wait behind them. With a render
+ * thread the main thread only passes the runs (a few objects) and takes back the text.
+ *
+ * Each thread keeps a segment lines cache (playlist-lines.ts), and a key always goes to the same
+ * thread, so a window of a start already written is extended or cut there. Without a thread (`--render-threads 0`) the same cache and
+ * writer run on the main thread. A thread that fails is replaced, and the requests it held are
+ * written on the main thread; the answer is the same text either way.
+ */
+import { Worker } from 'node:worker_threads';
+import type { OutputRun } from '../../media/timeline/model.js';
+import type { SegmentLinesOptions } from '../../media/hls/writer.js';
+import { PlaylistLinesCache } from './playlist-lines.js';
+
+/** What the segment lines depend on besides the runs, as plain data (it crosses to the thread). */
+export interface LinesSpec {
+  /** Segment URIs are `${prefix}${seq}${suffix}`. */
+  readonly segmentPrefix: string;
+  readonly segmentSuffix: string;
+  /** fMP4: init segment URIs are `${prefix}${initId ?? '0'}${suffix}`; TS: none. */
+  readonly init?: { readonly prefix: string; readonly suffix: string } | undefined;
+  readonly programDateTimeIntervalSeconds?: number | undefined;
+}
+
+export function linesOptions(spec: LinesSpec): SegmentLinesOptions {
+  const { segmentPrefix: prefix, segmentSuffix: suffix, init } = spec;
+  return {
+    segmentUri: (s) => `${prefix}${s.seq}${suffix}`,
+    segmentUriAffixes: { prefix, suffix },
+    initUri: init ? (s) => `${init.prefix}${s.initId ?? '0'}${init.suffix}` : undefined,
+    programDateTimeIntervalSeconds: spec.programDateTimeIntervalSeconds,
+  };
+}
+
+export type LinesCounts = PlaylistLinesCache['counts'];
+
+interface Pending {
+  readonly resolve: (text: string) => void;
+  readonly fallback: () => void;
+}
+
+export class PlaylistRenderer {
+  private readonly local: PlaylistLinesCache;
+  private readonly workers: (Worker | undefined)[];
+  private readonly pending = new Map<number, Pending & { readonly thread: number }>();
+  private nextId = 1;
+  private closed = false;
+  /** Threads that failed; past a few, lines are written on the main thread only. */
+  private failures = 0;
+  private readonly statsWaiters: ((c: LinesCounts) => void)[] = [];
+
+  constructor(
+    private readonly cacheChars: number,
+    private readonly threads: number,
+  ) {
+    this.local = new PlaylistLinesCache(cacheChars);
+    this.workers = Array.from({ length: threads }, () => undefined);
+  }
+
+  /** Whether lines are written on a render thread. */
+  get threaded(): boolean {
+    return this.threads > 0 && this.failures < 3 && !this.closed;
+  }
+
+  /** The segment lines of `runs` (see PlaylistLinesCache.lines); `key` names everything `spec` and the lines depend on. */
+  lines(key: string, runs: readonly OutputRun[], spec: LinesSpec): Promise<string> {
+    const inline = () => this.local.lines(key, runs, linesOptions(spec));
+    if (!this.threaded) return Promise.resolve(inline());
+    let h = 0;
+    for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) >>> 0;
+    const thread = h % this.threads;
+    const w = this.thread(thread);
+    const id = this.nextId++;
+    return new Promise<string>((resolve) => {
+      this.pending.set(id, { resolve, fallback: () => resolve(inline()), thread });
+      w.postMessage({ id, key, runs, spec });
+    });
+  }
+
+  /** The caches' counts, summed over the main thread's and the render threads'. */
+  async counts(): Promise<LinesCounts> {
+    const sum = { ...this.local.counts };
+    for (const w of this.workers) {
+      if (!w) continue;
+      const c = await new Promise<LinesCounts>((resolve) => {
+        this.statsWaiters.push(resolve);
+        w.postMessage({ stats: true });
+      });
+      sum.prefix += c.prefix;
+      sum.extended += c.extended;
+      sum.written += c.written;
+    }
+    return sum;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const ws = this.workers.splice(0);
+    this.failPending();
+    await Promise.all(ws.flatMap((w) => (w ? [w.terminate()] : [])));
+  }
+
+  private thread(i: number): Worker {
+    const have = this.workers[i];
+    if (have) return have;
+    // Each thread gets its share of the memory.
+    const w = new Worker(new URL('./playlist-thread.js', import.meta.url), { workerData: { cacheChars: this.cacheChars / this.threads } });
+    // The thread never keeps the process alive.
+    w.unref();
+    w.on('message', (m: { id?: number; text?: string; stats?: LinesCounts }) => {
+      if (m.stats) {
+        this.statsWaiters.shift()?.(m.stats);
+        return;
+      }
+      const p = this.pending.get(m.id!);
+      if (!p) return;
+      this.pending.delete(m.id!);
+      p.resolve(m.text!);
+    });
+    const lost = () => {
+      if (this.workers[i] !== w) return;
+      this.workers[i] = undefined;
+      if (!this.closed) this.failures++;
+      this.failPending(i);
+    };
+    w.on('error', lost);
+    w.on('exit', lost);
+    this.workers[i] = w;
+    return w;
+  }
+
+  /** Requests a lost thread (or, without `thread`, any thread) held are written here instead. */
+  private failPending(thread?: number): void {
+    for (const [id, p] of [...this.pending]) {
+      if (thread !== undefined && p.thread !== thread) continue;
+      this.pending.delete(id);
+      p.fallback();
+    }
+    for (const s of this.statsWaiters.splice(0)) s({ prefix: 0, extended: 0, written: 0 });
+  }
+}
