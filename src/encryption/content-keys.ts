@@ -163,19 +163,29 @@ export class ContentKeys {
     return enc.rotationMs ? Math.floor(ms / enc.rotationMs) : 0;
   }
 
-  /** The content key that protects a track in a period; undefined when the contract leaves the track clear. */
-  async keyFor(endpoint: OriginEndpoint, enc: EndpointEncryption, period: number, track: Parameters<typeof slotFor>[1]): Promise<ContentKey | undefined> {
+  /**
+   * The content key that protects a track in a period; undefined when the contract leaves the
+   * track clear. `atMs`: the media time that needs it (a segment's start), which decides whether
+   * the next period's keys are fetched ahead (see periodKeys).
+   */
+  async keyFor(endpoint: OriginEndpoint, enc: EndpointEncryption, period: number, track: Parameters<typeof slotFor>[1], atMs?: number): Promise<ContentKey | undefined> {
     const slot = slotFor(enc.slots, track);
     if (!slot) return undefined;
-    const keys = await this.periodKeys(endpoint, enc, period);
+    const keys = await this.periodKeys(endpoint, enc, period, atMs);
     return keys.keys.get(slot.trackType);
   }
 
-  /** Every key of a period (fetched from the provider once, then from the store or memory). */
-  async periodKeys(endpoint: OriginEndpoint, enc: EndpointEncryption, period: number): Promise<PeriodKeys> {
+  /**
+   * Every key of a period (fetched from the provider once, then from the store or memory). With
+   * rotation, a lookup for media at `atMs` (default: the server's clock) in the later part of its
+   * period also starts fetching the next period's keys, so that they are stored before the first
+   * segment of that period is asked for. Media times follow the encoder's clock (the channel's
+   * clock), which is what decides the key period of a segment, so the prefetch follows it too.
+   */
+  async periodKeys(endpoint: OriginEndpoint, enc: EndpointEncryption, period: number, atMs?: number): Promise<PeriodKeys> {
     const id = this.idOf(endpoint, enc, period);
     const hit = this.cache.get(id);
-    if (enc.rotationMs) this.prefetchNext(endpoint, enc, period);
+    if (enc.rotationMs) this.prefetchNext(endpoint, enc, period, atMs ?? this.now());
     if (hit) {
       this.cache.delete(id);
       this.cache.set(id, hit);
@@ -189,15 +199,18 @@ export class ContentKeys {
     return p;
   }
 
-  /** Fetches the next period's keys once the current one is past its middle (or within a minute of its end). */
-  private prefetchNext(endpoint: OriginEndpoint, enc: EndpointEncryption, period: number): void {
+  /**
+   * Fetches the next period's keys once media at `atMs`, in this period, is past the period's
+   * middle (at least a minute before its end). A failure is logged by load and remembered; the
+   * lookup that needs the keys later answers it.
+   */
+  private prefetchNext(endpoint: OriginEndpoint, enc: EndpointEncryption, period: number, atMs: number): void {
     const len = enc.rotationMs!;
     const nextStart = (period + 1) * len;
-    const now = this.now();
-    if (now < nextStart - Math.max(len / 2, 60_000) || now >= nextStart) return;
+    if (atMs < nextStart - Math.max(len / 2, 60_000) || atMs >= nextStart) return;
     const id = this.idOf(endpoint, enc, period + 1);
     if (this.cache.has(id) || this.inflight.has(id)) return;
-    this.periodKeys(endpoint, enc, period + 1).catch(() => undefined);
+    this.periodKeys(endpoint, enc, period + 1, nextStart).catch(() => undefined);
   }
 
   private idOf(endpoint: OriginEndpoint, enc: EndpointEncryption, period: number): string {

@@ -39,16 +39,44 @@ export class Egress {
   check(enc: EndpointEncryption, container: string): void {
     const built = container === 'TS' ? enc.method === 'AES_128' || enc.method === 'SAMPLE_AES' : container === 'CMAF' && (enc.method === 'CENC' || enc.method === 'CBCS');
     if (!built) throw new EncryptionNotBuiltError(`${enc.method} encryption of ${container} endpoints is not built yet in Packhouse; this endpoint serves nothing rather than clear content.`);
-    if (container === 'CMAF' && enc.rotationMs) throw new EncryptionNotBuiltError('Key rotation (KeyRotationIntervalSeconds) on CMAF endpoints is not built yet in Packhouse; this endpoint serves nothing rather than clear content. Rotation works on TS endpoints.');
   }
 
+  /** The key period of an output segment: that of its start (its first input segment's). */
   periodAt(enc: EndpointEncryption, ms: number): number {
     return ContentKeys.periodAt(enc, ms);
   }
 
+  /**
+   * The key period an init segment's name carries: on a CMAF endpoint whose keys rotate, the init
+   * segment signals one period's key (tenc default_KID, pssh), so each period has its own
+   * (output-naming.ts); undefined elsewhere (one init segment whatever the key).
+   */
+  initPeriod(enc: EndpointEncryption | undefined, container: string, startMs: number): number | undefined {
+    return enc?.rotationMs && container === 'CMAF' ? this.periodAt(enc, startMs) : undefined;
+  }
+
   /** The key of a track's segment starting at startMs; undefined when the contract leaves the track clear. */
   keyAt(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, startMs: number): Promise<ContentKey | undefined> {
-    return this.keys.keyFor(endpoint, enc, this.periodAt(enc, startMs), track);
+    return this.keys.keyFor(endpoint, enc, this.periodAt(enc, startMs), track, startMs);
+  }
+
+  /**
+   * Per key period of the given segment starts, something made from the period's key, looked up
+   * once per period (the latest start of each period drives the prefetch of the next).
+   */
+  private async perPeriod<T>(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, starts: Iterable<number>, make: (key: ContentKey | undefined) => T): Promise<(startMs: number) => T> {
+    const latest = new Map<number, number>();
+    for (const ms of starts) {
+      const p = this.periodAt(enc, ms);
+      latest.set(p, Math.max(latest.get(p) ?? ms, ms));
+    }
+    const byPeriod = new Map<number, T>();
+    for (const [p, ms] of latest) byPeriod.set(p, make(await this.keys.keyFor(endpoint, enc, p, track, ms)));
+    return (ms) => {
+      const got = byPeriod.get(this.periodAt(enc, ms));
+      if (got === undefined) throw new Error(`no key looked up for the key period of ${ms}`);
+      return got;
+    };
   }
 
   /** The IV of a TS segment (AES-128 and SAMPLE-AES): the constant IV, else the media sequence number (RFC 8216 §5.2). */
@@ -90,13 +118,13 @@ export class Egress {
    * The media playlist's EXT-X-KEY lines per listed segment: one set per key period, looked up
    * once per period.
    */
-  async hlsKeysFor(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, starts: readonly number[]): Promise<(startMs: number) => readonly string[]> {
-    const byPeriod = new Map<number, readonly string[]>();
-    for (const ms of starts) {
-      const p = this.periodAt(enc, ms);
-      if (!byPeriod.has(p)) byPeriod.set(p, this.hlsKeyLines(enc, await this.keys.keyFor(endpoint, enc, p, track)));
-    }
-    return (ms) => byPeriod.get(this.periodAt(enc, ms)) ?? [];
+  hlsKeysFor(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, starts: Iterable<number>): Promise<(startMs: number) => readonly string[]> {
+    return this.perPeriod(endpoint, enc, track, starts, (key) => this.hlsKeyLines(enc, key));
+  }
+
+  /** A DASH Representation's ContentProtection elements per listed segment: one set per key period (a DASH Period each). */
+  dashProtectionFor(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, starts: Iterable<number>): Promise<(startMs: number) => readonly string[]> {
+    return this.perPeriod(endpoint, enc, track, starts, (key) => this.dashProtection(enc, key));
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * Names of output files, shared by the live origin and harvested assets so that both lay out
  * the same tree (DATAPLANE.md §2.2): child playlists `{child}_{track}.m3u8`, segments
- * `{SegmentName}_{track}_{seq}.{ts|mp4}`, init segments `{SegmentName}_{track}_init-{id}.mp4`.
+ * `{SegmentName}_{track}_{seq}.{ts|mp4}`, init segments `{SegmentName}_{track}_init-{id}.mp4` (`_init-{id}.k{p}.mp4` per key period p
+ * of a CMAF endpoint whose keys rotate).
  *
  * An output segment made of n > 1 input segments (SegmentDurationSeconds a multiple of the input's)
  * is `{SegmentName}_{track}_{k}.g{n}.{ext}`: n is in the name so that a URI keeps its meaning
@@ -18,7 +19,13 @@ export const outputNames = {
   segment: (segmentName: string, trackId: string, k: number, n: number, container: 'ts' | 'fmp4') => `${segmentName}_${trackId}_${k}${grouped(n)}.${ext(container)}`,
   /** The text before and after k in `segment`'s name. */
   segmentAffixes: (segmentName: string, trackId: string, n: number, container: 'ts' | 'fmp4') => ({ prefix: `${segmentName}_${trackId}_`, suffix: `${grouped(n)}.${ext(container)}` }),
-  init: (segmentName: string, trackId: string, initId: string | undefined) => `${segmentName}_${trackId}_init-${initId ?? '0'}.mp4`,
+  /**
+   * The init segment with id initId. On a CMAF endpoint whose keys rotate, the init segment
+   * signals its key period's key (tenc default_KID, pssh), so there is one per key period:
+   * `..._init-{id}.k{keyPeriod}.mp4`.
+   */
+  init: (segmentName: string, trackId: string, initId: string | undefined, keyPeriod?: number) =>
+    `${segmentName}_${trackId}_init-${initId ?? '0'}${keyPeriod !== undefined ? `.k${keyPeriod}` : ''}.mp4`,
   /** Part i (0-based, input segment (k−1)·n+1+i) of output segment k: an LL-HLS Partial Segment. */
   part: (segmentName: string, trackId: string, k: number, n: number, i: number, container: 'ts' | 'fmp4') => `${segmentName}_${trackId}_${k}.g${n}.p${i}.${ext(container)}`,
   dashMediaTemplate: (segmentName: string, n: number) => `${segmentName}_$RepresentationID$_$Number$${grouped(n)}.mp4`,

@@ -704,6 +704,8 @@ export interface PlaylistSegment {
   readonly discontinuity: boolean;
   /** The EXT-X-MAP URI in effect. */
   readonly map?: string;
+  /** The EXT-X-KEY attribute lists in effect (the last consecutive run of EXT-X-KEY tags before it). */
+  readonly keys: readonly string[];
 }
 
 export interface MediaPlaylistText extends Hls {
@@ -726,14 +728,20 @@ export function readMedia(text: string): MediaPlaylistText {
   let pdt: number | undefined;
   let disc = false;
   let map: string | undefined;
+  let keys: string[] = [];
+  let previousWasKey = false;
   for (const l of ls) {
+    const isKey = l.startsWith('#EXT-X-KEY:');
+    if (isKey) keys = previousWasKey ? [...keys, l.slice('#EXT-X-KEY:'.length)] : [l.slice('#EXT-X-KEY:'.length)];
+    previousWasKey = isKey;
+    if (isKey) continue;
     if (l.startsWith('#EXTINF:')) duration = Number(l.slice(8).split(',')[0]);
     else if (l.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) pdt = parseDate(l.slice('#EXT-X-PROGRAM-DATE-TIME:'.length));
     else if (l === '#EXT-X-DISCONTINUITY') disc = true;
     else if (l.startsWith('#EXT-X-MAP:')) map = attributes(l.slice('#EXT-X-MAP:'.length))['URI'];
     else if (!l.startsWith('#')) {
       if (duration === undefined) throw new Error(`segment ${l} has no EXTINF`);
-      segments.push({ uri: l, duration, seq: mediaSequence + segments.length, ...(pdt !== undefined ? { pdtMs: pdt } : {}), discontinuity: disc, ...(map !== undefined ? { map } : {}) });
+      segments.push({ uri: l, duration, seq: mediaSequence + segments.length, ...(pdt !== undefined ? { pdtMs: pdt } : {}), discontinuity: disc, ...(map !== undefined ? { map } : {}), keys });
       duration = undefined;
       pdt = undefined;
       disc = false;

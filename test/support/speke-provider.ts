@@ -32,7 +32,8 @@ export interface SpekeProvider {
   readonly requests: ReceivedCpix[];
   /** Key requests (GET /key/{kid}) received. */
   readonly keyFetches: string[];
-  fail(mode: ProviderFailure): void;
+  /** Fails as `mode` says from now on: every CPIX request, or those `when` picks. */
+  fail(mode: ProviderFailure, when?: (request: ReceivedCpix) => boolean): void;
   close(): Promise<void>;
 }
 
@@ -63,7 +64,8 @@ export function testPssh(systemId: string, kids: readonly string[], data: Buffer
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
 
 export async function startSpekeProvider(port = 0): Promise<SpekeProvider> {
-  let failure: ProviderFailure;
+  let failMode: ProviderFailure;
+  let failWhen: ((request: ReceivedCpix) => boolean) | undefined;
   const requests: ReceivedCpix[] = [];
   const keyFetches: string[] = [];
   let base = '';
@@ -84,7 +86,9 @@ export async function startSpekeProvider(port = 0): Promise<SpekeProvider> {
       }
       const body = Buffer.concat(chunks).toString('utf8');
       const kids = [...body.matchAll(/<cpix:ContentKey\b[^>]*\bkid="([^"]+)"/g)].map((m) => m[1]!);
-      requests.push({ headers: req.headers, body, kids });
+      const received = { headers: req.headers, body, kids };
+      requests.push(received);
+      const failure = failWhen && !failWhen(received) ? undefined : failMode;
       if (failure === 'hang') return; // never answers
       if (failure && typeof failure === 'object') {
         res.writeHead(failure.status, { 'content-type': 'text/plain' }).end(`test provider failing with ${failure.status}`);
@@ -125,7 +129,10 @@ export async function startSpekeProvider(port = 0): Promise<SpekeProvider> {
     url: `${base}/speke/v2`,
     requests,
     keyFetches,
-    fail: (mode) => (failure = mode),
+    fail: (mode, when) => {
+      failMode = mode;
+      failWhen = when;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

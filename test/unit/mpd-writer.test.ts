@@ -75,4 +75,36 @@ describe('writeMpd', () => {
     }
     assert.match(b, /startNumber="4"/);
   });
+
+  test('key rotation: a Period per key period from the reference track\'s first segment at or after the boundary, each track split by its own segments\' key periods', () => {
+    // Key periods of 300 s; the boundary B falls 1.5 s into video segment 3 (B−5.5, B−3.5, B−1.5, B+0.5 …).
+    const B = Math.ceil(T0 / 300_000) * 300_000;
+    const segments = new Map([
+      ['v', run(video, 1, 6, B - 5500, 0, { discSeq: 0, initId: 'aa' })],
+      // Audio 1.2 s later: its segment at B−0.3 s has its midpoint after the video's switch (B+0.5 s), yet starts in the
+      // first key period, so it stays in the first Period with the first key.
+      ['a', run(audio, 1, 8, B - 4300, 0, { discSeq: 0, initId: 'cc' })],
+    ]);
+    const keyPeriodOf = (ms: number) => Math.floor(ms / 300_000);
+    const kp = keyPeriodOf(B);
+    const xml = writeMpd({
+      ...base(segments, true),
+      keyPeriodOf,
+      contentProtection: (t, s) => [`<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="${t.id}-${keyPeriodOf(s.startMs)}"/>`],
+      initialization: (t, id, s) => `seg_${t.id}_init-${id}.k${keyPeriodOf(s.startMs)}.mp4`,
+    });
+    const ps = periods(xml);
+    assert.equal(ps.length, 2, xml);
+    assert.deepEqual(ps.map((p) => [p[1], p[2]]), [[String(B - 5500), 'PT0S'], [String(B + 500), 'PT6S']]);
+    const [first, second] = [ps[0]![4]!, ps[1]![4]!];
+    assert.match(first, /default_KID="v-\d+"/);
+    assert.ok(first.includes(`default_KID="v-${kp - 1}"`) && first.includes(`default_KID="a-${kp - 1}"`), first);
+    assert.ok(second.includes(`default_KID="v-${kp}"`) && second.includes(`default_KID="a-${kp}"`), second);
+    assert.ok(first.includes(`initialization="seg_a_init-cc.k${kp - 1}.mp4"`) && second.includes(`initialization="seg_v_init-aa.k${kp}.mp4"`));
+    // Video: 3 + 3 segments. Audio: B−4.3, B−2.3, B−0.3 in the first Period; B+1.7 … B+9.7 in the second.
+    assert.match(first, /<Representation id="v"[\s\S]*?startNumber="1"[\s\S]*?<S t="0" d="180000" r="2"\/>/);
+    assert.match(second, /<Representation id="v"[\s\S]*?startNumber="4"[\s\S]*?<S t="540000" d="180000" r="2"\/>/);
+    assert.match(first, /<Representation id="a"[\s\S]*?startNumber="1"[\s\S]*?<S t="0" d="96000" r="2"\/>/);
+    assert.match(second, /<Representation id="a"[\s\S]*?startNumber="4"[\s\S]*?<S t="288000" d="96000" r="4"\/>/);
+  });
 });

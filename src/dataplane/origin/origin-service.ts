@@ -15,6 +15,7 @@ import { runSegment, singleRuns, type OutputRun, type OutputTrack } from '../../
 import { windowRuns, type SegmentRun, type WindowItem } from '../../domain/timeline-runs.js';
 import { outputTrack } from '../../domain/output-model.js';
 import { newestRunEnd, newestSegmentEnd } from '../channel-clock.js';
+import { retentionSeconds } from '../retention.js';
 import { DataplaneError, locateEndpoint } from '../channel-locator.js';
 import { outputNames, parseSegmentName } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
@@ -340,14 +341,27 @@ export class OriginService {
       // The first period keeps its start while the window slides: the start of its run on the reference track.
       const ref = present.find((t) => t.kind !== 'audio') ?? present[0]!;
       const d0 = listedRuns.get(ref.id)![0]!.first.discSeq ?? 0;
-      const runStart = window.closed ? undefined : await timeline.runStartMs(channel.arn, ref.id, d0);
+      let runStart = window.closed ? undefined : await timeline.runStartMs(channel.arn, ref.id, d0);
       const dashEnc = encryptionOf(endpoint);
-      const protection = new Map<string, readonly string[]>();
+      const egress = this.deps.egress;
+      const protection = new Map<string, (startMs: number) => readonly string[]>();
       if (dashEnc) {
-        for (const t of present) protection.set(t.id, this.deps.egress!.dashProtection(dashEnc, await this.deps.egress!.keyAt(endpoint, dashEnc, t, now)));
+        for (const t of present) protection.set(t.id, await egress!.dashProtectionFor(endpoint, dashEnc, t, runStarts(listedRuns.get(t.id)!)));
+      }
+      const keyPeriodOf = dashEnc?.rotationMs ? (ms: number) => egress!.periodAt(dashEnc, ms) : undefined;
+      if (keyPeriodOf && runStart !== undefined) {
+        // A Period opened by a new key period keeps its start (and id) while the window slides
+        // through it: the start of the reference track's first output segment in that key period.
+        const refRuns = listedRuns.get(ref.id)!;
+        const firstMs = refRuns[0]!.first.startMs;
+        const keyStartMs = keyPeriodOf(firstMs) * dashEnc!.rotationMs!;
+        // Segments follow each other: that segment starts within one (output) segment duration of the key period's start.
+        const withinMs = 2 * Math.max(...refRuns.map((r) => r.first.durationMs));
+        if (runStart < keyStartMs) runStart = (await firstGroupStartAtOrAfter(timeline, channel.arn, ref.id, keyStartMs, Math.min(firstMs, keyStartMs + withinMs), groupN.get(ref.id) ?? 1)) ?? firstMs;
       }
       const body = writeMpd({
-        contentProtection: dashEnc ? (t) => protection.get(t.id) ?? [] : undefined,
+        contentProtection: dashEnc ? (t, s) => protection.get(t.id)!(s.startMs) : undefined,
+        keyPeriodOf,
         tracks: present,
         segments: new Map(),
         runs: listedRuns,
@@ -355,7 +369,7 @@ export class OriginService {
         nowMs: now,
         runStartsMs: runStart !== undefined ? new Map([[d0, runStart]]) : undefined,
         mediaTemplate: (t) => outputNames.dashMediaTemplate(segName, groupN.get(t.id) ?? 1),
-        initialization: (t, id) => outputNames.init(segName, t.id, id),
+        initialization: (t, id, s) => outputNames.init(segName, t.id, id, egress?.initPeriod(dashEnc, endpoint.containerType, s.startMs)),
         minUpdatePeriodSeconds: Number(dash['MinUpdatePeriodSeconds'] ?? 2),
         minBufferTimeSeconds: Number(dash['MinBufferTimeSeconds'] ?? 5),
         suggestedPresentationDelaySeconds: Number(dash['SuggestedPresentationDelaySeconds'] ?? 10),
@@ -395,6 +409,7 @@ export class OriginService {
       const llKeys = llEnc ? await this.deps.egress!.hlsKeysFor(endpoint, llEnc, track, wg.groups.map((g) => g.pieces[0]!.startMs)) : undefined;
       const response = this.llMediaPlaylist({
         keyLines: llKeys,
+        initPeriod: (ms) => this.deps.egress?.initPeriod(llEnc, endpoint.containerType, ms),
         renditionReports,
         endpoint,
         track,
@@ -412,7 +427,7 @@ export class OriginService {
     const n = groupN.get(child) ?? 1;
     const enc = encryptionOf(endpoint);
     // Keys by key period: the start of every listed segment (an encrypted playlist costs its segments).
-    const keyLines = enc ? await this.deps.egress!.hlsKeysFor(endpoint, enc, track, runs.flatMap((r) => Array.from({ length: r.count }, (_, i) => r.first.startMs + i * r.first.durationMs))) : undefined;
+    const keyLines = enc ? await this.deps.egress!.hlsKeysFor(endpoint, enc, track, runStarts(runs)) : undefined;
     const options: MediaPlaylistOptions = {
       keyLines: keyLines && ((s) => keyLines(s.startMs)),
       track,
@@ -420,7 +435,7 @@ export class OriginService {
       runs,
       segmentUri: (s) => outputNames.segment(segName, child, s.seq, n, track.container),
       segmentUriAffixes: outputNames.segmentAffixes(segName, child, n, track.container),
-      initUri: endpoint.containerType === 'TS' ? undefined : (s) => outputNames.init(segName, child, s.initId),
+      initUri: endpoint.containerType === 'TS' ? undefined : (s) => outputNames.init(segName, child, s.initId, this.deps.egress?.initPeriod(enc, endpoint.containerType, s.startMs)),
       version,
       closed: window.closed,
       minTargetDuration: Math.round(segDurS),
@@ -476,6 +491,8 @@ export class OriginService {
     renditionReports: readonly RenditionReport[];
     /** EXT-X-KEY lines by segment start (encrypted endpoints). */
     keyLines: ((startMs: number) => readonly string[]) | undefined;
+    /** The key period an init segment's name carries, by segment start (CMAF key rotation). */
+    initPeriod: (startMs: number) => number | undefined;
   }): ManifestResponse {
     const { track, segName } = o;
     const { n, typicalMs: typical } = o.window;
@@ -501,7 +518,7 @@ export class OriginService {
       track,
       segments: complete.map((g) => out.get(g.k)!),
       segmentUri: (s) => outputNames.segment(segName, track.id, s.seq, n, track.container),
-      initUri: o.endpoint.containerType === 'TS' ? undefined : (s) => outputNames.init(segName, track.id, s.initId),
+      initUri: o.endpoint.containerType === 'TS' ? undefined : (s) => outputNames.init(segName, track.id, s.initId, o.initPeriod(s.startMs)),
       version: o.version,
       closed: o.closed,
       programDateTimeIntervalSeconds: o.programDateTimeIntervalSeconds,
@@ -553,8 +570,26 @@ export class OriginService {
     return undefined;
   }
 
-  /** One fMP4 input segment encrypted as the endpoint asks, with the clear init segment it needs (cached per request). */
-  private async sealFragment(endpoint: OriginEndpoint, enc: EndpointEncryption, rendition: RenditionRecord, seg: SegmentRecord, bytes: Buffer, inits: Map<string, Buffer>): Promise<Buffer> {
+  /**
+   * An init segment of a key period is served for periods the endpoint can list: from the oldest
+   * content it keeps (its startover or manifest window back from the rendition's newest segment)
+   * to the newest segment's. Any other period is 404, so that a request cannot make Packhouse ask
+   * the key provider for keys of arbitrary periods.
+   */
+  private async checkKeyPeriod(channel: Channel, endpoint: OriginEndpoint, rendition: RenditionRecord, keyMs: number, rotationMs: number, notFound: () => DataplaneError): Promise<void> {
+    const latest = await this.deps.timeline.latestSegment(channel.arn, rendition.id);
+    if (!latest) throw notFound();
+    const keepMs = retentionSeconds([endpoint]) * 1000;
+    const lastStartMs = Math.floor(latest.startMs / rotationMs) * rotationMs;
+    if (keyMs > lastStartMs || keyMs + rotationMs <= latest.startMs - keepMs) throw notFound();
+  }
+
+  /**
+   * One fMP4 input segment encrypted as the endpoint asks, with the clear init segment it needs
+   * (cached per request), under the key of the key period of `keyMs`: the start of the output
+   * segment it is part of, so that all of an output segment has one key (its init segment's).
+   */
+  private async sealFragment(endpoint: OriginEndpoint, enc: EndpointEncryption, rendition: RenditionRecord, seg: SegmentRecord, bytes: Buffer, inits: Map<string, Buffer>, keyMs: number): Promise<Buffer> {
     const initKey = seg.initKey ?? rendition.initKey;
     if (!initKey) throw new DataplaneError(404, `The init segment of rendition ${rendition.id} is not held.`);
     let init = inits.get(initKey);
@@ -563,7 +598,7 @@ export class OriginService {
       if (!init) throw new DataplaneError(404, `The init segment of rendition ${rendition.id} is not held.`);
       inits.set(initKey, init);
     }
-    return this.deps.egress!.cmafFragment(endpoint, enc, outputTrack(rendition), bytes, init, seg.startMs, seg.seq);
+    return this.deps.egress!.cmafFragment(endpoint, enc, outputTrack(rendition), bytes, init, keyMs, seg.seq);
   }
 
   private async segment(channel: Channel, endpoint: OriginEndpoint, segName: string, renditions: readonly RenditionRecord[], timeline: TimelineStore, file: string, enc: EndpointEncryption | undefined): Promise<OriginResponse> {
@@ -571,15 +606,22 @@ export class OriginService {
     const notFound = () => new DataplaneError(404, `${file} is not a manifest or segment of origin endpoint ${endpoint.name}.`);
     if (!file.startsWith(prefix)) throw notFound();
     const rest = file.slice(prefix.length);
-    const init = /^(.+)_init-([0-9a-f]+)\.mp4$/.exec(rest);
+    const init = /^(.+)_init-([0-9a-f]+)(?:\.k(\d{1,15}))?\.mp4$/.exec(rest);
     if (init) {
       const rendition = renditions.find((r) => r.id === init[1]);
       if (!rendition) throw notFound();
+      // With rotating keys, an init segment per key period (output-naming.ts), else one.
+      const rotationMs = enc && endpoint.containerType === 'CMAF' ? enc.rotationMs : undefined;
+      if ((init[3] !== undefined) !== (rotationMs !== undefined)) throw notFound();
       const key = `${rendition.initKey?.replace(/init-[0-9a-f]+\.mp4$/, '') ?? ''}init-${init[2]}.mp4`;
+      let keyMs = this.deps.clock.now().getTime();
+      if (rotationMs !== undefined) {
+        keyMs = Number(init[3]) * rotationMs;
+        await this.checkKeyPeriod(channel, endpoint, rendition, keyMs, rotationMs, notFound);
+      }
       const clearInit = await this.deps.blobs.get(key);
       if (!clearInit) throw notFound();
-      // CMAF keys do not rotate (egress.ts): the init segment signals the one key of the track.
-      const bytes = enc ? await this.deps.egress!.cmafInit(endpoint, enc, outputTrack(rendition), clearInit, this.deps.clock.now().getTime()) : clearInit;
+      const bytes = enc ? await this.deps.egress!.cmafInit(endpoint, enc, outputTrack(rendition), clearInit, keyMs) : clearInit;
       return { status: 200, headers: { 'content-type': rendition.kind === 'audio' ? 'audio/mp4' : 'video/mp4', 'cache-control': `max-age=${SEGMENT_MAX_AGE}` }, body: bytes };
     }
     const name = parseSegmentName(rest);
@@ -599,7 +641,10 @@ export class OriginService {
       const bytes = await this.deps.blobs.get(seg.key);
       if (!bytes) throw notFound();
       if (!enc) return ok(bytes);
-      return ok(await this.sealFragment(endpoint, enc, rendition, seg, bytes, new Map()));
+      // The key is that of the output segment's start: its first part's.
+      const head = name.part === 0 ? seg : await timeline.getSegment(channel.arn, rendition.id, firstSeqOf(k, n));
+      if (!head || head.startMs < resetMs) throw notFound();
+      return ok(await this.sealFragment(endpoint, enc, rendition, seg, bytes, new Map(), head.startMs));
     }
     const found = (await timeline.segmentsBySeq(channel.arn, rendition.id, firstSeqOf(k, n), k * n)).filter((s) => s.startMs >= resetMs);
     const group = groupOf(k, n, found);
@@ -619,7 +664,7 @@ export class OriginService {
       const readPiece = async (p: SegmentRecord) => {
         const b = await blobs.get(p.key);
         if (!b) throw notFound();
-        return this.sealFragment(endpoint, enc, rendition, p, b, inits);
+        return this.sealFragment(endpoint, enc, rendition, p, b, inits, startMs);
       };
       const firstSealed = await readPiece(group.pieces[0]!);
       if (group.pieces.length === 1) return ok(firstSealed);
@@ -748,4 +793,18 @@ function llLast(listed: readonly OutputGroup[], n: number): { lastMsn: number; l
   const last = listed[listed.length - 1];
   if (!last) return undefined;
   return { lastMsn: last.k, lastPart: last.pieces[last.pieces.length - 1]!.seq - firstSeqOf(last.k, n) };
+}
+
+/** The start of every segment of the runs. */
+function* runStarts(runs: readonly OutputRun[]): Iterable<number> {
+  for (const r of runs) for (let i = 0; i < r.count; i++) yield r.first.startMs + i * r.first.durationMs;
+}
+
+/**
+ * Where the first output segment (of n input segments) starting in [fromMs, toMs] starts: the
+ * first segment of a key period (CMAF key rotation); undefined when none is held.
+ */
+async function firstGroupStartAtOrAfter(timeline: TimelineStore, channelArn: string, rendition: string, fromMs: number, toMs: number, n: number): Promise<number | undefined> {
+  const found = await timeline.findSegments(channelArn, rendition, fromMs, toMs + 1);
+  return found.find((s) => s.startMs >= fromMs && firstSeqOf(groupIndexOf(s.seq, n), n) === s.seq)?.startMs;
 }

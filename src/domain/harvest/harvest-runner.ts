@@ -375,14 +375,15 @@ export class HarvestRunner {
       if (!egress) throw new JobFailed(`The origin endpoint ${endpoint.name} is configured to encrypt, and this Packhouse has no key service; nothing was written.`);
       egress.check(enc, endpoint.containerType);
       const hlsKeys = new Map<string, (startMs: number) => readonly string[]>();
-      const dashProtection = new Map<string, readonly string[]>();
+      const dashProtection = new Map<string, (startMs: number) => readonly string[]>();
       for (const t of tracks) {
         const starts = windowTracks.get(t.id)?.segments.map((s) => s.startMs) ?? [];
         if (!starts.length) continue;
         hlsKeys.set(t.id, await egress.hlsKeysFor(endpoint, enc, t, starts));
-        if (endpoint.containerType === 'CMAF') dashProtection.set(t.id, egress.dashProtection(enc, await egress.keyAt(endpoint, enc, t, starts[0]!)));
+        if (endpoint.containerType === 'CMAF') dashProtection.set(t.id, await egress.dashProtectionFor(endpoint, enc, t, starts));
       }
-      signaling = { hlsKeys, dashProtection };
+      const rotating = enc.rotationMs !== undefined && endpoint.containerType === 'CMAF';
+      signaling = { hlsKeys, dashProtection, ...(rotating ? { keyPeriodOf: (ms: number) => egress.periodAt(enc, ms) } : {}) };
       const byId = new Map(tracks.map((t) => [t.id, t]));
       const blobs = this.deps.blobs;
       const gone = (o: PlannedObject) => new JobFailed(`A segment of the window (${o.key.split('/').pop()}) was removed from Packhouse before it could be copied.`);

@@ -41,10 +41,15 @@ export interface PlannedObject {
   readonly segment?: { readonly trackId: string; readonly seq: number; readonly startMs: number; readonly init: boolean; readonly n: number; readonly initKey?: string | undefined };
 }
 
-/** Encrypted endpoints (src/encryption/egress.ts): a track's EXT-X-KEY lines by segment start, and its DASH ContentProtection. */
+/** Encrypted endpoints (src/encryption/egress.ts): a track's EXT-X-KEY lines and DASH ContentProtection by segment start. */
 export interface HarvestSignaling {
   readonly hlsKeys: ReadonlyMap<string, (startMs: number) => readonly string[]>;
-  readonly dashProtection: ReadonlyMap<string, readonly string[]>;
+  readonly dashProtection: ReadonlyMap<string, (startMs: number) => readonly string[]>;
+  /**
+   * CMAF key rotation: the key period of a segment by its start. Each key period has its own init
+   * segments (named with it) and DASH Period, as on the origin.
+   */
+  readonly keyPeriodOf?: ((startMs: number) => number) | undefined;
 }
 
 export interface HarvestPlan {
@@ -69,6 +74,8 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
   const prefix = job.destinationPath.replace(/\/+$/, '');
   const at = (name: string) => `${prefix}/${name}`;
   const segName = text(endpoint.segment['SegmentName'], 'segment');
+  const keyPeriodOf = signaling?.keyPeriodOf;
+  const initName = (trackId: string, initId: string | undefined, startMs: number) => outputNames.init(segName, trackId, initId, keyPeriodOf?.(startMs));
   const present = tracks.filter((t) => (segments.get(t.id)?.length ?? 0) > 0);
   if (present.length === 0) throw new NoContentError();
 
@@ -81,7 +88,7 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
         const key = at(outputNames.segment(segName, t.id, s.seq, n(t), t.container));
         if (!media.has(key)) media.set(key, { key, contentType: ct, bytes: s.bytes, blobKeys: s.blobKeys, ...(s.tsContinuity ? { tsContinuity: true } : {}), segment: { trackId: t.id, seq: s.seq, startMs: s.startMs, init: false, n: n(t), initKey: s.initKey } });
         if (s.initKey && t.container !== 'ts') {
-          const initKey = at(outputNames.init(segName, t.id, initIdOf(s.initKey)));
+          const initKey = at(initName(t.id, initIdOf(s.initKey), s.startMs));
           if (!media.has(initKey)) media.set(initKey, { key: initKey, contentType: ct === 'audio/mp4' ? 'audio/mp4' : 'video/mp4', bytes: 0, blobKeys: [s.initKey], segment: { trackId: t.id, seq: s.seq, startMs: s.startMs, init: true, n: n(t), initKey: s.initKey } });
         }
       }
@@ -110,7 +117,7 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
         track: t,
         segments: segments.get(t.id)!,
         segmentUri: (s) => outputNames.segment(segName, t.id, s.seq, n(t), t.container),
-        initUri: t.container === 'ts' ? undefined : (s) => outputNames.init(segName, t.id, s.initId),
+        initUri: t.container === 'ts' ? undefined : (s) => initName(t.id, s.initId, s.startMs),
         version,
         closed: true,
         minTargetDuration: Math.round(Number(endpoint.segment['SegmentDurationSeconds'] ?? 6)),
@@ -125,13 +132,14 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
     const list = selected(doc);
     used(list);
     const body = writeMpd({
-      contentProtection: signaling ? (t) => signaling.dashProtection.get(t.id) ?? [] : undefined,
+      contentProtection: signaling ? (t, s) => signaling.dashProtection.get(t.id)!(s.startMs) : undefined,
+      keyPeriodOf,
       tracks: list,
       segments,
       closed: true,
       nowMs: job.endMs,
       mediaTemplate: (t) => outputNames.dashMediaTemplate(segName, n(t)),
-      initialization: (t, id) => outputNames.init(segName, t.id, id),
+      initialization: (t, id, s) => initName(t.id, id, s.startMs),
       minUpdatePeriodSeconds: 2,
       minBufferTimeSeconds: Number(doc['MinBufferTimeSeconds'] ?? 5),
       suggestedPresentationDelaySeconds: 0,

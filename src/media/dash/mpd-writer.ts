@@ -16,8 +16,8 @@ export interface MpdOptions {
   readonly nowMs: number;
   /** media attribute of a track, with $RepresentationID$ and $Number$ left for the player. */
   readonly mediaTemplate: (track: OutputTrack) => string;
-  /** initialization attribute of a track's init segment. */
-  readonly initialization: (track: OutputTrack, initId: string | undefined) => string;
+  /** initialization attribute of a track's init segment (`segment`: the track's last one in the Period). */
+  readonly initialization: (track: OutputTrack, initId: string | undefined, segment: OutputSegment) => string;
   readonly minUpdatePeriodSeconds: number;
   readonly minBufferTimeSeconds: number;
   readonly suggestedPresentationDelaySeconds: number;
@@ -29,10 +29,18 @@ export interface MpdOptions {
    */
   readonly runStartsMs?: ReadonlyMap<number, number> | undefined;
   /**
-   * Encrypted output: the ContentProtection elements of a track (already XML). Written once per
-   * AdaptationSet when its tracks share them, else in each Representation.
+   * Encrypted output: the ContentProtection elements of a track (already XML) for its segments of
+   * a Period (`segment`: its first one there). Written once per AdaptationSet when its tracks share
+   * them, else in each Representation.
    */
-  readonly contentProtection?: ((track: OutputTrack) => readonly string[]) | undefined;
+  readonly contentProtection?: ((track: OutputTrack, segment: OutputSegment) => readonly string[]) | undefined;
+  /**
+   * Key rotation (MediaPackage's DRM_KEY_ROTATION period trigger): the key period of a segment by
+   * its start. A new Period begins at the reference track's first segment of each key period, and
+   * every track's segments go to a Period of their own key period (a track's segments of a key
+   * period the reference track has not reached yet are left out until it does).
+   */
+  readonly keyPeriodOf?: ((startMs: number) => number) | undefined;
 }
 
 /** ISO 8601 duration with millisecond precision (xs:duration). */
@@ -71,37 +79,64 @@ function timeline(runs: readonly OutputRun[]): string {
 
 interface Period {
   readonly discSeq: number;
+  /** Key period of its segments (0 without key rotation). */
+  readonly keyPeriod: number;
   /** Wall-clock start of the reference track's first segment in it (epoch ms). */
   readonly firstMs: number;
   readonly runs: Map<string, OutputRun[]>;
 }
 
+/** The runs cut where the key period changes: every piece lies in one key period. */
+function byKeyPeriod(runs: readonly OutputRun[], keyPeriodOf: ((startMs: number) => number) | undefined): { run: OutputRun; keyPeriod: number }[] {
+  if (!keyPeriodOf) return runs.map((run) => ({ run, keyPeriod: 0 }));
+  const out: { run: OutputRun; keyPeriod: number }[] = [];
+  for (const r of runs) {
+    let i = 0;
+    while (i < r.count) {
+      const kp = keyPeriodOf(r.first.startMs + i * r.first.durationMs);
+      let j = i + 1;
+      // Key periods only grow with time: the first segment of a later one ends this piece.
+      while (j < r.count && keyPeriodOf(r.first.startMs + j * r.first.durationMs) === kp) j++;
+      out.push({ run: { first: runSegment(r, i), count: j - i }, keyPeriod: kp });
+      i = j;
+    }
+  }
+  return out;
+}
+
 /**
  * DATAPLANE.md §2.5.9: a new period at every discontinuity (an encoder restart, a change of init
- * segment). Periods are cut on a reference track (the first video track) and every other track's
- * segments go to the period that holds their midpoint.
+ * segment) and, with key rotation, at every new key period. Periods are cut on a reference track
+ * (the first video track) and every other track's segments go to the period of their key period
+ * that holds their midpoint.
  */
-function splitPeriods(present: readonly OutputTrack[], runs: ReadonlyMap<string, readonly OutputRun[]>): Period[] {
+function splitPeriods(present: readonly OutputTrack[], runs: ReadonlyMap<string, readonly OutputRun[]>, keyPeriodOf: ((startMs: number) => number) | undefined): Period[] {
   const ref = present.find((t) => t.kind !== 'audio') ?? present[0]!;
   const periods: Period[] = [];
   // Only the first segment of a run can be a discontinuity.
-  for (const { first: s } of runs.get(ref.id)!) {
-    if (periods.length === 0 || s.discontinuity) periods.push({ discSeq: s.discSeq ?? 0, firstMs: s.startMs, runs: new Map() });
+  for (const { run: { first: s }, keyPeriod } of byKeyPeriod(runs.get(ref.id)!, keyPeriodOf)) {
+    const last = periods[periods.length - 1];
+    if (!last || s.discontinuity || last.keyPeriod !== keyPeriod) periods.push({ discSeq: s.discSeq ?? 0, keyPeriod, firstMs: s.startMs, runs: new Map() });
   }
-  const periodOf = (mid: number) => {
-    let p = 0;
-    while (p + 1 < periods.length && periods[p + 1]!.firstMs <= mid) p++;
-    return p;
-  };
   for (const t of present) {
-    for (const r of runs.get(t.id)!) {
+    for (const { run: r, keyPeriod } of byKeyPeriod(runs.get(t.id)!, keyPeriodOf)) {
+      // The periods of this key period (consecutive: key periods only grow with time).
+      const lo = periods.findIndex((p) => p.keyPeriod === keyPeriod);
+      if (lo < 0) continue;
+      let hi = lo;
+      while (hi + 1 < periods.length && periods[hi + 1]!.keyPeriod === keyPeriod) hi++;
+      const periodOf = (mid: number) => {
+        let p = lo;
+        while (p + 1 <= hi && periods[p + 1]!.firstMs <= mid) p++;
+        return p;
+      };
       const { startMs: s0, durationMs: d } = r.first;
       const mid = (i: number) => s0 + i * d + d / 2;
       // Segments i … j−1 of the run have their midpoints in period p: the run splits where a later period begins.
       for (let i = 0; i < r.count; ) {
         const p = periodOf(mid(i));
         let j = r.count;
-        const next = periods[p + 1];
+        const next = p + 1 <= hi ? periods[p + 1] : undefined;
         if (next && d > 0) {
           j = Math.ceil((next.firstMs - s0 - d / 2) / d);
           while (j - 1 > i && mid(j - 1) >= next.firstMs) j--;
@@ -136,7 +171,7 @@ export function writeMpd(o: MpdOptions): string {
     ? `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${ns} profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" mediaPresentationDuration="${isoDuration(duration)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}">`
     : `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${ns} profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" id="0" availabilityStartTime="1970-01-01T00:00:00Z" publishTime="${new Date(o.nowMs).toISOString()}" minimumUpdatePeriod="${isoDuration(o.minUpdatePeriodSeconds)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}" suggestedPresentationDelay="${isoDuration(o.suggestedPresentationDelaySeconds)}" timeShiftBufferDepth="${isoDuration(duration)}">`;
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', head];
-  const periods = splitPeriods(present, runsOf);
+  const periods = splitPeriods(present, runsOf, o.keyPeriodOf);
   // Wall-clock start of each period (epoch ms): where the reference track's first segment in it
   // starts, and for the first period of a dynamic MPD the start of its whole run (stable while the
   // window slides); a static MPD's first period starts with its earliest segment.
@@ -161,7 +196,7 @@ export function writeMpd(o: MpdOptions): string {
       const mime = kind === 'audio' ? 'audio/mp4' : 'video/mp4';
       const lang = tag ? ` lang="${tag}"` : '';
       lines.push(`<AdaptationSet id="${setId++}" contentType="${kind}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1"${lang}>`);
-      const protections = o.contentProtection ? tracks.map((t) => o.contentProtection!(t)) : [];
+      const protections = o.contentProtection ? tracks.map((t) => o.contentProtection!(t, p.runs.get(t.id)![0]!.first)) : [];
       const shared = protections.length > 0 && protections.every((p) => p.join('') === protections[0]!.join(''));
       if (shared) lines.push(...protections[0]!);
       for (const [ti, t] of tracks.entries()) {
@@ -176,7 +211,7 @@ export function writeMpd(o: MpdOptions): string {
         if (t.channels) lines.push(`<AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${t.channels}"/>`);
         if (!shared && protections[ti]) lines.push(...protections[ti]);
         lines.push(
-          `<SegmentTemplate timescale="${t.timescale}" presentationTimeOffset="${pto}" startNumber="${first.seq}" media="${escUri(o.mediaTemplate(t))}" initialization="${escUri(o.initialization(t, segs[segs.length - 1]!.first.initId))}">`,
+          `<SegmentTemplate timescale="${t.timescale}" presentationTimeOffset="${pto}" startNumber="${first.seq}" media="${escUri(o.mediaTemplate(t))}" initialization="${escUri(o.initialization(t, segs[segs.length - 1]!.first.initId, segs[segs.length - 1]!.first))}">`,
           `<SegmentTimeline>${timeline(segs)}</SegmentTimeline>`,
           '</SegmentTemplate>',
           '</Representation>',

@@ -257,8 +257,9 @@ export class MediaSegmentLines {
       const s = i === 0 || !affixes || o.keyLines ? runSegment(r, i) : undefined;
       if (i === 0 && this.count > 0 && f.discontinuity) this.push('#EXT-X-DISCONTINUITY\n');
       if (o.keyLines) this.keys(s!);
-      if (o.initUri && (i === 0 || this.lastInit === undefined)) {
-        const init = o.initUri(f);
+      // With key lines, a segment may need another init segment than the run's first (CMAF key rotation: one per key period).
+      if (o.initUri && (i === 0 || this.lastInit === undefined || o.keyLines)) {
+        const init = o.initUri(s ?? f);
         if (init !== this.lastInit) {
           this.push(`#EXT-X-MAP:URI=${qUri(init)}\n`);
           this.lastInit = init;
