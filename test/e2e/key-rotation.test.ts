@@ -11,6 +11,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createDecipheriv } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -215,7 +216,7 @@ describe('key rotation (KeyRotationIntervalSeconds) on encrypted endpoints', () 
     assert.deepEqual(keySwitches(audio.segments), [audioAt], audio.text);
   });
 
-  test('SAMPLE-AES TS: EXT-X-KEY changes at the same segment, to the second period\'s key', async () => {
+  test('SAMPLE-AES TS: EXT-X-KEY changes at the same segment; ffmpeg decodes each side with its own key only', async () => {
     const { text, segments } = await sixSegments('saes', 'index_0');
     assertValidPlaylist(text, 'the rotating SAMPLE-AES playlist');
     const at = segments.findIndex((s) => s.pdtMs! >= B);
@@ -224,10 +225,41 @@ describe('key rotation (KeyRotationIntervalSeconds) on encrypted endpoints', () 
     assert.notEqual(kids[0], kids[1]);
     assert.match(segments[at]!.keys[0]!, /^METHOD=SAMPLE-AES,URI="[^"]+",IV=0x000102030405060708090A0B0C0D0E0F$/);
     assert.ok(asked('res-saes', after0).some((r) => r.kids.includes(kids[1]!)));
-    // Each side's segments differ from the other period's encryption: a segment is encrypted with its own period's key.
-    const seg = await get(`${out('saes')}/${segments[at]!.uri}`);
-    assert.equal(seg.status, 200);
-    assert.ok(isTs(seg.body) && seg.body.includes(Buffer.from('zavc')));
+    // ffmpeg decodes the segment on each side of the boundary, alone, to the clear frames (the AES-128 endpoint's,
+    // decrypted) with its period's key, and to no clear frame with the other's.
+    const aes = (await sixSegments('aes', 'index_0')).segments;
+    const aesKids = [aes[0]!, aes[at]!].map((x) => keyUri(x.keys).split('/').pop()!);
+    const dir = tempDir('packhouse-rot-saes-');
+    try {
+      const frames = (name: string) =>
+        spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-allowed_extensions', 'ALL', '-i', name, '-map', '0:v', '-f', 'framemd5', '-'], { cwd: dir, encoding: 'utf8' }).stdout.split('\n').filter((l) => /^0,/.test(l));
+      const list = (segment: string, keyLine: string) => ['#EXTM3U', '#EXT-X-VERSION:5', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:0', keyLine, '#EXTINF:2.0,', segment, '#EXT-X-ENDLIST', ''].join('\n');
+      for (const i of [at - 1, at]) {
+        const side = i < at ? 0 : 1;
+        const seg = await get(`${out('saes')}/${segments[i]!.uri}`);
+        assert.equal(seg.status, 200);
+        assert.ok(isTs(seg.body) && seg.body.includes(Buffer.from('zavc')), 'sample encryption keeps the MPEG-TS structure');
+        writeFileSync(join(dir, `sa-${i}.ts`), seg.body);
+        const seq = Number(/_(\d+)\.ts$/.exec(aes[i]!.uri)![1]);
+        writeFileSync(join(dir, `clear-${i}.ts`), aesDecrypt((await get(`${out('aes')}/${aes[i]!.uri}`)).body, providerKey(aesKids[side]!), seqIv(seq))!);
+        writeFileSync(join(dir, `clear-${i}.m3u8`), list(`clear-${i}.ts`, ''));
+        const clear = frames(`clear-${i}.m3u8`);
+        assert.ok(clear.length >= 45, `${clear.length} frames`);
+        for (const k of [0, 1]) {
+          writeFileSync(join(dir, `key-${k}.bin`), providerKey(kids[k]!));
+          writeFileSync(join(dir, `sa-${i}-${k}.m3u8`), list(`sa-${i}.ts`, `#EXT-X-KEY:${segments[i]!.keys[0]!.replace(/URI="[^"]+"/, `URI="key-${k}.bin"`)}`));
+          const got = frames(`sa-${i}-${k}.m3u8`);
+          assert.equal(got.length, clear.length);
+          const same = got.filter((l, j) => l === clear[j]).length;
+          // ffmpeg's SAMPLE-AES reader gets the last frames of a segment read alone wrong (docs/known-differences.md): all but those.
+          const head = clear.length - 4;
+          if (k === side) assert.deepEqual(got.slice(0, head), clear.slice(0, head), `segment ${i} decodes to the clear frames with its period's key`);
+          else assert.equal(same, 0, `segment ${i} does not decode with the other period's key`);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('CENC CMAF: a new EXT-X-KEY and EXT-X-MAP, and a new DASH Period with its default_KID, at the boundary; each period\'s init and fragments decode with its key only', async () => {
