@@ -50,19 +50,20 @@ function http(method: string, url: string, body?: Buffer): Promise<{ status: num
  * the playlist naming it, then poll the origin's live playlist until it lists the segment. Returns
  * each cycle's latency from the start of the upload to the playlist listing it.
  */
-async function ingestLatencies(base: string, segment: Buffer, first: number, seconds: number): Promise<number[]> {
+async function ingestLatencies(base: string, segment: Buffer, first: number, seconds: number, epochMs: number): Promise<number[]> {
   const lat: number[] = [];
   const listed: { n: number; pdt: number }[] = [];
   let n = first;
-  let next = Date.now();
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
-    next += 2000;
+    // Segment n covers [epoch + 2n s, epoch + 2(n + 1) s) and is uploaded when it ends, as a live
+    // encoder does: one timeline across both phases, whatever the requests cost.
+    const pdt = epochMs + n * 2000;
+    await new Promise((r) => setTimeout(r, Math.max(0, pdt + 2000 - Date.now())));
     const t0 = performance.now();
     const put = await http('PUT', `${base}/in/v1/bench/1/live/seg_${n}.ts`, segment);
     if (put.status >= 300) throw new Error(`segment PUT ${put.status}: ${put.text}`);
-    listed.push({ n, pdt: Date.now() - 2000 });
+    listed.push({ n, pdt });
     const window = listed.slice(-6);
     const playlist = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${window[0]!.n}`, ...window.flatMap((s) => [`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.pdt).toISOString()}`, '#EXTINF:2.000,', `seg_${s.n}.ts`])];
     const tSeg = performance.now() - t0;
@@ -216,7 +217,8 @@ async function main(): Promise<void> {
     // How long the server's event loop is held: its delay, idle and under the load.
     const loopIdle = monitorEventLoopDelay({ resolution: 5 });
     loopIdle.enable();
-    const idle = await ingestLatencies(app, segment, 0, INGEST_SECONDS);
+    const epochMs = Date.now() - 1000;
+    const idle = await ingestLatencies(app, segment, 0, INGEST_SECONDS, epochMs);
     loopIdle.disable();
     const loopBusy = monitorEventLoopDelay({ resolution: 5 });
     // The load runs on its own thread (its own event loop), as other clients would: only the
@@ -224,7 +226,7 @@ async function main(): Promise<void> {
     const load = new Worker(LOAD_CLIENTS, { eval: true, workerData: { url: `${base}/index_video_hi.m3u8?${day}`, clients: Number(process.env.BENCH_LOAD_CLIENTS ?? 8), same: process.env.BENCH_LOAD_SAME === '1' } });
     await new Promise((resolve) => load.once('message', resolve));
     loopBusy.enable();
-    const busy = await ingestLatencies(app, segment, idle.length, INGEST_SECONDS);
+    const busy = await ingestLatencies(app, segment, idle.length, INGEST_SECONDS, epochMs);
     loopBusy.disable();
     load.postMessage('stop');
     const fetched = await new Promise<number>((resolve) => load.once('message', resolve));

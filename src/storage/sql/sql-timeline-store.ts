@@ -127,6 +127,9 @@ export class SqlTimelineStore implements TimelineStore {
       );
       appendToRuns(h.runs, rows.map(toTimed));
       h.lastSeq = rows.length < LOAD_CHUNK_ROWS ? lastSeq : Number(rows[rows.length - 1]!['seq']);
+      // A long timeline is read in many chunks: between them the event loop serves others (ingest,
+      // live playlists), since a read SQLite answers at once would otherwise run them all in one turn.
+      if (lastSeq > h.lastSeq) await new Promise((resolve) => setImmediate(resolve));
     }
     this.held.set(key, h);
     this.heldRuns += h.runs.length;
