@@ -46,18 +46,25 @@ interface Result {
   p50: number;
   p99: number;
   n: number;
+  /** Calls that failed (counted apart: the rates and latencies are of successful calls). */
+  errors: number;
 }
 
 async function measure(call: (i: number) => Promise<unknown>, concurrency: number): Promise<Result> {
   const latencies: number[] = [];
   const deadline = performance.now() + seconds * 1000;
   let next = 0;
+  let errors = 0;
   const worker = async () => {
     while (performance.now() < deadline) {
       const i = next++;
       const t0 = performance.now();
-      await call(i);
-      latencies.push(performance.now() - t0);
+      try {
+        await call(i);
+        latencies.push(performance.now() - t0);
+      } catch {
+        errors += 1;
+      }
     }
   };
   const t0 = performance.now();
@@ -65,7 +72,7 @@ async function measure(call: (i: number) => Promise<unknown>, concurrency: numbe
   const elapsed = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-  return { rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), n: latencies.length };
+  return { rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), n: latencies.length, errors };
 }
 
 function client(endpoint: string): MediaPackageV2Client {
@@ -133,7 +140,8 @@ async function main(): Promise<void> {
           ratios.set(key, cell);
           console.log(
             `${key} ${r.rps.toFixed(0).padStart(7)} ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(7)} | ` +
-              `${b.rps.toFixed(0).padStart(14)} ${b.p99.toFixed(2).padStart(7)} | ${(r.rps / b.rps).toFixed(2).padStart(11)} ${(r.p99 / b.p99).toFixed(2).padStart(10)}`,
+              `${b.rps.toFixed(0).padStart(14)} ${b.p99.toFixed(2).padStart(7)} | ${(r.rps / b.rps).toFixed(2).padStart(11)} ${(r.p99 / b.p99).toFixed(2).padStart(10)}` +
+              (r.errors ? `   ${r.errors} failed` : ''),
           );
         }
       }

@@ -161,7 +161,8 @@ export class ApiPipeline {
           }
           return response;
         },
-        { joinNested: true },
+        // Exclusive: on PostgreSQL, creates queue for their turn instead of failing serialisation.
+        { joinNested: true, exclusive: true },
       );
     } catch (err) {
       const lostRace = err instanceof TwinCommitted || (err instanceof ServiceError && err.fields['ConflictExceptionType'] === 'RESOURCE_ALREADY_EXISTS');

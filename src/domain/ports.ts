@@ -56,6 +56,11 @@ export interface IdempotencyRecord {
   readonly createdMs: number;
 }
 
+export interface TransactionOptions {
+  readonly joinNested?: boolean;
+  readonly exclusive?: boolean;
+}
+
 /** Operations available inside (and outside) a transaction. */
 export interface MetadataOps {
   getResource<D>(arn: string): Promise<ResourceRecord<D> | undefined>;
@@ -104,8 +109,12 @@ export interface MetadataStore extends MetadataOps {
    * own (two statements, two round trips on PostgreSQL, fewer): one of them that throws fails
    * this whole transaction, which then rolls back even if fn catches the error. For callers that
    * fail as a whole anyway (the API pipeline around a handler).
+   *
+   * With `exclusive`, it runs one at a time with every other exclusive transaction, on every node:
+   * for creates, which check names and quotas and on PostgreSQL would otherwise abort each other
+   * (serialisation failures) when many arrive at once.
    */
-  transaction<R>(fn: (tx: MetadataOps) => Promise<R>, options?: { readonly joinNested?: boolean }): Promise<R>;
+  transaction<R>(fn: (tx: MetadataOps) => Promise<R>, options?: TransactionOptions): Promise<R>;
   /** A stored content-key document (src/encryption/content-keys.ts) by its id. */
   getContentKeys(id: string): Promise<string | undefined>;
   /**

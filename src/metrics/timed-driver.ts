@@ -1,5 +1,5 @@
 /** A SqlDriver that reports the time of every statement and transaction to the metrics. */
-import type { Row, SqlDriver, SqlExecutor } from '../storage/sql/driver.js';
+import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from '../storage/sql/driver.js';
 import type { PackhouseMetrics } from './metrics.js';
 
 export class TimedDriver implements SqlDriver {
@@ -20,8 +20,8 @@ export class TimedDriver implements SqlDriver {
     return this.metrics.database('statement', () => this.inner.run(sql, params));
   }
 
-  transaction<R>(fn: (ex: SqlExecutor) => Promise<R>): Promise<R> {
-    return this.metrics.database('transaction', () => this.inner.transaction(fn));
+  transaction<R>(fn: (ex: SqlExecutor) => Promise<R>, options?: TransactionOptions): Promise<R> {
+    return this.metrics.database('transaction', () => this.inner.transaction(fn, options));
   }
 
   migrate(): Promise<void> {

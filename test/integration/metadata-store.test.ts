@@ -687,6 +687,25 @@ function contract(backend: Backend): void {
       }
     });
 
+    it('exclusive transactions take turns: concurrent count-then-insert creates each run once, with no serialisation failure to retry, and see each other', async () => {
+      const scope = freshScope();
+      let attempts = 0;
+      const seen: number[] = [];
+      const create = (i: number) =>
+        store.transaction(async (tx) => {
+          attempts += 1;
+          const n = await tx.countResources({ kind: 'harvestJob', scope, groupName: 'g' });
+          await tx.insertResource(rec({ kind: 'harvestJob', scope, group: 'g', channel: 'c', endpoint: 'e', name: `job-${i}`, status: 'QUEUED' }));
+          await tx.putIdempotency(scope, 'CreateHarvestJob', `tok-${i}`, { requestHash: 'h', response: 'r', createdMs: T });
+          seen.push(n);
+        }, { exclusive: true });
+      await within(20_000, Promise.all(Array.from({ length: 12 }, (_, i) => create(i))));
+      assert.equal(attempts, 12, 'no transaction ran twice');
+      // One at a time: each counted the jobs of all those before it.
+      assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i));
+      assert.equal(await store.countResources({ kind: 'harvestJob', scope, groupName: 'g' }), 12);
+    });
+
     it('isolation: five concurrent count-then-insert transactions under a quota of 2 leave exactly two', async () => {
       const scope = freshScope();
       const meet = barrier(5, 500);

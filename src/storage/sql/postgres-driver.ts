@@ -9,13 +9,18 @@
  * DependencyError, and its connection is discarded rather than returned to the pool.
  */
 import pg from 'pg';
-import type { Row, SqlDriver, SqlExecutor } from './driver.js';
+import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './driver.js';
 import { MIGRATIONS } from './migrations.js';
 import { DependencyError } from '../../domain/errors.js';
 
 type Params = readonly unknown[];
 const RETRYABLE = new Set(['40001', '40P01']);
 const MIGRATION_LOCK = 7_204_911;
+/**
+ * Taken by exclusive transactions (creates with a ClientToken, which all write a token). It
+ * conflicts with itself and with the sweep's deletes of old tokens, never with readers.
+ */
+const EXCLUSIVE_LOCK = 'LOCK TABLE idempotency_tokens IN SHARE ROW EXCLUSIVE MODE';
 
 /** Rewrites `?` placeholders to `$1..$n` (the statements here never hold a literal `?`). */
 export function toPostgres(sql: string): string {
@@ -97,13 +102,16 @@ export class PostgresDriver implements SqlDriver {
     return this.ex.run(sql, params);
   }
 
-  async transaction<R>(fn: (ex: SqlExecutor) => Promise<R>): Promise<R> {
+  async transaction<R>(fn: (ex: SqlExecutor) => Promise<R>, options: TransactionOptions = {}): Promise<R> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.connect();
       const ex = this.executor(client);
       let broken: Error | undefined;
       try {
-        await ex.run('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        // Exclusive: the lock is taken in the same round trip as BEGIN and before the transaction's
+        // snapshot (LOCK needs none), so a create waits for the one before it to commit and then
+        // sees its rows, instead of running beside it and failing serialisation.
+        await ex.run(options.exclusive ? `BEGIN ISOLATION LEVEL SERIALIZABLE; ${EXCLUSIVE_LOCK}` : 'BEGIN ISOLATION LEVEL SERIALIZABLE');
         const result = await fn(ex);
         await ex.run('COMMIT');
         return result;

@@ -8,7 +8,7 @@
  * commit as the resource (docs/design/001-metadata-store.md).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { IdempotencyRecord, ListPage, MetadataOps, MetadataStore, OutboxEvent, ResourceFilter, ResourceRecord, Scope } from '../../domain/ports.js';
+import type { IdempotencyRecord, ListPage, MetadataOps, MetadataStore, OutboxEvent, ResourceFilter, ResourceRecord, Scope, TransactionOptions } from '../../domain/ports.js';
 import type { Row, SqlDriver, SqlExecutor } from './driver.js';
 
 const COLUMNS = 'arn, kind, account_id, region, group_name, channel_name, endpoint_name, name, status, created_ms, expires_ms, doc';
@@ -193,7 +193,7 @@ export class SqlMetadataStore extends SqlOps implements MetadataStore {
     return new SqlMetadataStore(driver);
   }
 
-  transaction<R>(fn: (tx: MetadataOps) => Promise<R>, options: { readonly joinNested?: boolean } = {}): Promise<R> {
+  transaction<R>(fn: (tx: MetadataOps) => Promise<R>, options: TransactionOptions = {}): Promise<R> {
     const outer = this.current.getStore();
     if (outer?.open) return outer.flat ? this.join(outer, fn) : this.savepoint(outer, fn);
     return this.driver.transaction(async (ex) => {
@@ -207,7 +207,7 @@ export class SqlMetadataStore extends SqlOps implements MetadataStore {
       } finally {
         tx.open = false;
       }
-    });
+    }, { exclusive: options.exclusive === true });
   }
 
   /** A transaction inside a flat one: its statements are the outer one's; if fn throws, the outer one cannot commit. */

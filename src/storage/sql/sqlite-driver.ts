@@ -11,7 +11,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import Database from 'better-sqlite3';
-import type { Migration, Row, SqlDriver, SqlExecutor } from './driver.js';
+import type { Migration, Row, SqlDriver, SqlExecutor, TransactionOptions } from './driver.js';
 import { MIGRATIONS } from './migrations.js';
 
 type Params = readonly unknown[];
@@ -85,7 +85,8 @@ export class SqliteDriver implements SqlDriver {
    * Queues fn for the next group. Its callback runs in the caller's async context (so
    * AsyncLocalStorage sees the caller), whichever transaction started the group.
    */
-  transaction<R>(fn: (ex: SqlExecutor) => Promise<R>): Promise<R> {
+  /** Every transaction here is exclusive (one connection, one writer), so options change nothing. */
+  transaction<R>(fn: (ex: SqlExecutor) => Promise<R>, _options?: TransactionOptions): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ fn: AsyncResource.bind(fn), resolve: resolve as (v: unknown) => void, reject });
       this.scheduleGroup();
