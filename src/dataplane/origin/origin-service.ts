@@ -445,14 +445,14 @@ export class OriginService {
     // A long playlist's segment lines are extended or cut from those written for an earlier
     // request of the same start, off the main thread (playlist-renderer.ts); encrypted ones carry
     // key lines and are written whole.
-    let body: string;
+    let body: string | Buffer;
     if (this.lines !== undefined && !keyLines && runs.reduce((k, r) => k + r.count, 0) >= MIN_CACHED_SEGMENTS) {
       const affixes = options.segmentUriAffixes!;
       const [initPrefix, initSuffix] = outputNames.init(segName, child, '\u0000').split('\u0000');
       const init = endpoint.containerType === 'TS' ? undefined : { prefix: initPrefix!, suffix: initSuffix! };
       const spec: LinesSpec = { segmentPrefix: affixes.prefix, segmentSuffix: affixes.suffix, init, programDateTimeIntervalSeconds: options.programDateTimeIntervalSeconds };
       const key = JSON.stringify([endpoint.arn, endpoint.etag, endpoint.resetMs ?? 0, channel.etag, channel.resetMs ?? 0, doc.ManifestName, child, n, spec]);
-      body = mediaPlaylistHead(options, runs) + (await this.lines.lines(key, runs, spec)) + mediaPlaylistTail(options);
+      body = Buffer.concat([Buffer.from(mediaPlaylistHead(options, runs)), await this.lines.lines(key, runs, spec), Buffer.from(mediaPlaylistTail(options))]);
     } else body = writeMediaPlaylist(options);
     const lastRun = runs[runs.length - 1]!;
     const last = runSegment(lastRun, lastRun.count - 1);

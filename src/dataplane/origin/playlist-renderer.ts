@@ -38,7 +38,7 @@ export function linesOptions(spec: LinesSpec): SegmentLinesOptions {
 export type LinesCounts = PlaylistLinesCache['counts'];
 
 interface Pending {
-  readonly resolve: (text: string) => void;
+  readonly resolve: (text: Buffer) => void;
   readonly fallback: () => void;
 }
 
@@ -65,16 +65,19 @@ export class PlaylistRenderer {
     return this.threads > 0 && this.failures < 3 && !this.closed;
   }
 
-  /** The segment lines of `runs` (see PlaylistLinesCache.lines); `key` names everything `spec` and the lines depend on. */
-  lines(key: string, runs: readonly OutputRun[], spec: LinesSpec): Promise<string> {
-    const inline = () => this.local.lines(key, runs, linesOptions(spec));
+  /**
+   * The segment lines of `runs` (see PlaylistLinesCache.lines) as UTF-8; `key` names everything
+   * `spec` and the lines depend on. A thread encodes them and hands the bytes over without a copy.
+   */
+  lines(key: string, runs: readonly OutputRun[], spec: LinesSpec): Promise<Buffer> {
+    const inline = () => Buffer.from(this.local.lines(key, runs, linesOptions(spec)));
     if (!this.threaded) return Promise.resolve(inline());
     let h = 0;
     for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) >>> 0;
     const thread = h % this.threads;
     const w = this.thread(thread);
     const id = this.nextId++;
-    return new Promise<string>((resolve) => {
+    return new Promise<Buffer>((resolve) => {
       this.pending.set(id, { resolve, fallback: () => resolve(inline()), thread });
       w.postMessage({ id, key, runs, spec });
     });
@@ -110,7 +113,7 @@ export class PlaylistRenderer {
     const w = new Worker(new URL('./playlist-thread.js', import.meta.url), { workerData: { cacheChars: this.cacheChars / this.threads } });
     // The thread never keeps the process alive.
     w.unref();
-    w.on('message', (m: { id?: number; text?: string; stats?: LinesCounts }) => {
+    w.on('message', (m: { id?: number; bytes?: Uint8Array; stats?: LinesCounts }) => {
       if (m.stats) {
         this.statsWaiters.shift()?.(m.stats);
         return;
@@ -118,7 +121,8 @@ export class PlaylistRenderer {
       const p = this.pending.get(m.id!);
       if (!p) return;
       this.pending.delete(m.id!);
-      p.resolve(m.text!);
+      const b = m.bytes!;
+      p.resolve(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
     });
     const lost = () => {
       if (this.workers[i] !== w) return;

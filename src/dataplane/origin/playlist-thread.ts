@@ -1,6 +1,6 @@
 /**
  * The render thread of playlist-renderer.ts: keeps a segment lines cache and answers each request
- * (key, runs, spec) with the lines' text, in order.
+ * (key, runs, spec) with the lines' text as UTF-8 bytes, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OutputRun } from '../../media/timeline/model.js';
@@ -14,5 +14,9 @@ parentPort!.on('message', (m: { id: number; key: string; runs: OutputRun[]; spec
     parentPort!.postMessage({ stats: { ...cache.counts } });
     return;
   }
-  parentPort!.postMessage({ id: m.id, text: cache.lines(m.key, m.runs, linesOptions(m.spec)) });
+  const text = cache.lines(m.key, m.runs, linesOptions(m.spec));
+  // Bytes of their own (not a slice of Buffer's shared pool), handed over rather than copied.
+  const bytes = new Uint8Array(Buffer.byteLength(text));
+  Buffer.from(bytes.buffer).write(text);
+  parentPort!.postMessage({ id: m.id, bytes }, [bytes.buffer]);
 });
