@@ -11,6 +11,7 @@ import { aes128Length, aes128Stream, sampleAesChunk, sequenceIv, TsEncryptError 
 import { streamContinuous } from '../media/package/ts-continuity.js';
 import { CmafEncryptError, DRM_SYSTEM_IDS as CMAF_SYSTEM_IDS, encryptFragment, encryptInit, psshBox, uuidBytes, type CmafTrackEncryption } from '../media/encrypt/cmaf-encrypt.js';
 import type { OutputTrack } from '../media/timeline/model.js';
+import type { ContentProtection } from '../media/dash/mpd-writer.js';
 import { DRM_SYSTEM_IDS, type DrmSystemName } from './cpix.js';
 import { ContentKeys, KeyUnavailableError, type ContentKey, type EndpointEncryption } from './content-keys.js';
 
@@ -123,7 +124,7 @@ export class Egress {
   }
 
   /** A DASH Representation's ContentProtection elements per listed segment: one set per key period (a DASH Period each). */
-  dashProtectionFor(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, starts: Iterable<number>): Promise<(startMs: number) => readonly string[]> {
+  dashProtectionFor(endpoint: OriginEndpoint, enc: EndpointEncryption, track: TrackFacts, starts: Iterable<number>): Promise<(startMs: number) => readonly ContentProtection[]> {
     return this.perPeriod(endpoint, enc, track, starts, (key) => this.dashProtection(enc, key));
   }
 
@@ -216,20 +217,19 @@ export class Egress {
   }
 
   /** The DASH ContentProtection elements of a key (mp4protection with default_KID, then one per DRM system). */
-  dashProtection(enc: EndpointEncryption, key: ContentKey | undefined): string[] {
+  dashProtection(enc: EndpointEncryption, key: ContentKey | undefined): ContentProtection[] {
     if (!key) return [];
-    const kid = key.kid;
-    const lines = [`<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="${enc.method === 'CENC' ? 'cenc' : 'cbcs'}" cenc:default_KID="${kid}"/>`];
+    const out: ContentProtection[] = [{ schemeIdUri: 'urn:mpeg:dash:mp4protection:2011', value: enc.method === 'CENC' ? 'cenc' : 'cbcs', attributes: ` cenc:default_KID="${key.kid}"` }];
     for (const s of enc.systems) {
       const sig = key.drm[s];
       if (!sig?.pssh || !(s === 'WIDEVINE' || s === 'PLAYREADY' || s === 'IRDETO')) continue;
       const pro = s === 'PLAYREADY' ? psshData(sig.pssh) : undefined;
-      const value = s === 'WIDEVINE' ? ' value="Widevine"' : s === 'PLAYREADY' ? ' value="MSPR 2.0"' : '';
-      lines.push(`<ContentProtection schemeIdUri="urn:uuid:${DRM_SYSTEM_IDS[s]}"${value}><cenc:pssh>${sig.pssh.toString('base64')}</cenc:pssh>${pro ? `<mspr:pro>${pro.toString('base64')}</mspr:pro>` : ''}</ContentProtection>`);
+      const value = s === 'WIDEVINE' ? 'Widevine' : s === 'PLAYREADY' ? 'MSPR 2.0' : undefined;
+      out.push({ schemeIdUri: `urn:uuid:${DRM_SYSTEM_IDS[s]}`, value, children: `<cenc:pssh>${sig.pssh.toString('base64')}</cenc:pssh>${pro ? `<mspr:pro>${pro.toString('base64')}</mspr:pro>` : ''}` });
     }
     // W3C ClearKey (urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e): players with the keys at hand (EME ClearKey) find the key id here.
-    lines.push(`<ContentProtection schemeIdUri="urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e" value="ClearKey1.0"/>`);
-    return lines;
+    out.push({ schemeIdUri: 'urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e', value: 'ClearKey1.0' });
+    return out;
   }
 
   /** CENC IV base of a fragment: derived from (endpoint, rendition, input sequence), low 16 bits zero for the sample counter. */

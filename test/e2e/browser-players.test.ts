@@ -74,7 +74,11 @@ const encryptedEndpoint = (providerUrl: string): EndpointSpec => ({
       },
     },
   },
-  DashManifests: [{ ManifestName: 'dash', UtcTiming: { TimingMode: 'UTC_DIRECT' } }],
+  DashManifests: [
+    { ManifestName: 'dash', UtcTiming: { TimingMode: 'UTC_DIRECT' } },
+    // The same MPD with its ContentProtection declared once at MPD level and referenced (ref/refId).
+    { ManifestName: 'dashref', UtcTiming: { TimingMode: 'UTC_DIRECT' }, DrmSignaling: 'REFERENCED' },
+  ],
 });
 
 /** The ClearKey keys of an MPD's key ids, as the test provider derives them (or wrong ones). */
@@ -197,7 +201,7 @@ describe('real players in Chromium (dash.js, hls.js)', () => {
     assert.ok(r.decodedFrames > 10, `${r.decodedFrames} frames decoded`);
   });
 
-  test('dash.js with ClearKey plays a closed window of the CENC endpoint, and not with a wrong key', async () => {
+  test('dash.js with ClearKey plays a closed window of the CENC endpoint (DrmSignaling INDIVIDUAL and REFERENCED), and not with a wrong key', async () => {
     // The first 8 s of session A: a static one-period MPD.
     const url = `${encBase}/dash.mpd?start=${firstPdt / 1000}&end=${firstPdt / 1000 + 8}`;
     const res = await get(url);
@@ -207,6 +211,14 @@ describe('real players in Chromium (dash.js, hls.js)', () => {
     assert.deepEqual(r.errors, [], JSON.stringify(r));
     assert.ok(r.played >= 6 || r.ended, `played to ${r.currentTime} s`);
     assert.ok(r.decodedFrames > 10, `${r.decodedFrames} frames decoded`);
+    // DrmSignaling REFERENCED: dash.js resolves the references to the MPD-level declarations.
+    const refUrl = url.replace('/dash.mpd', '/dashref.mpd');
+    const refMpd = (await get(refUrl)).text;
+    assert.match(refMpd, / ref="cp-[0-9a-f]{16}"/);
+    const byRef = await player.play('dash', refUrl, { untilSeconds: 6, rate: 4, timeoutMs: 30_000, clearkeys: mpdClearKeys(refMpd) });
+    assert.deepEqual(byRef.errors, [], JSON.stringify(byRef));
+    assert.ok(byRef.played >= 6 || byRef.ended, `REFERENCED: played to ${byRef.currentTime} s`);
+    assert.ok(byRef.decodedFrames > 10, `REFERENCED: ${byRef.decodedFrames} frames decoded`);
     // The same window with keys that are not the provider's: the CDM cannot decrypt the samples.
     const wrong = await player.play('dash', url, { untilSeconds: 6, rate: 4, timeoutMs: 10_000, clearkeys: mpdClearKeys(res.text, true) });
     assert.ok(wrong.errors.length > 0 || wrong.decodedFrames === 0, `a wrong key played: ${JSON.stringify(wrong)}`);

@@ -13,7 +13,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateHarvestJobCommand } from '@aws-sdk/client-mediapackagev2';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
-import { createLiveChannel, decodedDuration, errorLines, get, readMedia, startEncoder, waitFor, type EndpointSpec, type RunningProcess } from '../support/live.js';
+import { createLiveChannel, decodedDuration, errorLines, findAll, get, parseXml, readMedia, startEncoder, waitFor, type EndpointSpec, type RunningProcess, type XmlElement } from '../support/live.js';
 import { builtinS3Url, getObject, listKeys, logEntries, pollJob, s3Client } from '../support/harvest.js';
 import { assertValidMpd, assertValidPlaylist } from '../support/manifest-rules.js';
 import { providerKey, startSpekeProvider, type SpekeProvider } from '../support/speke-provider.js';
@@ -79,7 +79,10 @@ describe('encryption with a SPEKE v2 key provider', () => {
       encrypted('down', 'TS', { TsEncryptionMethod: 'AES_128' }, broken.url, ['CLEAR_KEY_AES_128']),
       // ffmpeg decrypts SAMPLE-AES frames with the IV of the segment it reads, which runs a few frames
       // ahead of its demuxer: only a constant IV decodes cleanly across segment boundaries.
-      { ...encrypted('cenc', 'CMAF', { CmafEncryptionMethod: 'CENC' }, provider.url, ['WIDEVINE', 'PLAYREADY']), DashManifests: [{ ManifestName: 'dash' }] },
+      {
+        ...encrypted('cenc', 'CMAF', { CmafEncryptionMethod: 'CENC' }, provider.url, ['WIDEVINE', 'PLAYREADY']),
+        DashManifests: [{ ManifestName: 'dash' }, { ManifestName: 'dashref', DrmSignaling: 'REFERENCED' }],
+      },
       encrypted('saes', 'TS', { TsEncryptionMethod: 'SAMPLE_AES' }, provider.url, ['CLEAR_KEY_AES_128'], { ConstantInitializationVector: CONSTANT_IV }),
     ]);
     encoder = startEncoder({ baseUrl: server.url, group: G, channel: C, ingest: 1, segmentType: 'mpegts', seconds: 12 });
@@ -212,6 +215,35 @@ describe('encryption with a SPEKE v2 key provider', () => {
     }
   });
 
+  test('DrmSignaling REFERENCED: the MPD declares each ContentProtection once at MPD level with a refId, its AdaptationSets refer to them, and it validates', async () => {
+    const individual = parseXml((await get(`${out('cenc')}/dash.mpd`)).text);
+    const res = await get(`${out('cenc')}/dashref.mpd`);
+    assert.equal(res.status, 200, res.text);
+    await assertValidMpd(res.text, 'the REFERENCED CENC MPD');
+    const root = parseXml(res.text);
+    const declared = root.children.filter((c) => c.name === 'ContentProtection');
+    const ids = new Map(declared.map((d) => [d.attrs['refId']!, d]));
+    assert.equal(ids.size, declared.length, 'one refId each');
+    // What the INDIVIDUAL manifest repeats in each AdaptationSet is declared once: the same elements, the same KIDs.
+    const full = (e: XmlElement) => JSON.stringify([e.attrs['schemeIdUri'], e.attrs['value'], e.attrs['cenc:default_KID'], e.children.map((c) => c.name)]);
+    assert.deepEqual(new Set(declared.map(full)), new Set(findAll(individual, 'ContentProtection').map(full)));
+    assert.ok(declared.some((d) => d.attrs['cenc:default_KID'] && d.attrs['value'] === 'cenc'));
+    assert.ok(declared.some((d) => d.attrs['value'] === 'MSPR 2.0' && d.children.some((c) => c.name === 'mspr:pro')));
+    const sets = findAll(root, 'AdaptationSet');
+    assert.ok(sets.length >= 2);
+    for (const set of sets) {
+      const refs = findAll(set, 'ContentProtection');
+      assert.ok(refs.length >= 3, 'mp4protection, Widevine, PlayReady and ClearKey are referenced');
+      for (const r of refs) {
+        const target = ids.get(r.attrs['ref']!);
+        assert.ok(target, `ref ${r.attrs['ref']} is declared`);
+        assert.equal(r.attrs['schemeIdUri'], target.attrs['schemeIdUri']);
+        assert.equal(r.children.length, 0, 'a reference carries no pssh of its own');
+      }
+    }
+    assert.ok(!findAll(individual, 'ContentProtection').some((c) => c.attrs['ref'] || c.attrs['refId']), 'INDIVIDUAL (the default) writes no references');
+  });
+
   test('a failing provider: the endpoint answers 503 saying why, logs the reason, and serves no clear byte', async () => {
     const aes = readMedia((await get(`${out('aes')}/index_index_0.m3u8`)).text);
     const manifest = await get(`${out('down')}/index_index_0.m3u8`);
@@ -277,7 +309,7 @@ describe('encryption with a SPEKE v2 key provider', () => {
     await c.send(
       new CreateHarvestJobCommand({
         ...ref,
-        HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }], DashManifests: [{ ManifestName: 'dash' }] },
+        HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }], DashManifests: [{ ManifestName: 'dash' }, { ManifestName: 'dashref' }] },
         ScheduleConfiguration: { StartTime: new Date(start), EndTime: new Date(start + 4_000) },
         Destination: { S3Destination: { BucketName: 'vod', DestinationPath: 'cenc/' } },
       }),
@@ -288,6 +320,10 @@ describe('encryption with a SPEKE v2 key provider', () => {
     const mpd = (await getObject(s3Url, 'vod', 'cenc/dash.mpd')).toString();
     await assertValidMpd(mpd, 'the harvested CENC MPD');
     assert.match(mpd, /<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="[0-9a-f-]{36}"\/>/);
+    const referenced = (await getObject(s3Url, 'vod', 'cenc/dashref.mpd')).toString();
+    await assertValidMpd(referenced, 'the harvested REFERENCED CENC MPD');
+    assert.match(referenced, /<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="[0-9a-f-]{36}" refId="cp-[0-9a-f]{16}"\/>\n(<ContentProtection [^\n]*\n)*<Period /);
+    assert.match(referenced, /<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" ref="cp-[0-9a-f]{16}"\/>/);
     const playlist = (await getObject(s3Url, 'vod', 'cenc/index_index_0.m3u8')).toString();
     assert.match(playlist, /#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,/);
     const harvested = readMedia(playlist);

@@ -89,6 +89,48 @@ describe('the DASH MPD schema (xmllint)', () => {
   });
 });
 
+describe('DrmSignaling REFERENCED (ISO/IEC 23009-1 5th edition ContentProtection references)', () => {
+  const kid = (t: OutputTrack) => (t.kind === 'audio' ? '22222222-2222-4222-8222-222222222222' : '11111111-1111-4111-8111-111111111111');
+  const protection: MpdOptions['contentProtection'] = (t) => [
+    { schemeIdUri: 'urn:mpeg:dash:mp4protection:2011', value: 'cenc', attributes: ` cenc:default_KID="${kid(t)}"` },
+    { schemeIdUri: 'urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed', value: 'Widevine', children: `<cenc:pssh>${Buffer.from(kid(t)).toString('base64')}</cenc:pssh>` },
+    { schemeIdUri: 'urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e', value: 'ClearKey1.0' },
+  ];
+
+  test('each distinct element is declared once at MPD level with a refId and referenced from every AdaptationSet of every period; the MPD validates', async () => {
+    for (const closed of [false, true]) {
+      const mpd = writeMpd(mpdOptions(closed, { contentProtection: protection, drmSignaling: 'REFERENCED' }));
+      await assertValidMpd(mpd, `REFERENCED ${closed ? 'static' : 'dynamic'} MPD`);
+      const root = parseXml(mpd);
+      const declared = root.children.filter((c) => c.name === 'ContentProtection');
+      // Video and audio keys: two mp4protection, two Widevine, one ClearKey (the same for both).
+      assert.equal(declared.length, 5, mpd);
+      assert.ok(declared.every((d) => /^cp-[0-9a-f]{16}$/.test(d.attrs['refId'] ?? '')));
+      const ids = new Set(declared.map((d) => d.attrs['refId']));
+      const refs = findAll(root, 'ContentProtection').filter((c) => !declared.includes(c));
+      assert.equal(refs.length, 2 * 2 * 3, 'three references in each AdaptationSet (video, audio) of each of the two periods');
+      for (const r of refs) {
+        assert.ok(ids.has(r.attrs['ref']), `${r.attrs['ref']} is declared`);
+        assert.equal(r.children.length, 0);
+        assert.equal(r.attrs['cenc:default_KID'], undefined);
+        assert.equal(r.attrs['schemeIdUri'], declared.find((d) => d.attrs['refId'] === r.attrs['ref'])!.attrs['schemeIdUri']);
+      }
+      // The same content has the same refId from one update to the next.
+      assert.deepEqual([...ids], [...new Set(findAll(parseXml(writeMpd(mpdOptions(closed, { contentProtection: protection, drmSignaling: 'REFERENCED', nowMs: T0 + 40_000 }))), 'ContentProtection').map((c) => c.attrs['refId']).filter(Boolean))]);
+    }
+    const individual = writeMpd(mpdOptions(false, { contentProtection: protection }));
+    await assertValidMpd(individual, 'INDIVIDUAL MPD');
+    assert.ok(!/refId=|ref=/.test(individual));
+    assert.equal(findAll(parseXml(individual), 'ContentProtection').length, 2 * 2 * 3);
+  });
+
+  test('the schema refuses a ref that names no declared refId', async () => {
+    const mpd = writeMpd(mpdOptions(true, { contentProtection: protection, drmSignaling: 'REFERENCED' }));
+    const errors = await mpdSchemaErrors(mpd.replace(/ ref="cp-[0-9a-f]{16}"/, ' ref="cp-nowhere"'));
+    assert.ok(errors.some((e) => /cp-nowhere|IDREF/i.test(e)), errors.join('\n') || 'no error');
+  });
+});
+
 describe('the HLS rule checker', () => {
   const media = (body: string, head = '#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1') => `#EXTM3U\n${head}\n${body}`;
 

@@ -90,7 +90,7 @@ describe('writeMpd', () => {
     const xml = writeMpd({
       ...base(segments, true),
       keyPeriodOf,
-      contentProtection: (t, s) => [`<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="${t.id}-${keyPeriodOf(s.startMs)}"/>`],
+      contentProtection: (t, s) => [{ schemeIdUri: 'urn:mpeg:dash:mp4protection:2011', value: 'cenc', attributes: ` cenc:default_KID="${t.id}-${keyPeriodOf(s.startMs)}"` }],
       initialization: (t, id, s) => `seg_${t.id}_init-${id}.k${keyPeriodOf(s.startMs)}.mp4`,
     });
     const ps = periods(xml);

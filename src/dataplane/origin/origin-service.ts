@@ -8,7 +8,7 @@
  */
 import type { Channel, ConfigDoc, ManifestDoc, OriginEndpoint } from '../../domain/model.js';
 import type { BlobStore, Clock, MetadataStore, RenditionRecord, SegmentRecord, TimelineStore } from '../../domain/ports.js';
-import { writeMpd } from '../../media/dash/mpd-writer.js';
+import { writeMpd, type ContentProtection } from '../../media/dash/mpd-writer.js';
 import { mediaPlaylistHead, mediaPlaylistTail, writeMediaPlaylist, writeMultivariant, type MediaPlaylistOptions } from '../../media/hls/writer.js';
 import { ManifestFilterError, parseManifestFilter } from '../../media/manifest-filter.js';
 import { runSegment, singleRuns, type OutputRun, type OutputTrack } from '../../media/timeline/model.js';
@@ -344,7 +344,7 @@ export class OriginService {
       let runStart = window.closed ? undefined : await timeline.runStartMs(channel.arn, ref.id, d0);
       const dashEnc = encryptionOf(endpoint);
       const egress = this.deps.egress;
-      const protection = new Map<string, (startMs: number) => readonly string[]>();
+      const protection = new Map<string, (startMs: number) => readonly ContentProtection[]>();
       if (dashEnc) {
         for (const t of present) protection.set(t.id, await egress!.dashProtectionFor(endpoint, dashEnc, t, runStarts(listedRuns.get(t.id)!)));
       }
@@ -362,7 +362,7 @@ export class OriginService {
       const body = writeMpd({
         contentProtection: dashEnc ? (t, s) => protection.get(t.id)!(s.startMs) : undefined,
         keyPeriodOf,
-        tracks: present,
+        drmSignaling: dash['DrmSignaling'] === 'REFERENCED' ? 'REFERENCED' : 'INDIVIDUAL',
         segments: new Map(),
         runs: listedRuns,
         closed: window.closed,

@@ -13,6 +13,7 @@ import { NoContentError, planHarvest, type HarvestPlan, type HarvestSignaling, t
 import { harvestReadiness } from './readiness.js';
 import { firstSeqOf, groupBytes, groupSegment, windowGroups } from '../output-groups.js';
 import type { OutputTrack } from '../../media/timeline/model.js';
+import type { ContentProtection } from '../../media/dash/mpd-writer.js';
 import { outputTrack } from '../output-model.js';
 import { harvestKeysProblem } from '../s3-names.js';
 import { endpointRenditions, isRepackagedTs, unsupportedMessage } from '../repackaging.js';
@@ -375,7 +376,7 @@ export class HarvestRunner {
       if (!egress) throw new JobFailed(`The origin endpoint ${endpoint.name} is configured to encrypt, and this Packhouse has no key service; nothing was written.`);
       egress.check(enc, endpoint.containerType);
       const hlsKeys = new Map<string, (startMs: number) => readonly string[]>();
-      const dashProtection = new Map<string, (startMs: number) => readonly string[]>();
+      const dashProtection = new Map<string, (startMs: number) => readonly ContentProtection[]>();
       for (const t of tracks) {
         const starts = windowTracks.get(t.id)?.segments.map((s) => s.startMs) ?? [];
         if (!starts.length) continue;

@@ -4,7 +4,7 @@
  * (each once, however many manifests share it), then media playlists, multivariant playlists and
  * MPDs, so a reader never finds a manifest naming a missing file. Pure.
  */
-import { writeMpd } from '../../media/dash/mpd-writer.js';
+import { writeMpd, type ContentProtection } from '../../media/dash/mpd-writer.js';
 import { writeMediaPlaylist, writeMultivariant } from '../../media/hls/writer.js';
 import { parseManifestFilter } from '../../media/manifest-filter.js';
 import { initIdOf, outputNames } from '../../media/output-naming.js';
@@ -44,7 +44,7 @@ export interface PlannedObject {
 /** Encrypted endpoints (src/encryption/egress.ts): a track's EXT-X-KEY lines and DASH ContentProtection by segment start. */
 export interface HarvestSignaling {
   readonly hlsKeys: ReadonlyMap<string, (startMs: number) => readonly string[]>;
-  readonly dashProtection: ReadonlyMap<string, (startMs: number) => readonly string[]>;
+  readonly dashProtection: ReadonlyMap<string, (startMs: number) => readonly ContentProtection[]>;
   /**
    * CMAF key rotation: the key period of a segment by its start. Each key period has its own init
    * segments (named with it) and DASH Period, as on the origin.
@@ -139,6 +139,7 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
       closed: true,
       nowMs: job.endMs,
       mediaTemplate: (t) => outputNames.dashMediaTemplate(segName, n(t)),
+      drmSignaling: doc['DrmSignaling'] === 'REFERENCED' ? 'REFERENCED' : 'INDIVIDUAL',
       initialization: (t, id, s) => initName(t.id, id, s.startMs),
       minUpdatePeriodSeconds: 2,
       minBufferTimeSeconds: Number(doc['MinBufferTimeSeconds'] ?? 5),

@@ -3,6 +3,7 @@
  * model: SegmentTemplate with $Number$ and a SegmentTimeline per representation. Dynamic for live
  * windows, static for closed ones (time-shift and harvest). Pure.
  */
+import { createHash } from 'node:crypto';
 import { manifestUri, xmlAttr } from '../manifest-text.js';
 import { runSegment, type OutputRun, type OutputSegment, type OutputTrack } from '../timeline/model.js';
 import { languageTag } from '../language.js';
@@ -29,11 +30,11 @@ export interface MpdOptions {
    */
   readonly runStartsMs?: ReadonlyMap<number, number> | undefined;
   /**
-   * Encrypted output: the ContentProtection elements of a track (already XML) for its segments of
-   * a Period (`segment`: its first one there). Written once per AdaptationSet when its tracks share
-   * them, else in each Representation.
+   * Encrypted output: the ContentProtection descriptors of a track for its segments of a Period
+   * (`segment`: its first one there). Written once per AdaptationSet when its tracks share them,
+   * else in each Representation.
    */
-  readonly contentProtection?: ((track: OutputTrack, segment: OutputSegment) => readonly string[]) | undefined;
+  readonly contentProtection?: ((track: OutputTrack, segment: OutputSegment) => readonly ContentProtection[]) | undefined;
   /**
    * Key rotation (MediaPackage's DRM_KEY_ROTATION period trigger): the key period of a segment by
    * its start. A new Period begins at the reference track's first segment of each key period, and
@@ -41,7 +42,32 @@ export interface MpdOptions {
    * period the reference track has not reached yet are left out until it does).
    */
   readonly keyPeriodOf?: ((startMs: number) => number) | undefined;
+  /**
+   * DashManifests[].DrmSignaling. INDIVIDUAL (the default): each AdaptationSet (or Representation)
+   * carries its ContentProtection elements in full. REFERENCED (ISO/IEC 23009-1 5th edition,
+   * §5.8.4.1): each distinct element is declared once at MPD level with a `refId`, and the
+   * AdaptationSets (or Representations) carry only its scheme and a `ref` to it.
+   */
+  readonly drmSignaling?: 'INDIVIDUAL' | 'REFERENCED' | undefined;
 }
+
+/** A ContentProtection descriptor (§5.8.4.1). */
+export interface ContentProtection {
+  readonly schemeIdUri: string;
+  readonly value?: string | undefined;
+  /** Further attributes, already XML with a leading space (e.g. ` cenc:default_KID="…"`). */
+  readonly attributes?: string | undefined;
+  /** Child elements, already XML (e.g. `<cenc:pssh>…</cenc:pssh>`). */
+  readonly children?: string | undefined;
+}
+
+function protectionXml(cp: ContentProtection, extra = ''): string {
+  const open = `<ContentProtection schemeIdUri="${esc(cp.schemeIdUri)}"${cp.value !== undefined ? ` value="${esc(cp.value)}"` : ''}${cp.attributes ?? ''}${extra}`;
+  return cp.children ? `${open}>${cp.children}</ContentProtection>` : `${open}/>`;
+}
+
+/** The refId of a declared element: from its text, so that it stays the same from one MPD update to the next (an xs:ID). */
+const refIdOf = (declared: string) => `cp-${createHash('sha256').update(declared).digest('hex').slice(0, 16)}`;
 
 /** ISO 8601 duration with millisecond precision (xs:duration). */
 export function isoDuration(seconds: number): string {
@@ -172,6 +198,21 @@ export function writeMpd(o: MpdOptions): string {
     : `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${ns} profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" id="0" availabilityStartTime="1970-01-01T00:00:00Z" publishTime="${new Date(o.nowMs).toISOString()}" minimumUpdatePeriod="${isoDuration(o.minUpdatePeriodSeconds)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}" suggestedPresentationDelay="${isoDuration(o.suggestedPresentationDelaySeconds)}" timeShiftBufferDepth="${isoDuration(duration)}">`;
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', head];
   const periods = splitPeriods(present, runsOf, o.keyPeriodOf);
+  // REFERENCED: every distinct element once, at MPD level (before the first Period), in the order first used.
+  const referenced = o.drmSignaling === 'REFERENCED';
+  const declared = new Map<string, string>();
+  const render = (list: readonly ContentProtection[]): string[] =>
+    list.map((cp) => {
+      if (!referenced) return protectionXml(cp);
+      const full = protectionXml(cp);
+      let id = declared.get(full);
+      if (id === undefined) {
+        id = refIdOf(full);
+        declared.set(full, id);
+        lines.splice(2 + declared.size - 1, 0, protectionXml(cp, ` refId="${id}"`));
+      }
+      return protectionXml({ schemeIdUri: cp.schemeIdUri, value: cp.value }, ` ref="${id}"`);
+    });
   // Wall-clock start of each period (epoch ms): where the reference track's first segment in it
   // starts, and for the first period of a dynamic MPD the start of its whole run (stable while the
   // window slides); a static MPD's first period starts with its earliest segment.
@@ -196,7 +237,7 @@ export function writeMpd(o: MpdOptions): string {
       const mime = kind === 'audio' ? 'audio/mp4' : 'video/mp4';
       const lang = tag ? ` lang="${tag}"` : '';
       lines.push(`<AdaptationSet id="${setId++}" contentType="${kind}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1"${lang}>`);
-      const protections = o.contentProtection ? tracks.map((t) => o.contentProtection!(t, p.runs.get(t.id)![0]!.first)) : [];
+      const protections = o.contentProtection ? tracks.map((t) => render(o.contentProtection!(t, p.runs.get(t.id)![0]!.first))) : [];
       const shared = protections.length > 0 && protections.every((p) => p.join('') === protections[0]!.join(''));
       if (shared) lines.push(...protections[0]!);
       for (const [ti, t] of tracks.entries()) {
