@@ -12,6 +12,7 @@ import { streamContinuous } from '../media/package/ts-continuity.js';
 import { CmafEncryptError, DRM_SYSTEM_IDS as CMAF_SYSTEM_IDS, encryptFragment, encryptInit, psshBox, uuidBytes, type CmafTrackEncryption } from '../media/encrypt/cmaf-encrypt.js';
 import type { OutputTrack } from '../media/timeline/model.js';
 import type { ContentProtection } from '../media/dash/mpd-writer.js';
+import { sessionKeysOf } from './drm-settings.js';
 import { DRM_SYSTEM_IDS, type DrmSystemName } from './cpix.js';
 import { ContentKeys, KeyUnavailableError, type ContentKey, type EndpointEncryption } from './content-keys.js';
 
@@ -113,6 +114,22 @@ export class Egress {
     }
     if (lines.length === 0) throw new KeyUnavailableError(`None of the endpoint's DRM systems (${enc.systems.join(', ')}) can be signaled in HLS for ${enc.method}.`);
     return lines;
+  }
+
+  /**
+   * The EXT-X-SESSION-KEY lines of a multivariant playlist (RFC 8216 §4.3.4.5): the EXT-X-KEY lines
+   * its media playlists carry for the segment of each rendition starting at `startOf(track)`; a tag
+   * with the same METHOD, URI, IV, KEYFORMAT and KEYFORMATVERSIONS as an earlier one is left out
+   * (§4.3.4.5 allows it once, whatever its KEYID); a rendition the contract leaves clear adds none
+   * (METHOD=NONE has no session key).
+   */
+  async hlsSessionKeys<T extends TrackFacts>(endpoint: OriginEndpoint, enc: EndpointEncryption, tracks: readonly T[], startOf: (track: T) => number): Promise<string[]> {
+    const lines: string[] = [];
+    for (const t of tracks) {
+      const key = await this.keyAt(endpoint, enc, t, startOf(t));
+      if (key) lines.push(...this.hlsKeyLines(enc, key));
+    }
+    return sessionKeysOf(lines);
   }
 
   /**

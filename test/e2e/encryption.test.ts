@@ -13,7 +13,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateHarvestJobCommand } from '@aws-sdk/client-mediapackagev2';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
-import { createLiveChannel, decodedDuration, errorLines, findAll, get, parseXml, readMedia, startEncoder, waitFor, type EndpointSpec, type RunningProcess, type XmlElement } from '../support/live.js';
+import { createLiveChannel, decodedDuration, errorLines, findAll, get, parseXml, readMaster, readMedia, signedRequest, startEncoder, waitFor, type EndpointSpec, type RunningProcess, type XmlElement } from '../support/live.js';
 import { builtinS3Url, getObject, listKeys, logEntries, pollJob, s3Client } from '../support/harvest.js';
 import { assertValidMpd, assertValidPlaylist } from '../support/manifest-rules.js';
 import { providerKey, startSpekeProvider, type SpekeProvider } from '../support/speke-provider.js';
@@ -79,12 +79,17 @@ describe('encryption with a SPEKE v2 key provider', () => {
       encrypted('down', 'TS', { TsEncryptionMethod: 'AES_128' }, broken.url, ['CLEAR_KEY_AES_128']),
       // ffmpeg decrypts SAMPLE-AES frames with the IV of the segment it reads, which runs a few frames
       // ahead of its demuxer: only a constant IV decodes cleanly across segment boundaries.
-      {
-        ...encrypted('cenc', 'CMAF', { CmafEncryptionMethod: 'CENC' }, provider.url, ['WIDEVINE', 'PLAYREADY']),
-        DashManifests: [{ ManifestName: 'dash' }, { ManifestName: 'dashref', DrmSignaling: 'REFERENCED' }],
-      },
       encrypted('saes', 'TS', { TsEncryptionMethod: 'SAMPLE_AES' }, provider.url, ['CLEAR_KEY_AES_128'], { ConstantInitializationVector: CONSTANT_IV }),
     ]);
+    // Created with a signed request of our own: the pinned SDK drops FilterConfiguration.DrmSettings.
+    const cenc = {
+      ...encrypted('cenc', 'CMAF', { CmafEncryptionMethod: 'CENC' }, provider.url, ['WIDEVINE', 'PLAYREADY']),
+      // A second HLS manifest whose DrmSettings leaves EXT-X-SESSION-KEY out.
+      HlsManifests: [{ ManifestName: 'index', ProgramDateTimeIntervalSeconds: 2 }, { ManifestName: 'nosk', FilterConfiguration: { DrmSettings: 'exclude_session_keys' } }],
+      DashManifests: [{ ManifestName: 'dash' }, { ManifestName: 'dashref', DrmSignaling: 'REFERENCED' }],
+    };
+    const created = await signedRequest(server.url, 'POST', `/channelGroup/${G}/channel/${C}/originEndpoint`, JSON.stringify(cenc));
+    assert.equal(created.status, 200, created.text);
     encoder = startEncoder({ baseUrl: server.url, group: G, channel: C, ingest: 1, segmentType: 'mpegts', seconds: 12 });
   });
 
@@ -244,6 +249,48 @@ describe('encryption with a SPEKE v2 key provider', () => {
     assert.ok(!findAll(individual, 'ContentProtection').some((c) => c.attrs['ref'] || c.attrs['refId']), 'INDIVIDUAL (the default) writes no references');
   });
 
+  test('EXT-X-SESSION-KEY: a multivariant playlist carries its media playlists\' key lines once each; aws.drmsettings=exclude_session_keys or a DrmSettings leaves them out', async () => {
+    const shapes: Record<string, RegExp> = {
+      aes: /^#EXT-X-SESSION-KEY:METHOD=AES-128,URI="http:\/\/127\.0\.0\.1:\d+\/key\/[0-9a-f-]{36}"$/,
+      saes: /^#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI="http:\/\/127\.0\.0\.1:\d+\/key\/[0-9a-f-]{36}",IV=0x000102030405060708090A0B0C0D0E0F$/,
+      cenc: /^#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES-CTR,URI="data:text\/plain;(charset=UTF-16;)?base64,[^"]+",KEYID=0x[0-9A-F]{32},KEYFORMAT="(urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed|com\.microsoft\.playready)",KEYFORMATVERSIONS="1"$/,
+    };
+    for (const [ep, shape] of Object.entries(shapes)) {
+      const res = await get(`${out(ep)}/index.m3u8`);
+      assert.equal(res.status, 200, res.text);
+      assertValidPlaylist(res.text, `the ${ep} multivariant playlist`);
+      const mv = readMaster(res.text);
+      const session = mv.lines.filter((l) => l.startsWith('#EXT-X-SESSION-KEY:'));
+      for (const l of session) assert.match(l, shape);
+      // The key lines of the media playlists it names (video and audio have keys of their own), as session keys.
+      const keyLines = new Set<string>();
+      for (const uri of [...mv.variants.map((v) => v.uri), ...mv.media.map((m) => m['URI']!.replace(/^"|"$/g, ''))]) {
+        const media = await get(`${out(ep)}/${uri}`);
+        for (const l of media.text.split('\n')) if (l.startsWith('#EXT-X-KEY:')) keyLines.add(l.replace('#EXT-X-KEY:', '#EXT-X-SESSION-KEY:'));
+      }
+      // Each session key is a media playlist's key line, and each key line has its session key: the
+      // same METHOD, URI, IV, KEYFORMAT and KEYFORMATVERSIONS (§4.3.4.5 allows each once, so lines
+      // differing only in KEYID share one; the test provider's PlayReady objects name no KID).
+      const identity = (l: string) => l.replace(/,KEYID=0x[0-9A-F]+/, '');
+      for (const l of session) assert.ok(keyLines.has(l), `${ep}: ${l} is a media playlist's key`);
+      assert.deepEqual(new Set(session.map(identity)), new Set([...keyLines].map(identity)), ep);
+      assert.equal(new Set(session.map(identity)).size, session.length);
+      assert.equal(session.length, ep === 'cenc' ? 3 : 2, `${ep}: ${session.join('\n')}`);
+      // Before the first variant (§4.3.4.5 places it among the multivariant tags; players read it up front).
+      assert.ok(mv.lines.indexOf(session[0]!) < mv.lines.findIndex((l) => l.startsWith('#EXT-X-STREAM-INF:')));
+    }
+    const excluded = await get(`${out('cenc')}/index.m3u8?aws.drmsettings=exclude_session_keys`);
+    assert.equal(excluded.status, 200, excluded.text);
+    assert.ok(!excluded.text.includes('EXT-X-SESSION-KEY'), excluded.text);
+    assert.ok(readMaster(excluded.text).variants.length > 0);
+    assert.equal((await get(`${out('cenc')}/index.m3u8?aws.drmsettings=exclude_everything`)).status, 400);
+    const fixed = await get(`${out('cenc')}/nosk.m3u8`);
+    assert.equal(fixed.status, 200, fixed.text);
+    assert.ok(!fixed.text.includes('EXT-X-SESSION-KEY'), fixed.text);
+    // A manifest's own DrmSettings is not overridden from the query.
+    assert.equal((await get(`${out('cenc')}/nosk.m3u8?aws.drmsettings=exclude_session_keys:false`)).status, 404);
+  });
+
   test('a failing provider: the endpoint answers 503 saying why, logs the reason, and serves no clear byte', async () => {
     const aes = readMedia((await get(`${out('aes')}/index_index_0.m3u8`)).text);
     const manifest = await get(`${out('down')}/index_index_0.m3u8`);
@@ -285,6 +332,9 @@ describe('encryption with a SPEKE v2 key provider', () => {
       const playlist = (await getObject(s3Url, 'vod', 'aes/index_index_0.m3u8')).toString();
       assertValidPlaylist(playlist, 'the harvested AES-128 playlist');
       assert.match(playlist, /#EXT-X-KEY:METHOD=AES-128,URI="http:\/\/127\.0\.0\.1:\d+\/key\//);
+      const multivariant = (await getObject(s3Url, 'vod', 'aes/index.m3u8')).toString();
+      assertValidPlaylist(multivariant, 'the harvested AES-128 multivariant playlist');
+      assert.match(multivariant, /\n#EXT-X-SESSION-KEY:METHOD=AES-128,URI="http:\/\/127\.0\.0\.1:\d+\/key\/[0-9a-f-]{36}"\n/);
       const segs = keys.filter((k) => k.endsWith('.ts'));
       assert.ok(segs.length >= 2, keys.join(', '));
       for (const k of segs) {

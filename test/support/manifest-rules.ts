@@ -121,6 +121,14 @@ const TAGS: Readonly<Record<string, TagSpec>> = {
   },
   'EXT-X-RENDITION-REPORT': { where: 'media', form: 'attrs', attrs: { URI: 'quoted', 'LAST-MSN': 'int', 'LAST-PART': 'int' }, required: ['URI'] },
   // §4.3.4 Multivariant Playlist tags.
+  // §4.3.4.5: the attributes of EXT-X-KEY, METHOD never NONE.
+  'EXT-X-SESSION-KEY': {
+    where: 'multivariant',
+    form: 'attrs',
+    attrs: { METHOD: 'enum', URI: 'quoted', IV: 'hex', KEYFORMAT: 'quoted', KEYFORMATVERSIONS: 'quoted' },
+    required: ['METHOD', 'URI'],
+    enums: { METHOD: ['AES-128', 'SAMPLE-AES', 'SAMPLE-AES-CTR'] },
+  },
   'EXT-X-MEDIA': {
     where: 'multivariant',
     form: 'attrs',
@@ -310,6 +318,16 @@ type Err = (line: Line | undefined, msg: string) => void;
 type Need = (min: number, line: Line, why: string) => void;
 
 function checkMultivariant(items: readonly ({ kind: 'tag'; tag: ParsedTag } | { kind: 'uri'; line: Line })[], tags: readonly ParsedTag[], err: Err, need: Need): void {
+  const sessionKeys = new Set<string>();
+  for (const k of tags.filter((t) => t.name === 'EXT-X-SESSION-KEY')) {
+    // §4.3.4.5: never two with the same METHOD, URI, IV, KEYFORMAT and KEYFORMATVERSIONS.
+    const id = JSON.stringify(['METHOD', 'URI', 'IV', 'KEYFORMAT', 'KEYFORMATVERSIONS'].map((a) => k.attrs.get(a)));
+    if (sessionKeys.has(id)) err(k.line, 'two EXT-X-SESSION-KEY tags with the same METHOD, URI, IV, KEYFORMAT and KEYFORMATVERSIONS (§4.3.4.5)');
+    sessionKeys.add(id);
+    if (k.attrs.has('IV')) need(2, k.line, 'EXT-X-SESSION-KEY with IV');
+    if (k.attrs.has('KEYFORMAT') || k.attrs.has('KEYFORMATVERSIONS')) need(5, k.line, 'EXT-X-SESSION-KEY with KEYFORMAT or KEYFORMATVERSIONS');
+    if (k.attrs.get('METHOD') === 'SAMPLE-AES') need(5, k.line, 'METHOD=SAMPLE-AES');
+  }
   const media = tags.filter((t) => t.name === 'EXT-X-MEDIA');
   const groups = new Map<string, ParsedTag[]>();
   for (const m of media) {

@@ -172,6 +172,10 @@ describe('the HLS rule checker', () => {
       ['DEFAULT=YES with AUTOSELECT=NO', mv('#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="en",DEFAULT=YES,AUTOSELECT=NO,URI="1.m3u8"'), /AUTOSELECT=YES/],
       ['a bad resolution', mv('#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS="avc1.64001f",RESOLUTION=640*360\na.m3u8'), /not a resolution/],
       ['a bad language', mv('#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="x",LANGUAGE="en_US",URI="1.m3u8"'), /RFC 5646/],
+      ['a session key with METHOD=NONE', mv('#EXT-X-SESSION-KEY:METHOD=NONE,URI="k"\n#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS="avc1.64001f"\na.m3u8'), /METHOD=NONE is not one of/],
+      ['a session key without URI', mv('#EXT-X-SESSION-KEY:METHOD=AES-128\n#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS="avc1.64001f"\na.m3u8'), /required attribute URI/],
+      ['the same session key twice', mv('#EXT-X-SESSION-KEY:METHOD=AES-128,URI="k"\n#EXT-X-SESSION-KEY:METHOD=AES-128,URI="k"\n#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS="avc1.64001f"\na.m3u8'), /two EXT-X-SESSION-KEY/],
+      ['a session key with KEYFORMAT below version 5', `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI="skd://k",KEYFORMAT="com.apple.streamingkeydelivery"\n#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS="avc1.64001f"\na.m3u8`, /needs EXT-X-VERSION 5/],
     ];
     for (const [what, text, expected] of cases) {
       const errors = hlsErrors(text);

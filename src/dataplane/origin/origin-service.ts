@@ -31,6 +31,7 @@ import { firstSeqOf, groupEndMs, groupIndexOf, groupOf, groupSegment, groupSize,
 import type { PartialSegment, RenditionReport } from '../../media/hls/writer.js';
 import { encryptionOf, KeyUnavailableError, type EndpointEncryption } from '../../encryption/content-keys.js';
 import { collect, Egress, EncryptionNotBuiltError } from '../../encryption/egress.js';
+import { excludesSessionKeys } from '../../encryption/drm-settings.js';
 
 /**
  * A body written piece by piece: an output segment of several input segments is streamed, one
@@ -363,6 +364,7 @@ export class OriginService {
         contentProtection: dashEnc ? (t, s) => protection.get(t.id)!(s.startMs) : undefined,
         keyPeriodOf,
         drmSignaling: dash['DrmSignaling'] === 'REFERENCED' ? 'REFERENCED' : 'INDIVIDUAL',
+        tracks: present,
         segments: new Map(),
         runs: listedRuns,
         closed: window.closed,
@@ -384,7 +386,21 @@ export class OriginService {
     const version = endpoint.containerType === 'TS' ? (encryptionOf(endpoint)?.method === 'SAMPLE_AES' ? 5 : 3) : 6;
     const childName = doc.ChildManifestName ?? doc.ManifestName;
     if (child === undefined) {
-      const body = writeMultivariant({ tracks: tracks.filter((t) => listedCount(t.id) > 0 || (kind === 'llhls' && (groups.get(t.id)?.groups.length ?? 0) > 0)), playlistUri: (t) => `${outputNames.childPlaylist(childName, t.id)}${qs}`, version });
+      const listed = tracks.filter((t) => listedCount(t.id) > 0 || (kind === 'llhls' && (groups.get(t.id)?.groups.length ?? 0) > 0));
+      // EXT-X-SESSION-KEY unless DrmSettings (static, which a query cannot override) or aws.drmsettings leaves it out.
+      const staticDrm = doc.FilterConfiguration?.['DrmSettings'];
+      if (query.drmSettings && typeof staticDrm === 'string') throw new DataplaneError(404, 'This manifest has its own DrmSettings (FilterConfiguration), so aws.drmsettings cannot be applied to it.');
+      const excluded = typeof staticDrm === 'string' ? excludesSessionKeys(staticDrm) : query.drmSettings?.excludeSessionKeys === true;
+      const mvEnc = encryptionOf(endpoint);
+      // The key of the segment a player starts with: at the live edge live, at the start of a closed window.
+      const startOf = (t: OutputTrack): number => {
+        const runs = listedRuns.get(t.id) ?? [];
+        const pick = window.closed ? runs[0] : runs[runs.length - 1];
+        if (pick) return window.closed ? pick.first.startMs : pick.first.startMs + (pick.count - 1) * pick.first.durationMs;
+        return groups.get(t.id)?.groups.at(-1)?.pieces[0]?.startMs ?? now;
+      };
+      const sessionKeyLines = mvEnc && !excluded ? await this.deps.egress!.hlsSessionKeys(endpoint, mvEnc, listed, startOf) : undefined;
+      const body = writeMultivariant({ tracks: listed, playlistUri: (t) => `${outputNames.childPlaylist(childName, t.id)}${qs}`, version, sessionKeyLines });
       return { response: { status: 200, headers: { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': cache }, body }, startsMs };
     }
     const track = tracks.find((t) => t.id === child)!;

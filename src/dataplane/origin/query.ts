@@ -7,6 +7,7 @@
  */
 import { MAX_INSTANT_MS, MIN_INSTANT_MS, parseIsoDateTime } from '../../media/time.js';
 import { DataplaneError } from '../channel-locator.js';
+import { DrmSettingsError, parseDrmSettings, type DrmSettings } from '../../encryption/drm-settings.js';
 
 /** The longest startover window (model: StartoverWindowSeconds ≤ 1,209,600). */
 const MAX_SECONDS = 1_209_600;
@@ -26,6 +27,8 @@ export interface OriginQuery {
   readonly manifestWindowSeconds?: number;
   /** aws.manifestfilter as given (parsed by manifest-filter.ts where it applies). */
   readonly manifestFilter?: string;
+  /** aws.drmsettings (§3.3), checked: whether it asks to leave EXT-X-SESSION-KEY out. */
+  readonly drmSettings?: DrmSettings;
   /** `_HLS_msn` / `_HLS_part` (RFC 8216bis §6.2.5.2). */
   readonly blocking?: { readonly msn: number; readonly part?: number } | undefined;
   /** The parameters carried on to child playlists (§3.2.6), validated, in alphabetical order. */
@@ -126,6 +129,14 @@ export function parseOriginQuery(query: URLSearchParams): OriginQuery {
     throw bad('clip_start_time cannot be combined with start or end.');
   }
   const manifestFilter = single(query, 'aws.manifestfilter');
+  const drmText = single(query, 'aws.drmsettings');
+  let drmSettings: DrmSettings | undefined;
+  try {
+    drmSettings = drmText === undefined ? undefined : parseDrmSettings(drmText);
+  } catch (err) {
+    if (err instanceof DrmSettingsError) throw bad(`aws.drmsettings: ${err.message}.`);
+    throw err;
+  }
   const skip = single(query, '_HLS_skip');
   if (skip !== undefined && skip !== 'YES' && skip !== 'v2') throw bad(`_HLS_skip=${shown(skip)} is not valid: it is YES or v2.`);
 
@@ -143,6 +154,7 @@ export function parseOriginQuery(query: URLSearchParams): OriginQuery {
     ...(clipStartMs !== undefined ? { clipStartMs } : {}),
     ...(manifestWindowSeconds !== undefined ? { manifestWindowSeconds } : {}),
     ...(manifestFilter !== undefined ? { manifestFilter } : {}),
+    ...(drmSettings !== undefined ? { drmSettings } : {}),
     blocking: blockingParams(query),
     carried,
   };

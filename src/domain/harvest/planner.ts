@@ -6,6 +6,7 @@
  */
 import { writeMpd, type ContentProtection } from '../../media/dash/mpd-writer.js';
 import { writeMediaPlaylist, writeMultivariant } from '../../media/hls/writer.js';
+import { excludesSessionKeys, sessionKeysOf } from '../../encryption/drm-settings.js';
 import { parseManifestFilter } from '../../media/manifest-filter.js';
 import { initIdOf, outputNames } from '../../media/output-naming.js';
 import { matchesFilter } from '../../media/rendition-filter.js';
@@ -125,7 +126,9 @@ export function planHarvest(job: HarvestJob, endpoint: OriginEndpoint, tracks: r
       });
       manifests.push({ key: at(outputNames.childPlaylist(child, t.id)), contentType: 'application/vnd.apple.mpegurl', bytes: Buffer.byteLength(body), text: body });
     }
-    const mv = writeMultivariant({ tracks: list, playlistUri: (t) => outputNames.childPlaylist(child, t.id), version });
+    // EXT-X-SESSION-KEY: the key lines of each rendition's first segment, each once, unless the manifest's DrmSettings leaves them out.
+    const sessionKeyLines = signaling && !excludesSessionKeys(doc.FilterConfiguration?.['DrmSettings']) ? sessionKeysOf(list.flatMap((t) => signaling.hlsKeys.get(t.id)?.(segments.get(t.id)![0]!.startMs) ?? [])) : undefined;
+    const mv = writeMultivariant({ tracks: list, playlistUri: (t) => outputNames.childPlaylist(child, t.id), version, sessionKeyLines });
     multivariants.push({ key: at(`${doc.ManifestName}.m3u8`), contentType: 'application/vnd.apple.mpegurl', bytes: Buffer.byteLength(mv), text: mv });
   }
   for (const doc of endpoint.dashManifests.filter((m) => job.manifests.dash.includes(m.ManifestName))) {

@@ -12,6 +12,8 @@ export interface MultivariantOptions {
   /** URI of a track's media playlist. */
   readonly playlistUri: (track: OutputTrack) => string;
   readonly version: number;
+  /** EXT-X-SESSION-KEY lines (§4.3.4.5), written after the header. */
+  readonly sessionKeyLines?: readonly string[] | undefined;
 }
 
 /** A quoted-string attribute value (§4.2). */
@@ -25,7 +27,7 @@ function codecOf(track: OutputTrack, kind: 'video' | 'audio'): string[] {
 
 /** §4.4.6: one EXT-X-STREAM-INF per video (or muxed) track; audio-only tracks become an audio group. */
 export function writeMultivariant(o: MultivariantOptions): string {
-  const lines = ['#EXTM3U', `#EXT-X-VERSION:${o.version}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${o.version}`, '#EXT-X-INDEPENDENT-SEGMENTS', ...(o.sessionKeyLines ?? [])];
   const audio = o.tracks.filter((t) => t.kind === 'audio');
   const video = o.tracks.filter((t) => t.kind !== 'audio');
   const group = 'audio_0';
