@@ -148,9 +148,9 @@ export class Egress {
   /**
    * A TS output segment encrypted. AES_128: the whole segment, streamed over its chunks, with
    * its exact length. SAMPLE_AES: each input segment (a whole `piece`) re-muxed with sample
-   * encryption, then joined with continuous counters; the length is not known before sending.
-   * The first piece is encrypted before this returns, so content that cannot be encrypted fails
-   * with a status rather than a cut response.
+   * encryption, then joined with continuous counters; every piece is encrypted before this
+   * returns, so the length is exact and content that cannot be encrypted fails with a status
+   * rather than a cut response.
    */
   async tsSegment(
     endpoint: OriginEndpoint,
@@ -165,7 +165,6 @@ export class Egress {
     const iv = this.tsIv(enc, seq);
     if (enc.method === 'AES_128') return { chunks: aes128Stream(body.chunks(), key.key, iv), length: body.length === undefined ? undefined : aes128Length(body.length) };
     if (enc.method !== 'SAMPLE_AES') throw new EncryptionNotBuiltError(`${enc.method} encryption of TS segments is not built yet in Packhouse; this endpoint serves nothing rather than clear segments.`);
-    const pieces = body.pieces()[Symbol.asyncIterator]();
     const seal = (piece: Buffer): Buffer => {
       try {
         return sampleAesChunk(piece, key.key, iv);
@@ -174,21 +173,16 @@ export class Egress {
         throw err;
       }
     };
-    const first = await pieces.next();
-    if (first.done) return { chunks: (async function* () {})(), length: 0 };
-    const head = seal(first.value);
-    async function* sealed(): AsyncIterable<Buffer> {
-      yield head;
-      for (;;) {
-        const next = await pieces.next();
-        if (next.done) return;
-        yield seal(next.value);
-      }
-    }
+    // Every piece is encrypted before answering: re-inserted emulation prevention bytes make the
+    // encrypted length depend on the ciphertext, and this way it goes out as an exact Content-Length
+    // (joining the pieces only rewrites continuity counters, which keeps the length).
+    const sealedPieces: Buffer[] = [];
+    for await (const piece of body.pieces()) sealedPieces.push(seal(piece));
+    const length = sealedPieces.reduce((n, b) => n + b.length, 0);
     async function* wrapped(): AsyncIterable<Iterable<Buffer>> {
-      for await (const b of sealed()) yield [b];
+      for (const b of sealedPieces) yield [b];
     }
-    return { chunks: streamContinuous(wrapped()), length: undefined };
+    return { chunks: streamContinuous(wrapped()), length };
   }
 
   /** How a CMAF track is encrypted for a fragment that is input segment `inputSeq`; undefined when the contract leaves it clear. */

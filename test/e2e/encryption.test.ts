@@ -53,6 +53,8 @@ function encrypted(name: string, container: 'TS' | 'CMAF', method: Record<string
   };
 }
 
+const fourSeconds = (e: EndpointSpec): EndpointSpec => ({ ...e, Segment: { ...e.Segment, SegmentDurationSeconds: 4 } });
+
 /** The 16-byte HLS IV of a media sequence number (RFC 8216 §5.2). */
 const seqIv = (seq: number) => {
   const iv = Buffer.alloc(16);
@@ -80,6 +82,9 @@ describe('encryption with a SPEKE v2 key provider', () => {
       // ffmpeg decrypts SAMPLE-AES frames with the IV of the segment it reads, which runs a few frames
       // ahead of its demuxer: only a constant IV decodes cleanly across segment boundaries.
       encrypted('saes', 'TS', { TsEncryptionMethod: 'SAMPLE_AES' }, provider.url, ['CLEAR_KEY_AES_128'], { ConstantInitializationVector: CONSTANT_IV }),
+      // Output segments of two input segments (4 s of 2 s each).
+      fourSeconds(encrypted('saes4', 'TS', { TsEncryptionMethod: 'SAMPLE_AES' }, provider.url, ['CLEAR_KEY_AES_128'])),
+      fourSeconds(encrypted('cenc4', 'CMAF', { CmafEncryptionMethod: 'CENC' }, provider.url, ['WIDEVINE'])),
     ]);
     // Created with a signed request of our own: the pinned SDK drops FilterConfiguration.DrmSettings.
     const cenc = {
@@ -289,6 +294,32 @@ describe('encryption with a SPEKE v2 key provider', () => {
     assert.ok(!fixed.text.includes('EXT-X-SESSION-KEY'), fixed.text);
     // A manifest's own DrmSettings is not overridden from the query.
     assert.equal((await get(`${out('cenc')}/nosk.m3u8?aws.drmsettings=exclude_session_keys:false`)).status, 404);
+  });
+
+  test('encrypted output segments of two input segments carry an exact Content-Length (SAMPLE-AES TS, CENC CMAF), on GET and HEAD, and are sent whole', async () => {
+    for (const ep of ['saes4', 'cenc4']) {
+      const media = await waitFor(`two segments on the ${ep} playlist`, async () => {
+        const res = await get(`${out(ep)}/index_index_0.m3u8`);
+        if (res.status !== 200) return undefined;
+        return readMedia(res.text).segments.length >= 2 ? readMedia(res.text) : undefined;
+      }, 30_000);
+      for (const s of media.segments.slice(0, 2)) {
+        assert.match(s.uri, /\.g2\.(ts|mp4)$/, 'an output segment of two input segments');
+        const res = await get(`${out(ep)}/${s.uri}`);
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.headers.get('transfer-encoding'), null, `${ep}: not chunked`);
+        assert.equal(Number(res.headers.get('content-length')), res.body.length, `${ep} ${s.uri}: Content-Length is the body's length`);
+        const head = await get(`${out(ep)}/${s.uri}`, 'HEAD');
+        assert.equal(Number(head.headers.get('content-length')), res.body.length, `${ep} ${s.uri}: HEAD says the same length`);
+        if (ep === 'saes4') {
+          assert.ok(isTs(res.body) && res.body.includes(Buffer.from('zavc')), 'sample-encrypted MPEG-TS');
+        } else {
+          // Two encrypted fragments, each with its own sample encryption boxes.
+          assert.equal([...res.body.toString('latin1').matchAll(/senc/g)].length, 2);
+          assert.equal([...res.body.toString('latin1').matchAll(/moof/g)].length, 2);
+        }
+      }
+    }
   });
 
   test('a failing provider: the endpoint answers 503 saying why, logs the reason, and serves no clear byte', async () => {

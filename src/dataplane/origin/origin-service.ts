@@ -674,25 +674,17 @@ export class OriginService {
     const startMs = group.pieces[0]!.startMs;
     if (enc && rendition.container === 'fmp4') {
       // Each input segment is one fragment, encrypted on its own (its IVs from its own sequence
-      // number), so a part and the whole segment carry the same bytes. The first is encrypted
-      // before answering; the length is not known ahead.
+      // number), so a part and the whole segment carry the same bytes. All are encrypted before
+      // answering: each grows by its senc/saiz/saio (and pssh), by as much as its samples'
+      // subsample layout needs, and the response carries the exact Content-Length.
       const inits = new Map<string, Buffer>();
-      const readPiece = async (p: SegmentRecord) => {
+      const sealed: Buffer[] = [];
+      for (const p of group.pieces) {
         const b = await blobs.get(p.key);
         if (!b) throw notFound();
-        return this.sealFragment(endpoint, enc, rendition, p, b, inits, startMs);
-      };
-      const firstSealed = await readPiece(group.pieces[0]!);
-      if (group.pieces.length === 1) return ok(firstSealed);
-      const rest = group.pieces.slice(1);
-      return ok({
-        length: undefined,
-        discard: () => undefined,
-        async *chunks() {
-          yield firstSealed;
-          for (const p of rest) yield await readPiece(p);
-        },
-      });
+        sealed.push(await this.sealFragment(endpoint, enc, rendition, p, b, inits, startMs));
+      }
+      return ok(sealed.length === 1 ? sealed[0]! : Buffer.concat(sealed));
     }
     if (group.pieces.length === 1) {
       const bytes = await blobs.get(group.pieces[0]!.key);
