@@ -80,6 +80,7 @@ export interface MetadataOps {
   enqueueEvents(events: readonly OutboxEvent[]): Promise<void>;
   insertResource(record: ResourceRecord): Promise<void>;
   updateResource(record: ResourceRecord): Promise<void>;
+  /** Deletes a resource, and the content keys of the origin endpoints at or under its ARN. */
   deleteResource(arn: string): Promise<boolean>;
   getIdempotency(scope: Scope, operation: string, token: string): Promise<IdempotencyRecord | undefined>;
   /** Stores the record unless one exists already; returns false when it did. */

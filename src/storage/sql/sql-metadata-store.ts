@@ -132,7 +132,15 @@ class SqlOps implements MetadataOps {
     );
   }
 
+  /**
+   * Deletes a resource and, in the same transaction, the content keys of origin endpoints at or
+   * under its ARN (an endpoint's own; a channel's or group's, should any be left): keys outlive
+   * nothing they were fetched for, and an endpoint created again under the same name asks its
+   * provider afresh.
+   */
   async deleteResource(arn: string): Promise<boolean> {
+    const under = `${arn}/`;
+    await this.ex.run('DELETE FROM content_keys WHERE endpoint_arn = ? OR substr(endpoint_arn, 1, ?) = ?', [arn, under.length, under]);
     return (await this.ex.run('DELETE FROM resources WHERE arn = ?', [arn])) > 0;
   }
 
