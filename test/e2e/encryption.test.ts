@@ -85,6 +85,7 @@ describe('encryption with a SPEKE v2 key provider', () => {
       // Output segments of two input segments (4 s of 2 s each).
       fourSeconds(encrypted('saes4', 'TS', { TsEncryptionMethod: 'SAMPLE_AES' }, provider.url, ['CLEAR_KEY_AES_128'])),
       fourSeconds(encrypted('cenc4', 'CMAF', { CmafEncryptionMethod: 'CENC' }, provider.url, ['WIDEVINE'])),
+      { ...encrypted('cbcs', 'CMAF', { CmafEncryptionMethod: 'CBCS' }, provider.url, ['FAIRPLAY', 'WIDEVINE']), DashManifests: [{ ManifestName: 'dash' }] },
     ]);
     // Created with a signed request of our own: the pinned SDK drops FilterConfiguration.DrmSettings.
     const cenc = {
@@ -220,6 +221,55 @@ describe('encryption with a SPEKE v2 key provider', () => {
       assert.ok(withKey.seconds >= 1.5, `decoded ${withKey.seconds} s`);
       const without = await decodedDuration(join(dir, 'v.mp4'));
       assert.ok(errorLines(without.result.stderr).length > 0, 'without the key the frames do not decode cleanly');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('CBCS CMAF: schm cbcs and a version 1 tenc with the 1:9 pattern and a constant IV, FairPlay and Widevine key lines, DASH value cbcs; ffmpeg decodes a fragment with -decryption_key and not cleanly without', async () => {
+    const hls = await waitFor('segments on the CBCS playlist', async () => {
+      const res = await get(`${out('cbcs')}/index_index_0.m3u8`);
+      return res.status === 200 && readMedia(res.text).segments.length >= 2 ? res.text : undefined;
+    }, 30_000);
+    assertValidPlaylist(hls, 'the CBCS media playlist');
+    assert.match(hls, /\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd:\/\/[0-9a-f-]{36}",KEYFORMAT="com\.apple\.streamingkeydelivery",KEYFORMATVERSIONS="1"\n/);
+    assert.match(hls, /\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI="data:text\/plain;base64,[^"]+",KEYID=0x[0-9A-F]{32},KEYFORMAT="urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed",KEYFORMATVERSIONS="1"\n/);
+    const mpd = (await get(`${out('cbcs')}/dash.mpd`)).text;
+    await assertValidMpd(mpd, 'the CBCS MPD');
+    assert.match(mpd, /<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cbcs" cenc:default_KID="[0-9a-f-]{36}"\/>/);
+    const media = readMedia(hls);
+    const init = (await get(`${out('cbcs')}/${media.segments[0]!.map}`)).body;
+    const frag = (await get(`${out('cbcs')}/${media.segments[1]!.uri}`)).body;
+    // The boxes, read by hand (ISO/IEC 23001-7 §8.2, §8.3): schm names cbcs; tenc is version 1 with
+    // crypt:skip 1:9, protected, no per-sample IV, so a 16-byte constant IV; its KID is one the
+    // provider was asked for, and the one the playlist names.
+    const schm = init.indexOf('schm');
+    assert.ok(schm > 0, 'init has schm');
+    assert.equal(init.toString('latin1', schm + 8, schm + 12), 'cbcs');
+    const tenc = init.indexOf('tenc');
+    assert.ok(tenc > 0, 'init has tenc');
+    assert.equal(init[tenc + 4], 1, 'tenc version 1');
+    assert.equal(init[tenc + 9], 0x19, 'pattern 1:9');
+    assert.equal(init[tenc + 10], 1, 'default_isProtected');
+    assert.equal(init[tenc + 11], 0, 'no per-sample IV');
+    const kid = init.subarray(tenc + 12, tenc + 28).toString('hex');
+    assert.equal(init[tenc + 28], 16, 'a 16-byte constant IV');
+    assert.equal(kid.toUpperCase(), /KEYID=0x([0-9A-F]{32})/.exec(hls)![1]);
+    const cbcsRequest = provider.requests.find((r) => /contentId="res-cbcs"/.test(r.body))!;
+    assert.ok(cbcsRequest.kids.map((k) => k.replace(/-/g, '')).includes(kid), 'the default_KID is one the provider was asked for');
+    assert.match(cbcsRequest.body, /commonEncryptionScheme="cbcs"/);
+    for (const box of ['encv', 'frma', 'pssh']) assert.ok(init.includes(Buffer.from(box)), `init has ${box}`);
+    for (const box of ['senc', 'saiz', 'saio']) assert.ok(frag.includes(Buffer.from(box)), `fragment has ${box}`);
+    const dir = tempDir('packhouse-cbcs-');
+    try {
+      writeFileSync(join(dir, 'v.mp4'), Buffer.concat([init, frag]));
+      const withKey = await decodedDuration(join(dir, 'v.mp4'), ['-decryption_key', providerKey(kid).toString('hex')]);
+      assert.deepEqual(errorLines(withKey.result.stderr), []);
+      assert.ok(withKey.seconds >= 1.5, `decoded ${withKey.seconds} s`);
+      const without = await decodedDuration(join(dir, 'v.mp4'));
+      assert.ok(errorLines(without.result.stderr).length > 0, 'without the key the frames do not decode cleanly');
+      const wrong = await decodedDuration(join(dir, 'v.mp4'), ['-decryption_key', providerKey(`${kid}-wrong`).toString('hex')]);
+      assert.ok(errorLines(wrong.result.stderr).length > 0, 'with a wrong key the frames do not decode cleanly');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
