@@ -83,7 +83,7 @@ describe('encryption with a SPEKE v2 key provider', () => {
       // ahead of its demuxer: only a constant IV decodes cleanly across segment boundaries.
       encrypted('saes', 'TS', { TsEncryptionMethod: 'SAMPLE_AES' }, provider.url, ['CLEAR_KEY_AES_128'], { ConstantInitializationVector: CONSTANT_IV }),
       // Output segments of two input segments (4 s of 2 s each).
-      fourSeconds(encrypted('saes4', 'TS', { TsEncryptionMethod: 'SAMPLE_AES' }, provider.url, ['CLEAR_KEY_AES_128'])),
+      { ...fourSeconds(encrypted('saes4', 'TS', { TsEncryptionMethod: 'SAMPLE_AES' }, provider.url, ['CLEAR_KEY_AES_128'])), LowLatencyHlsManifests: [{ ManifestName: 'low' }] },
       fourSeconds(encrypted('cenc4', 'CMAF', { CmafEncryptionMethod: 'CENC' }, provider.url, ['WIDEVINE'])),
       { ...encrypted('cbcs', 'CMAF', { CmafEncryptionMethod: 'CBCS' }, provider.url, ['FAIRPLAY', 'WIDEVINE']), DashManifests: [{ ManifestName: 'dash' }] },
     ]);
@@ -370,6 +370,44 @@ describe('encryption with a SPEKE v2 key provider', () => {
         }
       }
     }
+  });
+
+  test('LL-HLS parts of a SAMPLE-AES TS endpoint: each part is its input segment sample-encrypted as in the whole segment', async () => {
+    const ll = await waitFor('a complete segment listed with its parts', async () => {
+      const res = await get(`${out('saes4')}/low_index_0.m3u8`);
+      if (res.status !== 200) return undefined;
+      const ls = res.text.split('\n');
+      // The parts listed just before a complete segment's URI line are that segment's.
+      for (let i = 0; i < ls.length; i++) {
+        if (!/^segment_.*\.g2\.ts$/.test(ls[i]!)) continue;
+        const parts: string[] = [];
+        for (let j = i - 1; j >= 0 && !/\.ts$/.test(ls[j]!); j--) {
+          const m = /^#EXT-X-PART:.*URI="([^"]+)"/.exec(ls[j]!);
+          if (m) parts.unshift(m[1]!);
+        }
+        if (parts.length === 2) return { text: res.text, segment: ls[i]!, parts };
+      }
+      return undefined;
+    }, 30_000);
+    assertValidPlaylist(ll.text, 'the SAMPLE-AES LL-HLS playlist');
+    assert.match(ll.text, /#EXT-X-KEY:METHOD=SAMPLE-AES,URI="http:\/\/127\.0\.0\.1:\d+\/key\/[0-9a-f-]{36}"/);
+    const whole = (await get(`${out('saes4')}/${ll.segment}`)).body;
+    const parts = [];
+    for (const uri of ll.parts) {
+      const res = await get(`${out('saes4')}/${uri}`);
+      assert.equal(res.status, 200, `${uri}: ${res.text}`);
+      assert.equal(Number(res.headers.get('content-length')), res.body.length);
+      assert.ok(isTs(res.body) && res.body.includes(Buffer.from('zavc')), `${uri} is sample-encrypted MPEG-TS`);
+      parts.push(res.body);
+    }
+    // The whole segment is its parts joined, continuity counters (the low 4 bits of each packet's 4th byte) carried on.
+    const masked = (b: Buffer) => {
+      const c = Buffer.from(b);
+      for (let at = 3; at < c.length; at += 188) c[at] = c[at]! & 0xf0;
+      return c;
+    };
+    assert.equal(whole.length, parts[0]!.length + parts[1]!.length);
+    assert.ok(masked(Buffer.concat(parts)).equals(masked(whole)), 'the parts carry the bytes of the whole segment');
   });
 
   test('a failing provider: the endpoint answers 503 saying why, logs the reason, and serves no clear byte', async () => {

@@ -650,7 +650,9 @@ export class OriginService {
     const ok = (body: Buffer | StreamedBody) => ({ status: 200, headers: { 'content-type': type, 'cache-control': `max-age=${SEGMENT_MAX_AGE}` }, body });
     if (name.part !== undefined) {
       if (name.part >= n) throw notFound();
-      if (enc && rendition.container === 'ts') throw new EncryptionNotBuiltError('LL-HLS partial segments of an encrypted TS endpoint are not built yet in Packhouse; play the whole segments (the HLS manifest) instead.');
+      if (enc && rendition.container === 'ts' && enc.method !== 'SAMPLE_AES') {
+        throw new EncryptionNotBuiltError(`LL-HLS partial segments of an ${enc.method} TS endpoint are not built yet in Packhouse; play the whole segments (the HLS manifest) instead.`);
+      }
       const seq = firstSeqOf(k, n) + name.part;
       const seg = await this.awaitSegment(timeline, channel, endpoint, rendition.id, seq);
       if (!seg || seg.startMs < resetMs) throw notFound();
@@ -660,6 +662,15 @@ export class OriginService {
       // The key is that of the output segment's start: its first part's.
       const head = name.part === 0 ? seg : await timeline.getSegment(channel.arn, rendition.id, firstSeqOf(k, n));
       if (!head || head.startMs < resetMs) throw notFound();
+      if (rendition.container === 'ts') {
+        // SAMPLE-AES: the part is its input segment sample-encrypted as in the whole segment, with
+        // the key and IV of the parent segment (its media sequence number, or the constant IV).
+        const one = async function* () {
+          yield bytes;
+        };
+        const sealed = await this.deps.egress!.tsSegment(endpoint, enc, outputTrack(rendition), k, head.startMs, { chunks: one, pieces: one, length: bytes.length });
+        return ok(await collect(sealed.chunks));
+      }
       return ok(await this.sealFragment(endpoint, enc, rendition, seg, bytes, new Map(), head.startMs));
     }
     const found = (await timeline.segmentsBySeq(channel.arn, rendition.id, firstSeqOf(k, n), k * n)).filter((s) => s.startMs >= resetMs);
