@@ -5,7 +5,7 @@
  * ratio to the baseline, because the machines are shared and absolute numbers drift.
  *
  *   npm run bench            (or: node dist/bench/control-plane.js [--seconds 3] [--levels 1,4,16,64]
- *                             [--ops GetChannel,CreateHarvestJob] [--rounds 1] [--postgres] [--compare DIR])
+ *                             [--ops GetChannel,CreateHarvestJob] [--rounds 1] [--postgres [--nodes 2]] [--compare DIR])
  *
  * With --rounds N every cell is measured N times (baseline first each time) and a last table gives
  * the median of each ratio, so a noisy machine shows as spread rather than as one lucky number.
@@ -39,6 +39,9 @@ const LEVELS = opt('--levels', '1,4,16,64').split(',').map(Number);
 const OPS = opt('--ops', 'GetChannel,CreateHarvestJob').split(',');
 const ROUNDS = Math.max(1, Number(opt('--rounds', '1')) || 1);
 const POSTGRES = args.includes('--postgres');
+/** Identical nodes over one PostgreSQL database, the calls spread over them in turn (needs --postgres). */
+const NODES = Math.max(1, Number(opt('--nodes', '1')) || 1);
+if (NODES > 1 && !POSTGRES) throw new Error('--nodes needs --postgres: several nodes share one PostgreSQL database');
 const COMPARE = opt('--compare', '');
 
 interface Result {
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
     targets.unshift(await startTarget(' (compare)', other.startApp, otherConfig.loadConfig));
   }
 
-  console.log(`control-plane benchmark, ${seconds} s per cell, ${ROUNDS} round(s), ${POSTGRES ? 'PostgreSQL' : 'SQLite'}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`control-plane benchmark, ${seconds} s per cell, ${ROUNDS} round(s), ${POSTGRES ? 'PostgreSQL' : 'SQLite'}${NODES > 1 ? `, ${NODES} nodes` : ''}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   if (COMPARE) console.log(`rows marked (compare) are the build in ${COMPARE}`);
   console.log('operation                   conc   req/s  p50 ms  p99 ms | baseline req/s  p99 ms | ratio req/s  ratio p99');
   const ratios = new Map<string, { rps: number[]; p99: number[] }>();
@@ -160,12 +163,16 @@ async function main(): Promise<void> {
 }
 
 /** A Packhouse server (of this build or another) in a throwaway data directory or database, with bench/ch/ep. */
-async function startTarget(label: string, start: typeof startApp, load: typeof loadConfig): Promise<{ label: string; client: MediaPackageV2Client; close(): Promise<void> }> {
+async function startTarget(label: string, start: typeof startApp, load: typeof loadConfig): Promise<{ label: string; client: Pick<MediaPackageV2Client, 'send'>; close(): Promise<void> }> {
   const pgDatabase = POSTGRES ? await createPgDatabase() : undefined;
-  const dataDir = mkdtempSync(join(tmpdir(), 'packhouse-bench-'));
-  const config = load(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--quota-active-harvest-jobs', '1000000', '--log-level', 'silent', ...(pgDatabase ? ['--database-url', pgDatabase.url] : [])], {});
-  const app = await start(config, { logger: pino({ level: process.env['BENCH_LOG'] ?? 'silent' }) });
-  const ph = client(app.url);
+  const nodes: { app: Awaited<ReturnType<typeof startApp>>; dataDir: string; client: MediaPackageV2Client }[] = [];
+  for (let i = 0; i < NODES; i++) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'packhouse-bench-'));
+    const config = load(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--quota-active-harvest-jobs', '1000000', '--log-level', 'silent', ...(pgDatabase ? ['--database-url', pgDatabase.url] : [])], {});
+    const app = await start(config, { logger: pino({ level: process.env['BENCH_LOG'] ?? 'silent' }) });
+    nodes.push({ app, dataDir, client: client(app.url) });
+  }
+  const ph = nodes[0]!.client;
   await ph.send(new CreateChannelGroupCommand({ ChannelGroupName: 'bench' }));
   await ph.send(new CreateChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'ch' }));
   await ph.send(
@@ -178,12 +185,17 @@ async function startTarget(label: string, start: typeof startApp, load: typeof l
       HlsManifests: [{ ManifestName: 'index' }],
     }),
   );
+  // Calls go to the nodes in turn, as a load balancer in front of them would send them.
+  let turn = 0;
+  const spread = { send: ((command: Parameters<MediaPackageV2Client['send']>[0]) => nodes[turn++ % nodes.length]!.client.send(command)) as MediaPackageV2Client['send'] };
   return {
     label,
-    client: ph,
+    client: nodes.length > 1 ? spread : ph,
     async close() {
-      await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      for (const n of nodes) {
+        await n.app.close();
+        rmSync(n.dataDir, { recursive: true, force: true });
+      }
       if (pgDatabase) await dropPgDatabase(pgDatabase.name);
     },
   };

@@ -164,6 +164,9 @@ describe('two nodes, one input each, one node killed', () => {
 
       // A closed 10 s window across the kill, read from B: every request answers, the whole window decodes.
       const closedEnd = Math.floor(killedAt / 1000) + 4;
+      // Input 2 must have sent (to B) the segments past the window's end: on a loaded machine the
+      // encoder can be seconds behind the clock.
+      await waitFor('input 2 to announce segments past the closed window on node B', async () => (Math.min(announced(teeB, '0'), announced(teeB, '2')) >= closedEnd * 1000 ? true : undefined), 60_000);
       await waitFor('the closed window to end on node B', async () => (Date.now() > closedEnd * 1000 + 4000 ? true : undefined), 60_000);
       const win = `start=${closedEnd - 10}&end=${closedEnd}`;
       const d = await decodedDuration(`${b.url}/out/v1/${G}/${C}/cmaf/index.m3u8?${win}`);
