@@ -223,7 +223,7 @@ async function startServices(
   const cleanup = new ChannelCleanup({ store, timeline, blobs, logger });
   const purge = (arn: string) => void cleanup.purge(arn).catch((err: unknown) => logger.error({ err, channel: arn }, 'removing a deleted channel\'s content failed; the sweep retries'));
   const reset = (arn: string) => cleanup.reset(arn).catch((err: unknown) => logger.error({ err, channel: arn }, 'removing a reset channel\'s content failed'));
-  const services = createServices({ store, clock, ids: randomIds, settings, hooks: { channelDeleted: purge, channelReset: reset } });
+  const services = createServices({ store, clock, ids: randomIds, settings, hooks: { channelDeleted: purge, channelReset: reset, originEndpointDeleted: (arn) => egress.keys.forget(arn) } });
   const verifier = new SigV4Verifier((id) => keys.lookup(id));
   const pipeline = new ApiPipeline({ services, store, verifier, clock, ids: randomIds, logger });
   const retention = new RetentionKeeper({ store, timeline, blobs, clock, logger });

@@ -149,6 +149,8 @@ export interface ContentKeysOptions {
 
 export class ContentKeys {
   private readonly cache = new Map<string, PeriodKeys>();
+  /** The endpoint ARN of each cached id (for forget). */
+  private readonly arnOf = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<PeriodKeys>>();
   private readonly failures = new Map<string, { untilMs: number; message: string }>();
 
@@ -218,16 +220,35 @@ export class ContentKeys {
     return createHash('sha256').update(what).digest('hex');
   }
 
-  private remember(id: string, keys: PeriodKeys): PeriodKeys {
+  /**
+   * Drops what this node holds for a deleted origin endpoint (its keys in memory, a remembered
+   * provider failure), so that an endpoint created again under the same name asks its provider
+   * afresh here as on every other node (its stored keys went with it: MetadataStore.deleteResource).
+   */
+  forget(endpointArn: string): void {
+    for (const [id, arn] of this.arnOf) {
+      if (arn !== endpointArn) continue;
+      this.cache.delete(id);
+      this.failures.delete(id);
+      this.arnOf.delete(id);
+    }
+  }
+
+  private remember(id: string, keys: PeriodKeys, endpointArn: string): PeriodKeys {
     this.cache.set(id, keys);
+    this.arnOf.set(id, endpointArn);
     const max = this.o.cacheEntries ?? 1000;
-    while (this.cache.size > max) this.cache.delete(this.cache.keys().next().value!);
+    while (this.cache.size > max) {
+      const oldest = this.cache.keys().next().value!;
+      this.cache.delete(oldest);
+      this.arnOf.delete(oldest);
+    }
     return keys;
   }
 
   private async load(id: string, endpoint: OriginEndpoint, enc: EndpointEncryption, period: number): Promise<PeriodKeys> {
     const stored = await this.o.store.getContentKeys(id);
-    if (stored) return this.remember(id, fromDoc(JSON.parse(stored) as StoredDoc));
+    if (stored) return this.remember(id, fromDoc(JSON.parse(stored) as StoredDoc), endpoint.arn);
     const failed = this.failures.get(id);
     if (failed && failed.untilMs > this.now()) throw new KeyUnavailableError(failed.message);
     const kids = enc.slots.map((s) => deriveKid(endpoint.arn, enc.resourceId, s.trackType, period));
@@ -255,6 +276,6 @@ export class ContentKeys {
     const doc = JSON.stringify(toDoc(period, enc.slots, got));
     const kept = await this.o.store.putContentKeys(id, endpoint.arn, doc, this.now());
     this.o.logger.info({ endpoint: endpoint.arn, keyPeriod: period, kids, systems: enc.systems, ms: Date.now() - started }, 'encryption: content keys fetched from the key provider');
-    return this.remember(id, fromDoc(JSON.parse(kept) as StoredDoc));
+    return this.remember(id, fromDoc(JSON.parse(kept) as StoredDoc), endpoint.arn);
   }
 }

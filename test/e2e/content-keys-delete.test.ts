@@ -2,14 +2,15 @@
  * Content keys go with what they were fetched for: a Packhouse on SQLite and one on PostgreSQL
  * each serve two AES-128 endpoints fed by ffmpeg, so each endpoint's keys are fetched from the test
  * SPEKE provider and stored (the content_keys table); deleting one endpoint deletes its keys and
- * leaves the other's, and deleting the other, the channel and the group leaves none.
+ * leaves the other's (and the endpoint created again under its name asks the provider afresh), and
+ * deleting the other, the channel and the group leaves none.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { DeleteChannelCommand, DeleteChannelGroupCommand, DeleteOriginEndpointCommand } from '@aws-sdk/client-mediapackagev2';
+import { CreateOriginEndpointCommand, DeleteChannelCommand, DeleteChannelGroupCommand, DeleteOriginEndpointCommand } from '@aws-sdk/client-mediapackagev2';
 import { startServer, type TestServer } from '../support/server.js';
 import { createLiveChannel, expectEncoderSuccess, get, readMedia, startEncoder, waitFor, type EndpointSpec } from '../support/live.js';
 import { createPgDatabase, dropPgDatabase } from '../support/postgres.js';
@@ -66,6 +67,17 @@ describe('content keys are deleted with their origin endpoint', () => {
     const left = await keyRows();
     assert.deepEqual(left.filter((a) => arnOf('a').test(a)), [], 'the deleted endpoint\'s keys are gone');
     assert.equal(left.filter((a) => arnOf('b').test(a)).length, 1, 'the other endpoint keeps its keys');
+    // Created again under the same name: its keys are asked of the provider afresh, not taken from
+    // this node's memory of the deleted endpoint, and stored again.
+    const asked = () => provider.requests.filter((r) => /contentId="res-a"/.test(r.body)).length;
+    const before = asked();
+    await client.send(new CreateOriginEndpointCommand({ ChannelGroupName: G, ChannelName: C, ...aes('a', provider.url) }));
+    const again = await get(`${server.url}/out/v1/${G}/${C}/a/index_index_0.m3u8`);
+    assert.equal(again.status, 200, again.text);
+    assert.match(again.text, /#EXT-X-KEY:METHOD=AES-128/);
+    assert.equal(asked(), before + 1, 'the provider is asked again');
+    assert.equal((await keyRows()).filter((a) => arnOf('a').test(a)).length, 1);
+    await client.send(new DeleteOriginEndpointCommand({ ChannelGroupName: G, ChannelName: C, OriginEndpointName: 'a' }));
     await client.send(new DeleteOriginEndpointCommand({ ChannelGroupName: G, ChannelName: C, OriginEndpointName: 'b' }));
     await client.send(new DeleteChannelCommand({ ChannelGroupName: G, ChannelName: C }));
     await client.send(new DeleteChannelGroupCommand({ ChannelGroupName: G }));

@@ -46,6 +46,8 @@ export interface ServiceContext {
   readonly hooks?:
     | {
         readonly channelDeleted?: (channelArn: string) => void;
+        /** After an origin endpoint is deleted: what a node holds for it in memory (its content keys) goes. */
+        readonly originEndpointDeleted?: (endpointArn: string) => void;
         /** Awaited by ResetChannelState: removes the content the channel held (a reset always starts it afresh). */
         readonly channelReset?: (channelArn: string) => Promise<void>;
       }

@@ -94,9 +94,9 @@ export class OriginEndpointService {
   /** Deletes the endpoint; its active harvest jobs end FAILED (HARVEST.md §8.2), their records stay. */
   async delete(scope: Scope, g: string, c: string, e: string): Promise<void> {
     const { store, clock, ids, settings } = this.ctx;
-    await store.transaction(async (tx) => {
-      const arn = arns.endpoint(scope, g, c, e);
-      if (!(await tx.getResource(arn))) return;
+    const arn = arns.endpoint(scope, g, c, e);
+    const deleted = await store.transaction(async (tx) => {
+      if (!(await tx.getResource(arn))) return false;
       await failActiveJobs(tx, scope, { groupName: g, channelName: c, endpointName: e }, `The origin endpoint ${e} was deleted before the harvest job could finish.`, {
         nowMs: clock.now().getTime(),
         ids,
@@ -104,7 +104,9 @@ export class OriginEndpointService {
         webhooks: settings.eventWebhooks,
       });
       await tx.deleteResource(arn);
+      return true;
     });
+    if (deleted) this.ctx.hooks?.originEndpointDeleted?.(arn);
   }
 
   async list(scope: Scope, g: string, c: string, maxResults?: number, nextToken?: string): Promise<{ items: OriginEndpoint[]; nextToken?: string }> {
