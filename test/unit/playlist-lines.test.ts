@@ -10,18 +10,9 @@ import assert from 'node:assert/strict';
 import { MediaSegmentLines, type SegmentLinesOptions } from '../../src/media/hls/writer.js';
 import type { OutputRun } from '../../src/media/timeline/model.js';
 import { PlaylistLinesCache } from '../../src/dataplane/origin/playlist-lines.js';
+import { seededRandom } from '../support/seeded-random.js';
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const fresh = (runs: readonly OutputRun[], o: SegmentLinesOptions) => {
   const l = new MediaSegmentLines(o);
