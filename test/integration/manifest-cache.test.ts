@@ -6,8 +6,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { arns } from '../../src/domain/arn.js';
 import type { Channel, ChannelGroup, OriginEndpoint } from '../../src/domain/model.js';
@@ -17,6 +16,7 @@ import { ManifestCache } from '../../src/dataplane/origin/manifest-cache.js';
 import { DiskBlobStore } from '../../src/storage/blobs/disk-blob-store.js';
 import { SqlMetadataStore } from '../../src/storage/sql/sql-metadata-store.js';
 import { SqlTimelineStore } from '../../src/storage/sql/sql-timeline-store.js';
+import { openOriginFixture } from '../support/origin-fixture.js';
 import { SqliteDriver } from '../../src/storage/sql/sqlite-driver.js';
 
 const scope = { accountId: '000000000000', region: 'us-east-1' };
@@ -45,18 +45,10 @@ describe('closed-window manifest cache', () => {
   const serve = async (file: string, query: string) => manifest(await origin.serve({ groupName: 'g', channelName: 'c', endpointName: 'e', file, query: new URLSearchParams(query) }));
   /** start/end query of [T0 + a s, T0 + b s]. */
   const win = (a: number, b: number) => `start=${(T0 + a * 1000) / 1000}&end=${(T0 + b * 1000) / 1000}`;
-  const append = (t: number) =>
-    timeline.appendSegment({ channelArn: channel.arn, rendition: 'v', startMs: t, durationMs: 2000, mediaTime: (t - T0) * 90, mediaDuration: 180_000, key: `k/${t}`, bytes: 1, discontinuity: false, source: '1', initKey: 'm/init-aa.mp4' });
+  let append: (t: number) => Promise<unknown>;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'packhouse-mcache-'));
-    driver = new SqliteDriver(join(dir, 'db.sqlite'));
-    store = await SqlMetadataStore.open(driver);
-    timeline = new SqlTimelineStore(driver);
-    await store.insertResource(records.group(scope, group));
-    await store.insertResource(records.channel(scope, channel));
-    await store.insertResource(records.endpoint(scope, endpoint));
-    await timeline.upsertRendition({ channelArn: channel.arn, id: 'v', container: 'fmp4', kind: 'video', codecs: 'avc1.64001f', bandwidth: 1_000_000, timescale: 90_000, initKey: 'm/init-aa.mp4', updatedMs: T0 });
+    ({ dir, driver, store, timeline, segment: append } = await openOriginFixture({ prefix: 'packhouse-mcache-', group, channel, endpoint, t0: T0 }));
     // Ten minutes of 2 s segments.
     for (let t = T0; t < T0 + 600_000; t += 2000) await append(t);
     origin = new OriginService({ store, timeline, blobs: new DiskBlobStore(join(dir, 'media')), clock: { now: () => new Date(clockMs) }, manifestCacheBytes: 1 << 20 });

@@ -7,8 +7,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { arns } from '../../src/domain/arn.js';
 import type { Channel, ChannelGroup, OriginEndpoint } from '../../src/domain/model.js';
@@ -17,6 +16,7 @@ import { OriginService } from '../../src/dataplane/origin/origin-service.js';
 import { DiskBlobStore } from '../../src/storage/blobs/disk-blob-store.js';
 import { SqlMetadataStore } from '../../src/storage/sql/sql-metadata-store.js';
 import { SqlTimelineStore } from '../../src/storage/sql/sql-timeline-store.js';
+import { openOriginFixture } from '../support/origin-fixture.js';
 import { SqliteDriver } from '../../src/storage/sql/sqlite-driver.js';
 
 const scope = { accountId: '000000000000', region: 'us-east-1' };
@@ -27,6 +27,7 @@ for (const threads of [0, 1]) describe(`long playlists extended and cut, not rew
   let driver: SqliteDriver;
   let store: SqlMetadataStore;
   let timeline: SqlTimelineStore;
+  let segment: (t: number) => Promise<unknown>;
   let cached: OriginService;
   let plain: OriginService;
   let clockMs = T0 + 600_000;
@@ -58,20 +59,13 @@ for (const threads of [0, 1]) describe(`long playlists extended and cut, not rew
   const feed = async (n: number, gapMs = 0) => {
     nextMs += gapMs;
     for (let i = 0; i < n; i++, nextMs += 2000) {
-      await timeline.appendSegment({ channelArn: channel.arn, rendition: 'v', startMs: nextMs, durationMs: 2000, mediaTime: (nextMs - T0) * 90, mediaDuration: 180_000, key: `k/${nextMs}`, bytes: 1, discontinuity: false, source: '1', initKey: 'm/init-aa.mp4' });
+      await segment(nextMs);
     }
     clockMs = nextMs + 1000;
   };
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'packhouse-lines-'));
-    driver = new SqliteDriver(join(dir, 'db.sqlite'));
-    store = await SqlMetadataStore.open(driver);
-    timeline = new SqlTimelineStore(driver);
-    await store.insertResource(records.group(scope, group));
-    await store.insertResource(records.channel(scope, channel));
-    await store.insertResource(records.endpoint(scope, endpoint));
-    await timeline.upsertRendition({ channelArn: channel.arn, id: 'v', container: 'fmp4', kind: 'video', codecs: 'avc1.64001f', bandwidth: 1_000_000, timescale: 90_000, initKey: 'm/init-aa.mp4', updatedMs: T0 });
+    ({ dir, driver, store, timeline, segment } = await openOriginFixture({ prefix: 'packhouse-lines-', group, channel, endpoint, t0: T0 }));
     await feed(300); // ten minutes
     const blobs = new DiskBlobStore(join(dir, 'media'));
     cached = new OriginService({ store, timeline, blobs, clock, manifestCacheBytes: 8 << 20, renderThreads: threads });
