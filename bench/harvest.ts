@@ -1,33 +1,43 @@
 /**
- * Harvest benchmark: a one-hour window of a five-rendition ladder (2-second segments) harvested
- * into the built-in S3 server, against a plain copy of the same segment files into the same S3
- * server in the same run (PutObject, same parallelism). Prints segments and MB per second of both,
- * their ratio, and the seconds from CreateHarvestJob (EndTime already passed) to COMPLETED.
+ * Harvest benchmark: a window of a five-rendition ladder (2-second segments) harvested into the
+ * built-in S3 server, against a plain copy of the same segment files into the same S3 server in the
+ * same run (PutObject, the same four at a time). Several rounds, each a plain copy then a harvest.
  *
- *   npm run build && node dist/bench/harvest.js [--minutes 60] [--segment-kb 40]
+ * While each transfer runs, a client polls a time-shifted media playlist from the origin back to
+ * back (rendered every time: a query parameter the origin ignores changes on every request), so both
+ * transfers share the process with the same origin load; its p99 is compared with the same loop on
+ * an idle origin just before. `--probe off` leaves the origin idle during both transfers.
+ *
+ * Prints, per round, segments and MB per second of both, their ratio, the process's CPU time per
+ * object (everything runs in this one process: client, origin, harvest runner and S3 server), the
+ * seconds from CreateHarvestJob (EndTime already passed) to COMPLETED, and the probe's p99s.
+ *
+ *   npm run build && node dist/bench/harvest.js [--minutes 60] [--segment-kb 40] [--rounds 3] [--probe on|off]
  */
+import { loadavg } from 'node:os';
 import { PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateHarvestJobCommand, GetHarvestJobCommand } from '@aws-sdk/client-mediapackagev2';
 import { SEG_MS, startBenchChannel } from './support.js';
 
 const args = process.argv.slice(2);
-const opt = (name: string, def: number) => {
+const opt = (name: string, def: string) => {
   const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
+  return i >= 0 ? args[i + 1]! : def;
 };
-const MINUTES = opt('--minutes', 60);
-const SEGMENT_BYTES = opt('--segment-kb', 40) * 1024;
+const MINUTES = Number(opt('--minutes', '60'));
+const SEGMENT_BYTES = Math.round(Number(opt('--segment-kb', '40')) * 1024);
+const ROUNDS = Number(opt('--rounds', '3'));
+const PROBE = opt('--probe', 'on') !== 'off';
 const PARALLEL = 4;
 
-/** Polls a URL back to back until stopped; returns the latencies in ms. */
 /**
- * Polls a manifest back to back. An extra query parameter the origin ignores differs on every
- * request, so each one is rendered from the database rather than answered from the closed-window
- * cache: what is measured is the origin's own work while the harvest runs.
+ * Polls a manifest back to back until stopped; returns the latencies in ms. An extra query
+ * parameter the origin ignores differs on every request, so each one is rendered from the database
+ * rather than answered from the closed-window cache: what is measured is the origin's own work.
  */
-function probeLatency(base: string): { stop: () => Promise<number[]> } {
+function probeLatency(base: string, on = true): { stop: () => Promise<number[]> } {
   const lat: number[] = [];
-  let running = true;
+  let running = on;
   let n = 0;
   const loop = (async () => {
     while (running) {
@@ -49,6 +59,11 @@ function probeLatency(base: string): { stop: () => Promise<number[]> } {
 }
 
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] ?? 0;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 async function main(): Promise<void> {
   const bench = await startBenchChannel({ name: 'harvest', startoverSeconds: 3 * 3600, args: ['--harvest-settle-seconds', '0'] });
@@ -65,67 +80,91 @@ async function main(): Promise<void> {
   for (const k of keys) await blobs.put(k, payload);
   const windowStart = now - MINUTES * 60_000 - 5000;
   const windowEnd = now - 5000;
-  console.log(`harvest benchmark: ${MINUTES} min window, ${renditions.length} renditions, ${SEGMENT_BYTES / 1024} KiB segments, node ${process.version}`);
+  console.log(`harvest benchmark: ${MINUTES} min window, ${renditions.length} renditions, ${SEGMENT_BYTES / 1024} KiB segments, ${ROUNDS} rounds, origin probe ${PROBE ? 'on' : 'off'}, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
-  // Baseline: the same segment files, copied with PutObject into the same S3 server, PARALLEL at once.
   const s3 = new S3Client({ endpoint: app.s3Url!, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   await s3.send(new CreateBucketCommand({ Bucket: 'baseline' }));
   const inWindow = Math.ceil((windowEnd - windowStart) / SEG_MS) + 1;
-  const baselineKeys = renditions.flatMap((r) => Array.from({ length: inWindow }, (_, i) => `${r.id}/${i}.mp4`));
-  let t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: PARALLEL }, async () => {
-      while (next < baselineKeys.length) {
-        const key = baselineKeys[next++]!;
-        const [rendition, file] = key.split('/');
-        const body = await blobs.get(`media/${cid}/${rendition}/${file}`);
-        if (!body) throw new Error(`missing blob for ${key}`);
-        await s3.send(new PutObjectCommand({ Bucket: 'baseline', Key: key, Body: body }));
-      }
-    }),
-  );
-  const baseS = (performance.now() - t0) / 1000;
-
-  // The origin's playlist latency, idle, then while the harvest runs.
-  // (A one-minute time-shifted window: filling the timeline takes longer than the live window lasts.)
-  const liveUrl = `${bench.base}/index_video_1080.m3u8?start=${Math.round(windowStart / 1000) + 600}&end=${Math.round(windowStart / 1000) + 660}`;
-  const idleProbe = probeLatency(liveUrl);
-  await new Promise((r) => setTimeout(r, 3000));
-  const idle = await idleProbe.stop();
-  const busyProbe = probeLatency(liveUrl);
-
-  t0 = performance.now();
-  await mp.send(
-    new CreateHarvestJobCommand({
-      ChannelGroupName: 'bench',
-      ChannelName: 'ch',
-      OriginEndpointName: 'ep',
-      HarvestJobName: 'bench',
-      HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }], DashManifests: [{ ManifestName: 'dash' }] },
-      ScheduleConfiguration: { StartTime: new Date(windowStart), EndTime: new Date(windowEnd) },
-      Destination: { S3Destination: { BucketName: 'vod', DestinationPath: 'bench/' } },
-    }),
-  );
-  let status = 'QUEUED';
-  let error: string | undefined;
-  while (status === 'QUEUED' || status === 'IN_PROGRESS') {
-    await new Promise((r) => setTimeout(r, 100));
-    const job = await mp.send(new GetHarvestJobCommand({ ChannelGroupName: 'bench', ChannelName: 'ch', OriginEndpointName: 'ep', HarvestJobName: 'bench' }));
-    status = job.Status ?? 'UNKNOWN';
-    error = job.ErrorMessage;
-  }
-  const harvestS = (performance.now() - t0) / 1000;
-  const busy = await busyProbe.stop();
-  if (status !== 'COMPLETED') throw new Error(`harvest ended ${status}: ${error}`);
-  const segs = baselineKeys.length;
+  const segs = renditions.length * inWindow;
   const mb = (segs * SEGMENT_BYTES) / 1e6;
-  console.log('                      segments   MB      seconds   segments/s   MB/s');
-  console.log(`plain copy (baseline) ${String(segs).padStart(8)} ${mb.toFixed(0).padStart(5)} ${baseS.toFixed(2).padStart(10)} ${(segs / baseS).toFixed(0).padStart(12)} ${(mb / baseS).toFixed(1).padStart(6)}`);
-  console.log(`harvest job           ${String(segs).padStart(8)} ${mb.toFixed(0).padStart(5)} ${harvestS.toFixed(2).padStart(10)} ${(segs / harvestS).toFixed(0).padStart(12)} ${(mb / harvestS).toFixed(1).padStart(6)}`);
-  console.log(`ratio harvest / plain copy throughput: ${(baseS / harvestS).toFixed(2)}; CreateHarvestJob (EndTime passed) to COMPLETED: ${harvestS.toFixed(2)} s`);
+  // (A one-minute time-shifted window: filling the timeline takes longer than the live window lasts.)
+  const probeStart = Math.round(windowStart / 1000) + Math.min(600, Math.floor((MINUTES * 60) / 2) - 60);
+  const probeUrl = `${bench.base}/index_video_1080.m3u8?start=${probeStart}&end=${probeStart + 60}`;
+
+  /** The same segment files, copied with PutObject into the same S3 server, PARALLEL at once. */
+  const plainCopy = async (prefix: string) => {
+    const baselineKeys = renditions.flatMap((r) => Array.from({ length: inWindow }, (_, i) => `${r.id}/${i}.mp4`));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: PARALLEL }, async () => {
+        while (next < baselineKeys.length) {
+          const key = baselineKeys[next++]!;
+          const [rendition, file] = key.split('/');
+          const body = await blobs.get(`media/${cid}/${rendition}/${file}`);
+          if (!body) throw new Error(`missing blob for ${key}`);
+          await s3.send(new PutObjectCommand({ Bucket: 'baseline', Key: `${prefix}/${key}`, Body: body }));
+        }
+      }),
+    );
+  };
+  const harvest = async (name: string) => {
+    await mp.send(
+      new CreateHarvestJobCommand({
+        ChannelGroupName: 'bench',
+        ChannelName: 'ch',
+        OriginEndpointName: 'ep',
+        HarvestJobName: name,
+        HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }], DashManifests: [{ ManifestName: 'dash' }] },
+        ScheduleConfiguration: { StartTime: new Date(windowStart), EndTime: new Date(windowEnd) },
+        Destination: { S3Destination: { BucketName: 'vod', DestinationPath: `${name}/` } },
+      }),
+    );
+    let status = 'QUEUED';
+    let error: string | undefined;
+    while (status === 'QUEUED' || status === 'IN_PROGRESS') {
+      await new Promise((r) => setTimeout(r, 100));
+      const job = await mp.send(new GetHarvestJobCommand({ ChannelGroupName: 'bench', ChannelName: 'ch', OriginEndpointName: 'ep', HarvestJobName: name }));
+      status = job.Status ?? 'UNKNOWN';
+      error = job.ErrorMessage;
+    }
+    if (status !== 'COMPLETED') throw new Error(`harvest ended ${status}: ${error}`);
+  };
+  const timed = async (fn: () => Promise<void>) => {
+    const probe = probeLatency(probeUrl, PROBE);
+    const c0 = cpuMs();
+    const t0 = performance.now();
+    await fn();
+    const s = (performance.now() - t0) / 1000;
+    const cpu = cpuMs() - c0;
+    const lat = await probe.stop();
+    return { s, cpuPerObject: cpu / segs, lat };
+  };
+
+  console.log('round  plain copy s  MB/s  cpu ms/obj | harvest s  MB/s  cpu ms/obj | ratio | probe p99 ms: idle  copy  harvest | harvest/idle  load');
+  const ratios: number[] = [];
+  const harvestS: number[] = [];
+  const p99Ratios: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const idleProbe = probeLatency(probeUrl, PROBE);
+    await new Promise((r) => setTimeout(r, 5000));
+    const idle = await idleProbe.stop();
+    const copy = await timed(() => plainCopy(`r${round}`));
+    const job = await timed(() => harvest(`bench-r${round}`));
+    const ratio = copy.s / job.s;
+    ratios.push(ratio);
+    harvestS.push(job.s);
+    const pr = PROBE ? p99(job.lat) / p99(idle) : 0;
+    p99Ratios.push(pr);
+    console.log(
+      `${String(round).padStart(5)} ${copy.s.toFixed(2).padStart(13)} ${(mb / copy.s).toFixed(1).padStart(5)} ${copy.cpuPerObject.toFixed(2).padStart(11)} | ${job.s.toFixed(2).padStart(9)} ${(mb / job.s).toFixed(1).padStart(5)} ${job.cpuPerObject.toFixed(2).padStart(11)} | ${ratio.toFixed(2).padStart(5)} |` +
+        (PROBE ? ` ${p99(idle).toFixed(1).padStart(17)} ${p99(copy.lat).toFixed(1).padStart(5)} ${p99(job.lat).toFixed(1).padStart(8)} | ${pr.toFixed(2).padStart(12)}` : ' (probe off)                      |             ') +
+        `  ${loadavg()[0]!.toFixed(2)}`,
+    );
+  }
+  console.log(`${segs} segments, ${mb.toFixed(0)} MB per transfer (plus ${renditions.length} init segments and 7 manifests for the harvest)`);
   console.log(
-    `origin playlist p99: idle ${p99(idle).toFixed(2)} ms (${idle.length} requests), during the harvest ${p99(busy).toFixed(2)} ms (${busy.length} requests); ratio ${(p99(busy) / p99(idle)).toFixed(2)}`,
+    `median of ${ROUNDS}: ratio harvest / plain copy throughput ${median(ratios).toFixed(2)}; CreateHarvestJob (EndTime passed) to COMPLETED ${median(harvestS).toFixed(2)} s` +
+      (PROBE ? `; origin playlist p99 during the harvest / idle ${median(p99Ratios).toFixed(2)}` : ''),
   );
   await bench.close();
 }
