@@ -4,6 +4,7 @@
  * to the destination bucket, and ends the job COMPLETED or FAILED with a reason, queueing its
  * event in the same transaction. Every node may run one; leases keep a job on one worker.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { arns } from '../arn.js';
 import { ACTIVE_HARVEST_STATUSES, spanIsShort, type Channel, type HarvestedSpan, type HarvestJob, type HarvestProgress, type OriginEndpoint } from '../model.js';
 import type { BlobStore, Clock, Ids, MetadataStore, ObjectSink, ResourceRecord, Scope, TimelineStore } from '../ports.js';
@@ -100,7 +101,14 @@ export class HarvestRunner {
   private readonly windows = new Map<string, { startMs: number; endMs: number }>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  /** A wake-up arrived during a pass: run another when it ends. */
+  private again = false;
   private stopped = false;
+  /**
+   * A pass in the context the runner was made in: a wake-up comes from inside the request that
+   * queued the job, whose transaction must not take in the runner's reads and claims.
+   */
+  private readonly tickDetached = AsyncResource.bind(() => void this.tick());
 
   constructor(private readonly deps: HarvestRunnerDeps) {
     this.owner = deps.ids.uuid();
@@ -116,6 +124,17 @@ export class HarvestRunner {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled(this.running.values());
+  }
+
+  /**
+   * A job was queued through this node: look for due jobs now rather than at the next poll (a job
+   * whose window has passed starts at once). A pass that runs before the job's transaction
+   * committed finds nothing new, and the next poll picks the job up as before.
+   */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.ticking) this.again = true;
+    else setImmediate(this.tickDetached);
   }
 
   /** One scheduling pass: claims due jobs up to the concurrency limit. */
@@ -142,6 +161,10 @@ export class HarvestRunner {
       this.deps.logger.error({ err }, 'harvest: scheduling pass failed');
     } finally {
       this.ticking = false;
+      if (this.again) {
+        this.again = false;
+        setImmediate(this.tickDetached);
+      }
     }
   }
 

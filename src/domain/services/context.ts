@@ -50,6 +50,8 @@ export interface ServiceContext {
         readonly originEndpointDeleted?: (endpointArn: string) => void;
         /** Awaited by ResetChannelState: removes the content the channel held (a reset always starts it afresh). */
         readonly channelReset?: (channelArn: string) => Promise<void>;
+        /** A harvest job was queued (so this node's runner looks for due jobs now rather than at its next poll). */
+        readonly harvestJobQueued?: () => void;
       }
     | undefined;
 }

@@ -71,7 +71,7 @@ export class HarvestJobService {
 
   async create(scope: Scope, g: string, c: string, e: string, input: CreateHarvestJobInput): Promise<HarvestJob> {
     const { store, clock, ids, settings } = this.ctx;
-    return store.transaction(async (tx) => {
+    const job = await store.transaction(async (tx) => {
       const endpoint = (await requireEndpoint(tx, scope, g, c, e)).doc;
       const now = clock.now().getTime();
       const name = input.name ?? `HarvestJob-${now}-${ids.uuid().slice(0, 8)}`;
@@ -111,6 +111,8 @@ export class HarvestJobService {
       await tx.insertResource(records.harvestJob(scope, job, settings.harvestJobRetentionMs));
       return job;
     });
+    this.ctx.hooks?.harvestJobQueued?.();
+    return job;
   }
 
   async get(scope: Scope, g: string, c: string, e: string, name: string): Promise<HarvestJob> {
