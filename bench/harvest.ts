@@ -5,8 +5,8 @@
  *
  * While each transfer runs, a client polls a time-shifted media playlist from the origin back to
  * back (rendered every time: a query parameter the origin ignores changes on every request), so both
- * transfers share the process with the same origin load; its p99 is compared with the same loop on
- * an idle origin just before. `--probe off` leaves the origin idle during both transfers.
+ * transfers share the process with the same origin load; its p50 and p99 are compared with the same
+ * loop on an idle origin for ten seconds just before. `--probe off` leaves the origin idle during both transfers.
  *
  * Prints, per round, segments and MB per second of both, their ratio, the process's CPU time per
  * object (everything runs in this one process: client, origin, harvest runner and S3 server), the
@@ -58,8 +58,13 @@ function probeLatency(base: string, on = true): { stop: () => Promise<number[]> 
   };
 }
 
-const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] ?? 0;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * q)] ?? 0;
+const p99 = (xs: number[]) => pct(xs, 0.99);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
 const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -140,13 +145,14 @@ async function main(): Promise<void> {
     return { s, cpuPerObject: cpu / segs, lat };
   };
 
-  console.log('round  plain copy s  MB/s  cpu ms/obj | harvest s  MB/s  cpu ms/obj | ratio | probe p99 ms: idle  copy  harvest | harvest/idle  load');
+  console.log('round  plain copy s  MB/s  cpu ms/obj | harvest s  MB/s  cpu ms/obj | ratio | probe p50/p99 ms: idle      copy   harvest | p99 harvest/idle  load');
+  const pp = (xs: number[]) => `${pct(xs, 0.5).toFixed(0)}/${p99(xs).toFixed(0)}`;
   const ratios: number[] = [];
   const harvestS: number[] = [];
   const p99Ratios: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const idleProbe = probeLatency(probeUrl, PROBE);
-    await new Promise((r) => setTimeout(r, 5000));
+    await new Promise((r) => setTimeout(r, 10_000));
     const idle = await idleProbe.stop();
     const copy = await timed(() => plainCopy(`r${round}`));
     const job = await timed(() => harvest(`bench-r${round}`));
@@ -157,7 +163,7 @@ async function main(): Promise<void> {
     p99Ratios.push(pr);
     console.log(
       `${String(round).padStart(5)} ${copy.s.toFixed(2).padStart(13)} ${(mb / copy.s).toFixed(1).padStart(5)} ${copy.cpuPerObject.toFixed(2).padStart(11)} | ${job.s.toFixed(2).padStart(9)} ${(mb / job.s).toFixed(1).padStart(5)} ${job.cpuPerObject.toFixed(2).padStart(11)} | ${ratio.toFixed(2).padStart(5)} |` +
-        (PROBE ? ` ${p99(idle).toFixed(1).padStart(17)} ${p99(copy.lat).toFixed(1).padStart(5)} ${p99(job.lat).toFixed(1).padStart(8)} | ${pr.toFixed(2).padStart(12)}` : ' (probe off)                      |             ') +
+        (PROBE ? ` ${pp(idle).padStart(21)} ${pp(copy.lat).padStart(9)} ${pp(job.lat).padStart(9)} | ${pr.toFixed(2).padStart(16)}` : ' (probe off)                                    |                 ') +
         `  ${loadavg()[0]!.toFixed(2)}`,
     );
   }
