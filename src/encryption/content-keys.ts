@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { ConfigDoc, OriginEndpoint } from '../domain/model.js';
 import type { MetadataStore } from '../domain/ports.js';
-import { cpixRequest, keySlots, parseCpixResponse, slotFor, CpixError, type CpixKey, type DrmSignaling, type DrmSystemName, type KeySlot } from './cpix.js';
-import { postCpix, SpekeError, type SpekeClientOptions } from './speke-client.js';
+import { cpixRequest, keySlots, parseCpixResponse, slotFor, CpixError, type CpixKey, type DrmSignaling, type DrmSystemName, type KeySlot, type SpekeVersion } from './cpix.js';
+import { requestKeys, SpekeError, SpekeVersions, type SpekeClientOptions } from './speke-client.js';
 
 export type EncryptionMethodName = 'AES_128' | 'SAMPLE_AES' | 'CENC' | 'CBCS';
 
@@ -153,6 +153,8 @@ export class ContentKeys {
   private readonly arnOf = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<PeriodKeys>>();
   private readonly failures = new Map<string, { untilMs: number; message: string }>();
+  /** Providers that answered 'Unsupported SPEKE version' to v2.1 (asked with v2.0 from then on). */
+  private readonly versions = new SpekeVersions();
 
   constructor(private readonly o: ContentKeysOptions) {}
 
@@ -253,18 +255,23 @@ export class ContentKeys {
     if (failed && failed.untilMs > this.now()) throw new KeyUnavailableError(failed.message);
     const kids = enc.slots.map((s) => deriveKid(endpoint.arn, enc.resourceId, s.trackType, period));
     const scheme = enc.method === 'CENC' ? 'cenc' : enc.method === 'CBCS' || enc.method === 'SAMPLE_AES' ? 'cbcs' : undefined;
-    const body = cpixRequest({
-      contentId: enc.resourceId,
-      scheme,
-      keys: enc.slots.map((slot, i) => ({ kid: kids[i]!, slot, period: enc.rotationMs ? period : undefined })),
-      systems: enc.systems,
-      explicitIv: enc.method === 'AES_128' && enc.constantIv ? enc.constantIv.toString('base64') : undefined,
-    });
+    const body = (spekeVersion: SpekeVersion) =>
+      cpixRequest({
+        spekeVersion,
+        contentId: enc.resourceId,
+        scheme,
+        keys: enc.slots.map((slot, i) => ({ kid: kids[i]!, slot, period: enc.rotationMs ? period : undefined })),
+        systems: enc.systems,
+        explicitIv: enc.method === 'AES_128' && enc.constantIv ? enc.constantIv.toString('base64') : undefined,
+        periodMs: enc.rotationMs,
+      });
     const started = Date.now();
     let got: CpixKey[];
+    let spekeVersion: SpekeVersion;
     try {
-      const answer = await postCpix(enc.url, body, this.o.speke);
-      got = parseCpixResponse(answer, { kids, systems: enc.systems });
+      const answer = await requestKeys(enc.url, body, this.o.speke, this.versions);
+      spekeVersion = answer.version;
+      got = parseCpixResponse(answer.answer, { kids, systems: enc.systems });
     } catch (err) {
       if (!(err instanceof SpekeError || err instanceof CpixError)) throw err;
       const message = `The content keys of origin endpoint ${endpoint.name} (key period ${period}) could not be had from its SPEKE key provider: ${err.message}. Nothing is served unencrypted; the endpoint answers 503 until the provider answers.`;
@@ -275,7 +282,7 @@ export class ContentKeys {
     this.failures.delete(id);
     const doc = JSON.stringify(toDoc(period, enc.slots, got));
     const kept = await this.o.store.putContentKeys(id, endpoint.arn, doc, this.now());
-    this.o.logger.info({ endpoint: endpoint.arn, keyPeriod: period, kids, systems: enc.systems, ms: Date.now() - started }, 'encryption: content keys fetched from the key provider');
+    this.o.logger.info({ endpoint: endpoint.arn, keyPeriod: period, kids, systems: enc.systems, spekeVersion, ms: Date.now() - started }, 'encryption: content keys fetched from the key provider');
     return this.remember(id, fromDoc(JSON.parse(kept) as StoredDoc), endpoint.arn);
   }
 }

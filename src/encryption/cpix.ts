@@ -1,7 +1,8 @@
 /**
- * CPIX 2.3 documents as SPEKE v2.0 uses them (the AWS "SPEKE API v2" pages: standard payload
- * components, encryption contract): the request Packhouse posts to a key provider, and reading
- * the provider's answer (content keys in pskc:PlainValue, and each DRM system's signaling).
+ * CPIX documents as SPEKE v2.0 (CPIX 2.3) and v2.1 (CPIX 2.4) use them (the AWS "SPEKE API v2"
+ * and "SPEKE API v2.1" pages: standard payload components, encryption contract): the request
+ * Packhouse posts to a key provider, and reading the provider's answer (content keys in
+ * pskc:PlainValue, and each DRM system's signaling).
  */
 import { childNamed, childrenNamed, parseXml, xmlEscape, XmlError, type XmlElement } from './xml.js';
 
@@ -72,7 +73,14 @@ export interface CpixKeyRequest {
   readonly period?: number | undefined;
 }
 
+/** The SPEKE version a request speaks: 2.1 sends CPIX 2.4, 2.0 sends CPIX 2.3. */
+export type SpekeVersion = '2.0' | '2.1';
+
+export const CPIX_VERSION: Readonly<Record<SpekeVersion, string>> = { '2.0': '2.3', '2.1': '2.4' };
+
 export interface CpixRequest {
+  /** Default 2.0. */
+  readonly spekeVersion?: SpekeVersion | undefined;
   readonly contentId: string;
   /** commonEncryptionScheme of every key: cenc, cbcs, or (TS) cbcs for SAMPLE-AES and cbc1 for AES-128 is not asked; omitted there. */
   readonly scheme: 'cenc' | 'cbcs' | undefined;
@@ -80,16 +88,25 @@ export interface CpixRequest {
   readonly systems: readonly DrmSystemName[];
   /** Explicit IV to ask for (AES-128 with ConstantInitializationVector), base64. */
   readonly explicitIv?: string | undefined;
+  /**
+   * Key period length in ms (KeyRotationIntervalSeconds): with SPEKE 2.1 a ContentKeyPeriod
+   * also carries the wall-clock times it covers (@start/@end, live), index × length on.
+   */
+  readonly periodMs?: number | undefined;
 }
+
+/** xs:dateTime of an instant, without a zero fraction. */
+const isoTime = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 
 const periodId = (index: number) => `keyPeriod_${index}`;
 
-/** The CPIX 2.3 document of a SPEKE v2.0 key request. */
+/** The CPIX document of a SPEKE key request: CPIX 2.3 for SPEKE v2.0, CPIX 2.4 for v2.1. */
 export function cpixRequest(r: CpixRequest): string {
   const x = xmlEscape;
+  const speke = r.spekeVersion ?? '2.0';
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<cpix:CPIX xmlns:cpix="urn:dashif:org:cpix" xmlns:pskc="urn:ietf:params:xml:ns:keyprov:pskc" contentId="${x(r.contentId)}" version="2.3">`,
+    `<cpix:CPIX xmlns:cpix="urn:dashif:org:cpix" xmlns:pskc="urn:ietf:params:xml:ns:keyprov:pskc" contentId="${x(r.contentId)}" version="${CPIX_VERSION[speke]}">`,
     '<cpix:ContentKeyList>',
     ...r.keys.map((k) => `<cpix:ContentKey kid="${k.kid}"${r.scheme ? ` commonEncryptionScheme="${r.scheme}"` : ''}${r.explicitIv ? ` explicitIV="${r.explicitIv}"` : ''}/>`),
     '</cpix:ContentKeyList>',
@@ -110,7 +127,8 @@ export function cpixRequest(r: CpixRequest): string {
   lines.push('</cpix:DRMSystemList>');
   const periods = [...new Set(r.keys.flatMap((k) => (k.period === undefined ? [] : [k.period])))];
   if (periods.length) {
-    lines.push('<cpix:ContentKeyPeriodList>', ...periods.map((p) => `<cpix:ContentKeyPeriod id="${periodId(p)}" index="${p}"/>`), '</cpix:ContentKeyPeriodList>');
+    const span = (p: number) => (speke === '2.1' && r.periodMs ? ` start="${isoTime(p * r.periodMs)}" end="${isoTime((p + 1) * r.periodMs)}"` : '');
+    lines.push('<cpix:ContentKeyPeriodList>', ...periods.map((p) => `<cpix:ContentKeyPeriod id="${periodId(p)}" index="${p}"${span(p)}/>`), '</cpix:ContentKeyPeriodList>');
   }
   lines.push('<cpix:ContentKeyUsageRuleList>');
   for (const k of r.keys) {

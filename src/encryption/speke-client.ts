@@ -1,9 +1,11 @@
 /**
- * The SPEKE v2.0 client: posts a CPIX request to a key provider (`X-Speke-Version: 2.0`), bounded
- * in time and in the size of the answer, optionally SigV4-signed for a provider behind Amazon API
- * Gateway (service `execute-api`). Errors say what the provider did; they never hold a key.
+ * The SPEKE v2 client: posts a CPIX request to a key provider (`X-Speke-Version: 2.1`, or 2.0 to a
+ * provider that answered 'Unsupported SPEKE version' to 2.1), bounded in time and in the size of
+ * the answer, optionally SigV4-signed for a provider behind Amazon API Gateway (service
+ * `execute-api`). Errors say what the provider did; they never hold a key.
  */
 import { createHash, createHmac } from 'node:crypto';
+import type { SpekeVersion } from './cpix.js';
 
 export interface SpekeCredentials {
   readonly accessKeyId: string;
@@ -23,6 +25,9 @@ export interface SpekeClientOptions {
 }
 
 export class SpekeError extends Error {}
+
+/** The provider answered a 4xx saying 'Unsupported SPEKE version' (SPEKE API v2.1). */
+export class SpekeVersionError extends SpekeError {}
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
@@ -57,7 +62,7 @@ export function signRequest(url: URL, body: string, headers: Record<string, stri
 }
 
 /** Posts one CPIX request and returns the answer's body; throws SpekeError saying why not. */
-export async function postCpix(urlText: string, cpix: string, o: SpekeClientOptions): Promise<string> {
+export async function postCpix(urlText: string, cpix: string, o: SpekeClientOptions, version: SpekeVersion = '2.0'): Promise<string> {
   let url: URL;
   try {
     url = new URL(urlText);
@@ -65,7 +70,7 @@ export async function postCpix(urlText: string, cpix: string, o: SpekeClientOpti
     throw new SpekeError(`the key provider URL ${urlText.slice(0, 200)} is not a URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new SpekeError(`the key provider URL must be http(s), not ${url.protocol}`);
-  let headers: Record<string, string> = { 'content-type': 'application/xml', 'x-speke-version': '2.0' };
+  let headers: Record<string, string> = { 'content-type': 'application/xml', 'x-speke-version': version };
   if (o.credentials) headers = signRequest(url, cpix, headers, o.credentials, o.region ?? regionOfUrl(url) ?? 'us-east-1', new Date());
   const where = `${url.origin}${url.pathname}`;
   let res: Response;
@@ -86,7 +91,9 @@ export async function postCpix(urlText: string, cpix: string, o: SpekeClientOpti
   }
   if (res.status < 200 || res.status > 299) {
     // The provider's own words help; a short, single-line piece only.
-    const said = body.toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
+    const text = body.toString('utf8').replace(/\s+/g, ' ').trim();
+    const said = text.slice(0, 200);
+    if (res.status >= 400 && res.status < 500 && /unsupported speke version/i.test(text)) throw new SpekeVersionError(`the key provider at ${where} answered HTTP ${res.status}: ${said}`);
     throw new SpekeError(`the key provider at ${where} answered HTTP ${res.status}${said ? `: ${said}` : ''}`);
   }
   return body.toString('utf8');
@@ -110,4 +117,44 @@ async function readBounded(res: Response, max: number): Promise<Buffer> {
     parts.push(Buffer.from(chunk));
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * The SPEKE version each provider URL speaks, as learnt: a provider is asked with v2.1 until it
+ * answers 'Unsupported SPEKE version', then with v2.0 for as long as this node remembers it (in
+ * memory, the most recently used `max` URLs).
+ */
+export class SpekeVersions {
+  private readonly v20 = new Map<string, true>();
+
+  constructor(private readonly max = 1000) {}
+
+  versionFor(url: string): SpekeVersion {
+    if (!this.v20.has(url)) return '2.1';
+    this.v20.delete(url);
+    this.v20.set(url, true);
+    return '2.0';
+  }
+
+  onlyV20(url: string): void {
+    this.v20.delete(url);
+    this.v20.set(url, true);
+    while (this.v20.size > this.max) this.v20.delete(this.v20.keys().next().value!);
+  }
+}
+
+/**
+ * Asks a provider for keys with the SPEKE version it speaks (SpekeVersions): v2.1 first and, when
+ * it answers that it does not support that version, v2.0 again at once, remembered for next time.
+ * `cpix` writes the request document of a version. Returns the answer and the version it answers.
+ */
+export async function requestKeys(url: string, cpix: (version: SpekeVersion) => string, o: SpekeClientOptions, versions: SpekeVersions): Promise<{ answer: string; version: SpekeVersion }> {
+  const version = versions.versionFor(url);
+  try {
+    return { answer: await postCpix(url, cpix(version), o, version), version };
+  } catch (err) {
+    if (!(err instanceof SpekeVersionError) || version !== '2.1') throw err;
+    versions.onlyV20(url);
+    return { answer: await postCpix(url, cpix('2.0'), o, '2.0'), version: '2.0' };
+  }
 }

@@ -1,6 +1,9 @@
 /**
- * A SPEKE v2.0 key provider for the tests, written from the AWS SPEKE v2 pages (standard payload
- * components, encryption contract) and independent of src/: it answers a CPIX request with the
+ * A SPEKE v2.0 and v2.1 key provider for the tests, written from the AWS SPEKE v2 and v2.1 pages
+ * (standard payload components, encryption contract) and independent of src/. It speaks the
+ * versions it is started with (default both; `['2.0']`: a v2.0-only provider, which answers a v2.1
+ * request 400 'Unsupported SPEKE version' as AWS describes), checks that CPIX@version goes with
+ * X-Speke-Version (2.3 with 2.0, 2.4 with 2.1), and answers a CPIX request with the
  * same document filled in (a content key per ContentKey, derived from its kid, and each DRMSystem's
  * PSSH, ContentProtectionData, HLSSignalingData and URIExtXKey), serves AES-128 keys at
  * /key/{kid} (the URI it hands out), and can fail on demand.
@@ -63,7 +66,10 @@ export function testPssh(systemId: string, kids: readonly string[], data: Buffer
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
 
-export async function startSpekeProvider(port = 0): Promise<SpekeProvider> {
+const CPIX_OF: Readonly<Record<string, string>> = { '2.0': '2.3', '2.1': '2.4' };
+
+export async function startSpekeProvider(port = 0, options: { versions?: readonly ('2.0' | '2.1')[] } = {}): Promise<SpekeProvider> {
+  const versions: readonly string[] = options.versions ?? ['2.0', '2.1'];
   let failMode: ProviderFailure;
   let failWhen: ((request: ReceivedCpix) => boolean) | undefined;
   const requests: ReceivedCpix[] = [];
@@ -94,8 +100,14 @@ export async function startSpekeProvider(port = 0): Promise<SpekeProvider> {
         res.writeHead(failure.status, { 'content-type': 'text/plain' }).end(`test provider failing with ${failure.status}`);
         return;
       }
-      if (req.headers['x-speke-version'] !== '2.0') {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end('X-Speke-Version 2.0 expected');
+      const version = String(req.headers['x-speke-version'] ?? '');
+      if (!versions.includes(version)) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('Unsupported SPEKE version');
+        return;
+      }
+      const cpixVersion = /<cpix:CPIX\b[^>]*\sversion="([^"]*)"/.exec(body)?.[1];
+      if (cpixVersion !== CPIX_OF[version]) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end(`CPIX@version ${CPIX_OF[version]} expected with X-Speke-Version ${version}, not ${cpixVersion}`);
         return;
       }
       if (failure === 'malformed') {
@@ -120,7 +132,7 @@ export async function startSpekeProvider(port = 0): Promise<SpekeProvider> {
           .replace('<cpix:HLSSignalingData playlist="master"/>', `<cpix:HLSSignalingData playlist="master">${b64(`#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI="${uri}"`)}</cpix:HLSSignalingData>`);
         return `<cpix:DRMSystem kid="${kid}" systemId="${systemId}">${filled}</cpix:DRMSystem>`;
       });
-      res.writeHead(200, { 'content-type': 'application/xml', 'x-speke-version': '2.0', 'x-speke-user-agent': 'packhouse-test-provider' }).end(out);
+      res.writeHead(200, { 'content-type': 'application/xml', 'x-speke-version': version, 'x-speke-user-agent': 'packhouse-test-provider' }).end(out);
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -142,9 +154,10 @@ export async function startSpekeProvider(port = 0): Promise<SpekeProvider> {
 }
 
 // Run on its own to try an encrypted endpoint by hand (README, "Encryption"):
-//   node dist/test/support/speke-provider.js [port]
+//   node dist/test/support/speke-provider.js [port] [2.0]   (2.0: a SPEKE v2.0-only provider)
 // Its keys are derived from the key ids by a fixed secret: for trying Packhouse out, never for content.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const provider = await startSpekeProvider(Number(process.argv[2] ?? 9000));
-  console.log(`test SPEKE v2 key provider: ${provider.url} (keys at ${provider.url.replace(/\/speke\/v2$/, '/key/{kid}')})`);
+  const only20 = process.argv[3] === '2.0';
+  const provider = await startSpekeProvider(Number(process.argv[2] ?? 9000), only20 ? { versions: ['2.0'] } : {});
+  console.log(`test SPEKE v${only20 ? '2.0' : '2.0/v2.1'} key provider: ${provider.url} (keys at ${provider.url.replace(/\/speke\/v2$/, '/key/{kid}')})`);
 }

@@ -72,6 +72,20 @@ test('the CPIX request carries contentId, a key and a usage rule per track type,
   assert.deepEqual(rules[1]!.children.map((c) => c.name), ['KeyPeriodFilter', 'AudioFilter']);
 });
 
+test('SPEKE 2.1 requests are CPIX 2.4 with each key period\'s live start and end; 2.0 requests stay CPIX 2.3 with the index alone', () => {
+  const slot = keySlots('SHARED', 'SHARED')[0]!;
+  const kid = '11111111-2222-8333-8444-555555555555';
+  const doc = (spekeVersion: '2.0' | '2.1') => parseXml(cpixRequest({ spekeVersion, contentId: 'c', scheme: 'cenc', keys: [{ kid, slot, period: 887040 }], systems: ['WIDEVINE'], periodMs: 2_000_000 }));
+  const v21 = doc('2.1');
+  assert.equal(v21.attrs['version'], '2.4');
+  assert.deepEqual(v21.children[2]!.children[0]!.attrs, { id: 'keyPeriod_887040', index: '887040', start: '2026-03-21T08:00:00Z', end: '2026-03-21T08:33:20Z' });
+  const v20 = doc('2.0');
+  assert.equal(v20.attrs['version'], '2.3');
+  assert.deepEqual(v20.children[2]!.children[0]!.attrs, { id: 'keyPeriod_887040', index: '887040' });
+  // Without rotation there is no period list in either version.
+  assert.ok(!cpixRequest({ spekeVersion: '2.1', contentId: 'c', scheme: 'cenc', keys: [{ kid, slot }], systems: ['WIDEVINE'] }).includes('ContentKeyPeriod'));
+});
+
 test('the XML reader refuses DOCTYPE and entities, and bounds size and depth', () => {
   assert.throws(() => parseXml('<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>'), XmlError);
   assert.throws(() => parseXml('<a>&x;</a>'), /entity reference/);
@@ -112,7 +126,8 @@ test('keys come from the provider once, are shared through the store, and keep s
     assert.equal(hd!.drm.WIDEVINE!.pssh!.subarray(12, 28).toString('hex'), SYSTEM_IDS.widevine.replace(/-/g, ''));
     assert.equal(provider.requests.length, 1);
     const req = provider.requests[0]!;
-    assert.equal(req.headers['x-speke-version'], '2.0');
+    assert.equal(req.headers['x-speke-version'], '2.1');
+    assert.match(req.body, /<cpix:CPIX [^>]*version="2.4"/);
     assert.match(req.body, /contentId="movie-1"/);
     assert.equal(req.kids.length, 3); // SD, HD, AUDIO
     assert.match(req.body, new RegExp(`systemId="${SYSTEM_IDS.playready}"`));
@@ -137,6 +152,34 @@ test('keys come from the provider once, are shared through the store, and keep s
   } finally {
     await store.close();
     await provider.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a SPEKE v2.0-only provider refuses the first 2.1 request and is asked with 2.0 from then on; a 2.1 provider gets key periods with start and end', async () => {
+  const v21 = await startSpekeProvider();
+  const v20 = await startSpekeProvider(0, { versions: ['2.0'] });
+  const dir = mkdtempSync(join(tmpdir(), 'packhouse-speke-'));
+  const store = await SqlMetadataStore.open(new SqliteDriver(join(dir, 'db.sqlite')));
+  try {
+    const keys = new ContentKeys({ store, logger: silent, speke: { timeoutMs: 2000, maxResponseBytes: 1 << 20 } });
+    const rotating = (url: string) => endpoint(url, { KeyRotationIntervalSeconds: 60 });
+    const old = rotating(v20.url);
+    for (const period of [5, 6]) {
+      const k = await keys.keyFor(old, encryptionOf(old)!, period, { kind: 'audio', channels: 2 });
+      assert.deepEqual(k!.key, providerKey(k!.kid));
+    }
+    assert.deepEqual(v20.requests.map((r) => r.headers['x-speke-version']), ['2.1', '2.0', '2.0']);
+    assert.match(v20.requests[1]!.body, /<cpix:ContentKeyPeriod id="keyPeriod_5" index="5"\/>/);
+    const ep = rotating(v21.url);
+    const k = await keys.keyFor(ep, encryptionOf(ep)!, 5, { kind: 'audio', channels: 2 });
+    assert.deepEqual(k!.key, providerKey(k!.kid));
+    assert.deepEqual(v21.requests.map((r) => r.headers['x-speke-version']), ['2.1']);
+    assert.match(v21.requests[0]!.body, /<cpix:ContentKeyPeriod id="keyPeriod_5" index="5" start="1970-01-01T00:05:00Z" end="1970-01-01T00:06:00Z"\/>/);
+  } finally {
+    await store.close();
+    await v21.close();
+    await v20.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
