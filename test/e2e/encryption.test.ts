@@ -25,6 +25,7 @@ const C = 'ch';
 let server: TestServer;
 let provider: SpekeProvider;
 let broken: SpekeProvider;
+let v20only: SpekeProvider;
 let encoder: RunningProcess;
 const out = (endpoint: string) => `${server.url}/out/v1/${G}/${C}/${endpoint}`;
 
@@ -75,10 +76,13 @@ describe('encryption with a SPEKE v2 key provider', () => {
     provider = await startSpekeProvider();
     broken = await startSpekeProvider();
     broken.fail({ status: 500 });
+    v20only = await startSpekeProvider(0, { versions: ['2.0'] });
     server = await startServer({ args: ['--speke-timeout-seconds', '2'] });
     await createLiveChannel(server.client(), G, C, [
       encrypted('aes', 'TS', { TsEncryptionMethod: 'AES_128' }, provider.url, ['CLEAR_KEY_AES_128']),
       encrypted('down', 'TS', { TsEncryptionMethod: 'AES_128' }, broken.url, ['CLEAR_KEY_AES_128']),
+      encrypted('old1', 'TS', { TsEncryptionMethod: 'AES_128' }, v20only.url, ['CLEAR_KEY_AES_128']),
+      encrypted('old2', 'TS', { TsEncryptionMethod: 'AES_128' }, v20only.url, ['CLEAR_KEY_AES_128']),
       // ffmpeg decrypts SAMPLE-AES frames with the IV of the segment it reads, which runs a few frames
       // ahead of its demuxer: only a constant IV decodes cleanly across segment boundaries.
       encrypted('saes', 'TS', { TsEncryptionMethod: 'SAMPLE_AES' }, provider.url, ['CLEAR_KEY_AES_128'], { ConstantInitializationVector: CONSTANT_IV }),
@@ -104,6 +108,7 @@ describe('encryption with a SPEKE v2 key provider', () => {
     await server?.stop();
     await provider?.close();
     await broken?.close();
+    await v20only?.close();
   });
 
   test('AES-128 TS: EXT-X-KEY names the provider\'s key URI, segments decrypt with its key and the sequence IV, ffmpeg plays it', async () => {
@@ -119,7 +124,8 @@ describe('encryption with a SPEKE v2 key provider', () => {
     assert.match(keyLine, /^#EXT-X-KEY:METHOD=AES-128,URI="http:\/\/127\.0\.0\.1:\d+\/key\/[0-9a-f-]{36}"$/);
     const kid = uri.split('/').pop()!;
     assert.equal(provider.requests.length, 1, 'the keys are asked for once');
-    assert.equal(provider.requests[0]!.headers['x-speke-version'], '2.0');
+    assert.equal(provider.requests[0]!.headers['x-speke-version'], '2.1');
+    assert.match(provider.requests[0]!.body, /<cpix:CPIX [^>]*version="2.4"/);
     assert.match(provider.requests[0]!.body, /contentId="res-aes"/);
     assert.ok(provider.requests[0]!.kids.includes(kid));
     const p = readMedia(media);
@@ -138,6 +144,21 @@ describe('encryption with a SPEKE v2 key provider', () => {
     assert.deepEqual(errorLines(decoded.result.stderr), []);
     assert.ok(decoded.seconds >= 3.9, `decoded ${decoded.seconds} s`);
     assert.ok(provider.keyFetches.includes(kid), 'ffmpeg fetched the key from the provider');
+  });
+
+  test('a SPEKE v2.0-only provider: refused v2.1 once, then asked with v2.0 for both of its endpoints, whose segments decrypt with its keys', async () => {
+    for (const name of ['old1', 'old2']) {
+      const res = await get(`${out(name)}/index_index_0.m3u8`);
+      assert.equal(res.status, 200, res.text);
+      const kid = /URI="[^"]*\/key\/([0-9a-f-]{36})"/.exec(res.text)![1]!;
+      const s = readMedia(res.text).segments[0]!;
+      const seg = await get(`${out(name)}/${s.uri}`);
+      assert.equal(seg.status, 200);
+      assert.ok(!isTs(seg.body), 'the segment is not clear MPEG-TS');
+      assert.ok(isTs(aesDecrypt(seg.body, providerKey(kid), seqIv(Number(/_(\d+)\.ts$/.exec(s.uri)![1])))), `${name} decrypts with the provider key`);
+    }
+    assert.deepEqual(v20only.requests.map((r) => r.headers['x-speke-version']), ['2.1', '2.0', '2.0']);
+    assert.match(v20only.requests[1]!.body, /<cpix:CPIX [^>]*version="2.3"/);
   });
 
   test('SAMPLE-AES TS: EXT-X-KEY METHOD=SAMPLE-AES with the provider\'s URI; the slices are encrypted and ffmpeg decodes it with the key', async () => {
