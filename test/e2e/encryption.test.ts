@@ -16,7 +16,7 @@ import { startServer, tempDir, type TestServer } from '../support/server.js';
 import { createLiveChannel, decodedDuration, errorLines, findAll, get, parseXml, readMaster, readMedia, signedRequest, startEncoder, waitFor, type EndpointSpec, type RunningProcess, type XmlElement } from '../support/live.js';
 import { builtinS3Url, getObject, listKeys, logEntries, pollJob, s3Client } from '../support/harvest.js';
 import { assertValidMpd, assertValidPlaylist } from '../support/manifest-rules.js';
-import { providerKey, startSpekeProvider, type SpekeProvider } from '../support/speke-provider.js';
+import { providerKey, spekeEndpoint, startSpekeProvider, type SpekeProvider } from '../support/speke-provider.js';
 
 const G = 'enc';
 const CONSTANT_IV = '000102030405060708090a0b0c0d0e0f';
@@ -30,28 +30,7 @@ let encoder: RunningProcess;
 const out = (endpoint: string) => `${server.url}/out/v1/${G}/${C}/${endpoint}`;
 
 function encrypted(name: string, container: 'TS' | 'CMAF', method: Record<string, string>, url: string, systems: string[], extra: Record<string, unknown> = {}): EndpointSpec {
-  return {
-    OriginEndpointName: name,
-    ContainerType: container,
-    StartoverWindowSeconds: 600,
-    Segment: {
-      SegmentName: 'segment',
-      SegmentDurationSeconds: 2,
-      ...(container === 'TS' ? { TsUseAudioRenditionGroup: true } : {}),
-      Encryption: {
-        ...extra,
-        EncryptionMethod: method,
-        SpekeKeyProvider: {
-          Url: url,
-          ResourceId: `res-${name}`,
-          RoleArn: 'arn:aws:iam::000000000000:role/speke',
-          DrmSystems: systems as never,
-          EncryptionContractConfiguration: { PresetSpeke20Video: 'PRESET_VIDEO_1', PresetSpeke20Audio: 'PRESET_AUDIO_1' },
-        },
-      },
-    },
-    HlsManifests: [{ ManifestName: 'index', ProgramDateTimeIntervalSeconds: 2 }],
-  };
+  return spekeEndpoint({ name, container, method, url, systems, encryption: extra });
 }
 
 const fourSeconds = (e: EndpointSpec): EndpointSpec => ({ ...e, Segment: { ...e.Segment, SegmentDurationSeconds: 4 } });

@@ -20,7 +20,7 @@ import { startServer, tempDir, type TestServer } from '../support/server.js';
 import { attributes, createLiveChannel, decodedDuration, errorLines, findAll, get, parseXml, readMedia, runProcess, send, waitFor, type EndpointSpec, type PlaylistSegment } from '../support/live.js';
 import { builtinS3Url, getObject, logEntries, pollJob } from '../support/harvest.js';
 import { assertValidMpd, assertValidPlaylist } from '../support/manifest-rules.js';
-import { providerKey, startSpekeProvider, type ReceivedCpix, type SpekeProvider } from '../support/speke-provider.js';
+import { providerKey, spekeEndpoint, startSpekeProvider, type ReceivedCpix, type SpekeProvider } from '../support/speke-provider.js';
 
 const G = 'rot';
 const C = 'ch';
@@ -38,30 +38,19 @@ let after0: number;
 const out = (endpoint: string) => `${server.url}/out/v1/${G}/${C}/${endpoint}`;
 
 function rotating(name: string, container: 'TS' | 'CMAF', method: Record<string, string>, url: string, systems: string[], extra: Record<string, unknown> = {}): EndpointSpec {
-  return {
-    OriginEndpointName: name,
-    ContainerType: container,
-    StartoverWindowSeconds: 1200,
-    Segment: {
-      SegmentName: 'segment',
-      SegmentDurationSeconds: 2,
-      ...(container === 'TS' ? { TsUseAudioRenditionGroup: true } : {}),
-      Encryption: {
-        ...extra,
-        KeyRotationIntervalSeconds: ROTATION_S,
-        EncryptionMethod: method,
-        SpekeKeyProvider: {
-          Url: url,
-          ResourceId: `res-${name}`,
-          RoleArn: 'arn:aws:iam::000000000000:role/speke',
-          DrmSystems: systems as never,
-          EncryptionContractConfiguration: { PresetSpeke20Video: 'PRESET_VIDEO_1', PresetSpeke20Audio: 'PRESET_AUDIO_1' },
-        },
-      },
+  return spekeEndpoint({
+    name,
+    container,
+    method,
+    url,
+    systems,
+    encryption: { ...extra, KeyRotationIntervalSeconds: ROTATION_S },
+    endpoint: {
+      StartoverWindowSeconds: 1200,
+      HlsManifests: [{ ManifestName: 'index', ManifestWindowSeconds: 60, ProgramDateTimeIntervalSeconds: 2 }],
+      ...(container === 'CMAF' ? { DashManifests: [{ ManifestName: 'dash', ManifestWindowSeconds: 60 }], LowLatencyHlsManifests: [{ ManifestName: 'll', ManifestWindowSeconds: 60 }] } : {}),
     },
-    HlsManifests: [{ ManifestName: 'index', ManifestWindowSeconds: 60, ProgramDateTimeIntervalSeconds: 2 }],
-    ...(container === 'CMAF' ? { DashManifests: [{ ManifestName: 'dash', ManifestWindowSeconds: 60 }], LowLatencyHlsManifests: [{ ManifestName: 'll', ManifestWindowSeconds: 60 }] } : {}),
-  };
+  });
 }
 
 /** The CPIX requests for an endpoint's keys of one key period. */

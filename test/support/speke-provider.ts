@@ -12,6 +12,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import type { EndpointSpec } from './live.js';
 
 export const SYSTEM_IDS = {
   widevine: 'edef8ba9-79d6-4ace-a3c8-27dcd51d21ed',
@@ -160,4 +161,43 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const only20 = process.argv[3] === '2.0';
   const provider = await startSpekeProvider(Number(process.argv[2] ?? 9000), only20 ? { versions: ['2.0'] } : {});
   console.log(`test SPEKE v${only20 ? '2.0' : '2.0/v2.1'} key provider: ${provider.url} (keys at ${provider.url.replace(/\/speke\/v2$/, '/key/{kid}')})`);
+}
+
+/**
+ * An origin endpoint encrypted with keys from a SPEKE provider at `url` (resource id
+ * `res-{name}`, the PRESET_*_1 contract, 2 s segments, an HLS manifest `index`). `encryption`
+ * adds to Segment.Encryption; `endpoint` adds to (or replaces in) the endpoint itself.
+ */
+export function spekeEndpoint(o: {
+  name: string;
+  container: 'TS' | 'CMAF';
+  method: Record<string, string>;
+  url: string;
+  systems: string[];
+  encryption?: Record<string, unknown>;
+  endpoint?: Partial<EndpointSpec>;
+}): EndpointSpec {
+  return {
+    OriginEndpointName: o.name,
+    ContainerType: o.container,
+    StartoverWindowSeconds: 600,
+    Segment: {
+      SegmentName: 'segment',
+      SegmentDurationSeconds: 2,
+      ...(o.container === 'TS' ? { TsUseAudioRenditionGroup: true } : {}),
+      Encryption: {
+        ...o.encryption,
+        EncryptionMethod: o.method,
+        SpekeKeyProvider: {
+          Url: o.url,
+          ResourceId: `res-${o.name}`,
+          RoleArn: 'arn:aws:iam::000000000000:role/speke',
+          DrmSystems: o.systems as never,
+          EncryptionContractConfiguration: { PresetSpeke20Video: 'PRESET_VIDEO_1', PresetSpeke20Audio: 'PRESET_AUDIO_1' },
+        },
+      },
+    },
+    HlsManifests: [{ ManifestName: 'index', ProgramDateTimeIntervalSeconds: 2 }],
+    ...o.endpoint,
+  };
 }
