@@ -341,22 +341,44 @@ function joinPes(pes: readonly Pes[], clock: Clock33): { es: Uint8Array; marks: 
   return { es: concat(pieces, total), marks };
 }
 
+/**
+ * Times the audio frames of joined PES data (joinPes) in order: a frame's DTS is the PTS of the
+ * PES it starts in (the last mark at or before it that carried one) plus the samples of the frames
+ * before it since that PTS.
+ */
+class PesTimer {
+  private next = 0;
+  private pts: number | undefined;
+  private samples = 0;
+
+  constructor(
+    private readonly marks: readonly { at: number; pts: number | undefined }[],
+    private readonly pid: number,
+  ) {}
+
+  /** The DTS of the frame at `pos` of `samples` samples at `sampleRate`; the next frame follows it. */
+  dts(pos: number, samples: number, sampleRate: number): number {
+    while (this.next < this.marks.length && this.marks[this.next]!.at <= pos) {
+      const m = this.marks[this.next++]!;
+      if (m.pts !== undefined) {
+        this.pts = m.pts;
+        this.samples = 0;
+      }
+    }
+    if (this.pts === undefined) throw new RepackageError(`PID ${this.pid}: audio before the first presentation time stamp`);
+    const dts = this.pts + Math.round((this.samples * TS_TIMESCALE) / sampleRate);
+    this.samples += samples;
+    return dts;
+  }
+}
+
 function buildAac(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Built {
   const samples: TimedSample[] = [];
   let config: { objectType: number; rateIndex: number; channelConfig: number } | undefined;
   // ADTS frames may cross PES boundaries: walk the stream as one, each PES marking where its PTS applies.
   const { es, marks } = joinPes(pes, clock);
-  let mark = 0;
-  let framesSinceMark = 0;
-  let markPts: number | undefined;
+  const timer = new PesTimer(marks, stream.pid);
   for (let pos = 0; pos < es.length; ) {
-    while (mark < marks.length && marks[mark]!.at <= pos) {
-      const m = marks[mark++]!;
-      if (m.pts !== undefined) {
-        markPts = m.pts;
-        framesSinceMark = 0;
-      }
-    }
     if (es.length - pos < 7) throw new RepackageError(`PID ${stream.pid}: the segment ends inside an ADTS header`);
     const b1 = es[pos + 1] ?? 0;
     if (es[pos] !== 0xff || (b1 & 0xf6) !== 0xf0) throw new RepackageError(`PID ${stream.pid}: no ADTS sync word at byte ${pos} of the audio stream (corrupt or not AAC)`);
@@ -378,9 +400,7 @@ function buildAac(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Built
     else if (config.objectType !== objectType || config.rateIndex !== rateIndex || config.channelConfig !== channelConfig) {
       throw new RepackageError(`PID ${stream.pid}: the AAC configuration changes within the segment`);
     }
-    if (markPts === undefined) throw new RepackageError(`PID ${stream.pid}: audio before the first presentation time stamp`);
-    const dts = markPts + Math.round((framesSinceMark * 1024 * TS_TIMESCALE) / sampleRate);
-    framesSinceMark++;
+    const dts = timer.dts(pos, 1024, sampleRate);
     samples.push({ dts, compositionOffset: 0, sync: true, duration: 0, data: [es.subarray(pos + headerLength, pos + length)] });
     pos += length;
   }
@@ -479,26 +499,15 @@ function buildDolby(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Bui
   const samples: (TimedSample & { data: Uint8Array[]; blocks: number })[] = [];
   let first: DolbyFrame | undefined;
   let dataRate = 0;
-  let mark = 0;
-  let blocksSinceMark = 0;
-  let markPts: number | undefined;
+  const timer = new PesTimer(marks, stream.pid);
   for (let pos = 0; pos < es.length; ) {
-    while (mark < marks.length && marks[mark]!.at <= pos) {
-      const m = marks[mark++]!;
-      if (m.pts !== undefined) {
-        markPts = m.pts;
-        blocksSinceMark = 0;
-      }
-    }
     const f = readDolbyFrame(stream, es, pos);
     if (pos + f.length > es.length) throw new RepackageError(`PID ${stream.pid}: the last ${f.eac3 ? 'E-AC-3' : 'AC-3'} syncframe is truncated (${es.length - pos} of ${f.length} bytes)`);
     if (first === undefined) first = f;
     else if (first.eac3 !== f.eac3 || first.sampleRate !== f.sampleRate || first.acmod !== f.acmod || first.lfeon !== f.lfeon || first.bsid !== f.bsid || first.bsmod !== f.bsmod || first.bitRateCode !== f.bitRateCode) {
       throw new RepackageError(`PID ${stream.pid}: the ${first.eac3 ? 'E-AC-3' : 'AC-3'} configuration changes within the segment`);
     }
-    if (markPts === undefined) throw new RepackageError(`PID ${stream.pid}: audio before the first presentation time stamp`);
-    const dts = markPts + Math.round((blocksSinceMark * 256 * TS_TIMESCALE) / f.sampleRate);
-    blocksSinceMark += f.blocks;
+    const dts = timer.dts(pos, f.blocks * 256, f.sampleRate);
     if (f.eac3) dataRate = Math.max(dataRate, Math.floor((f.length * 8 * f.sampleRate) / (f.blocks * 256) / 1000));
     const frame = es.subarray(pos, pos + f.length);
     const open = samples[samples.length - 1];
