@@ -167,7 +167,7 @@ describe('real players in Chromium (dash.js, hls.js)', () => {
     assert.equal(findAll(parseXml(liveDashMpd), 'Period').length, 2, liveDashMpd);
     const r = await liveDash;
     assert.deepEqual(r.errors, [], JSON.stringify(r));
-    assert.ok(r.played >= LIVE_TARGET_SECONDS, `played ${r.played} s of the live stream in ${r.wallSeconds} s`);
+    assert.ok(r.played >= LIVE_TARGET_SECONDS, `played ${r.played} s of the live stream in ${r.wallSeconds} s, from ${r.currentTime}; the MPD when it began:\n${liveDashMpd}`);
     assert.ok(r.decodedFrames > 10, `${r.decodedFrames} frames decoded`);
   });
 
@@ -197,7 +197,7 @@ describe('real players in Chromium (dash.js, hls.js)', () => {
     assert.match(liveEncryptedMpd, /<ContentProtection schemeIdUri="urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e" value="ClearKey1.0"\/>/);
     const r = await liveClearKey;
     assert.deepEqual(r.errors, [], JSON.stringify(r));
-    assert.ok(r.played >= LIVE_TARGET_SECONDS, `played ${r.played} s of the encrypted live stream in ${r.wallSeconds} s`);
+    assert.ok(r.played >= LIVE_TARGET_SECONDS, `played ${r.played} s of the encrypted live stream in ${r.wallSeconds} s, from ${r.currentTime}; the MPD when it began:\n${liveEncryptedMpd}`);
     assert.ok(r.decodedFrames > 10, `${r.decodedFrames} frames decoded`);
   });
 

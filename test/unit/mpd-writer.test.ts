@@ -62,6 +62,24 @@ describe('writeMpd', () => {
     assert.match(xml, /type="static" mediaPresentationDuration="PT30.02S"/);
   });
 
+  test('before a discontinuity, tracks that end apart are cut to the earliest end and the Period ends there (no track without media in it)', () => {
+    // The old content's video lost its last 2 s (a group cut at the restart); its audio did not.
+    // The new content starts 1 s after the old audio ends.
+    const segments = new Map([
+      ['v', [...run(video, 1, 4, T0, 100, { discSeq: 0, initId: 'aa' }), ...run(video, 11, 3, T0 + 11_000, 10, { discSeq: 1, initId: 'bb', discontinuity: true })]],
+      ['a', [...run(audio, 1, 5, T0, 100, { discSeq: 0, initId: 'cc' }), ...run(audio, 11, 3, T0 + 11_000, 10, { discSeq: 1, initId: 'dd', discontinuity: true })]],
+    ]);
+    for (const closed of [true, false]) {
+      const ps = periods(writeMpd(base(segments, closed)));
+      assert.equal(ps.length, 2);
+      assert.equal(ps[0]![3], 'PT8S', 'the first Period ends with its video, 3 s before the next starts');
+      assert.match(ps[0]![4]!, /<Representation id="a"[\s\S]*?<SegmentTimeline><S t="\d+" d="96000" r="3"\/><\/SegmentTimeline>/, 'the audio segment past the video\'s end is left out');
+      assert.match(ps[1]![4]!, /<Representation id="a"[\s\S]*?<S t="\d+" d="96000" r="2"\/>/, 'the next Period keeps all of its audio');
+    }
+    // A track ending within 500 ms of another is not cut (the first test: audio 20 ms short).
+    assert.equal(periods(writeMpd(base(restarted(), true)))[0]![3], 'PT20.02S');
+  });
+
   test('one run is one period; a dynamic MPD starts it where its run began, so its id survives the window sliding', () => {
     const segs = (from: number) => new Map([['v', run(video, from, 5, T0 + (from - 1) * 2000, 100 + (from - 1) * 2, { discSeq: 3, initId: 'aa' })]]);
     const runStartsMs = new Map([[3, T0]]);
@@ -104,7 +122,7 @@ describe('writeMpd', () => {
     // Video: 3 + 3 segments. Audio: B−4.3, B−2.3, B−0.3 in the first Period; B+1.7 … B+9.7 in the second.
     assert.match(first, /<Representation id="v"[\s\S]*?startNumber="1"[\s\S]*?<S t="0" d="180000" r="2"\/>/);
     assert.match(second, /<Representation id="v"[\s\S]*?startNumber="4"[\s\S]*?<S t="540000" d="180000" r="2"\/>/);
-    assert.match(first, /<Representation id="a"[\s\S]*?startNumber="1"[\s\S]*?<S t="0" d="96000" r="2"\/>/);
+    assert.match(first, /<Representation id="a"[\s\S]*?startNumber="1"[\s\S]*?<S t="\d+" d="96000" r="2"\/>/);
     assert.match(second, /<Representation id="a"[\s\S]*?startNumber="4"[\s\S]*?<S t="288000" d="96000" r="4"\/>/);
   });
 });

@@ -180,6 +180,50 @@ function splitPeriods(present: readonly OutputTrack[], runs: ReadonlyMap<string,
   return periods;
 }
 
+/** Tracks whose content ends further apart than this before a discontinuity are cut to the earliest end. */
+const RAGGED_END_MS = 500;
+const runEnd = (r: OutputRun): number => r.first.startMs + r.count * r.first.durationMs;
+
+/**
+ * Where content ends before a discontinuity, each track of the old content can stop at another
+ * time (an encoder stopped mid-segment leaves its tracks' last output segments ragged, and a
+ * group cut at the restart leaves out its old tail: output-groups.ts). A player that starts in a
+ * Period where one track has media and another none stalls there, so the Period ends where every
+ * track still has media: a track's segments from there on are left out, and the Period's
+ * duration stops at that end (an early-terminated Period, ISO/IEC 23009-1 §5.3.2.1: no media is
+ * presented until the next Period starts). Returns each Period's end (epoch ms), undefined where
+ * the next Period's start ends it.
+ */
+function endAtSharedContent(periods: readonly Period[]): (number | undefined)[] {
+  return periods.map((p, i) => {
+    const next = periods[i + 1];
+    if (!next || next.discSeq === p.discSeq) return undefined;
+    let endMs = Infinity;
+    let maxEndMs = -Infinity;
+    for (const runs of p.runs.values()) {
+      if (!runs.length) continue;
+      const e = runEnd(runs[runs.length - 1]!);
+      endMs = Math.min(endMs, e);
+      maxEndMs = Math.max(maxEndMs, e);
+    }
+    // Tracks that end within a few audio frames of each other are not ragged.
+    if (!Number.isFinite(endMs) || endMs >= next.firstMs || maxEndMs - endMs <= RAGGED_END_MS) return undefined;
+    for (const [id, runs] of p.runs) {
+      const kept: OutputRun[] = [];
+      for (const r of runs) {
+        // The run's segments that start before the shared end by more than half their duration.
+        let count = 0;
+        while (count < r.count && r.first.startMs + (count + 0.5) * r.first.durationMs < endMs) count++;
+        if (count > 0) kept.push(count === r.count ? r : { first: r.first, count });
+        if (count < r.count) break;
+      }
+      if (kept.length) p.runs.set(id, kept);
+      else p.runs.delete(id);
+    }
+    return endMs;
+  });
+}
+
 export function writeMpd(o: MpdOptions): string {
   const runsOf = o.runs ?? new Map([...o.segments].map(([id, segs]) => [id, segs.map((first) => ({ first, count: 1 }))]));
   const present = o.tracks.filter((t) => (runsOf.get(t.id)?.length ?? 0) > 0);
@@ -198,6 +242,7 @@ export function writeMpd(o: MpdOptions): string {
     : `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${ns} profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" id="0" availabilityStartTime="1970-01-01T00:00:00Z" publishTime="${new Date(o.nowMs).toISOString()}" minimumUpdatePeriod="${isoDuration(o.minUpdatePeriodSeconds)}" minBufferTime="${isoDuration(o.minBufferTimeSeconds)}" suggestedPresentationDelay="${isoDuration(o.suggestedPresentationDelaySeconds)}" timeShiftBufferDepth="${isoDuration(duration)}">`;
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', head];
   const periods = splitPeriods(present, runsOf, o.keyPeriodOf);
+  const contentEnds = endAtSharedContent(periods);
   // REFERENCED: every distinct element once, at MPD level (before the first Period), in the order first used.
   const referenced = o.drmSignaling === 'REFERENCED';
   const declared = new Map<string, string>();
@@ -221,7 +266,8 @@ export function writeMpd(o: MpdOptions): string {
     const startMs = starts[i]!;
     const offset = o.closed ? startMs - starts[0]! : startMs;
     const next = starts[i + 1];
-    const dur = next !== undefined ? ` duration="${isoDuration((next - startMs) / 1000)}"` : '';
+    const endMs = contentEnds[i] ?? next;
+    const dur = endMs !== undefined ? ` duration="${isoDuration((endMs - startMs) / 1000)}"` : '';
     lines.push(`<Period id="${startMs}" start="${isoDuration(offset / 1000)}"${dur}>`);
     let setId = 0;
     // §5.3.3: the video tracks are one AdaptationSet; audio is one per language, which a player
