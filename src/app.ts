@@ -239,7 +239,7 @@ async function startServices(
   ingest.start();
   started.push(async () => ingest.stop());
   const egress = new Egress(new ContentKeys({ store, logger, speke: { timeoutMs: config.speke.timeoutMs, maxResponseBytes: 1 << 20, credentials: config.speke.credentials, region: config.speke.region } }));
-  const origin = new OriginService({ store, timeline, blobs, clock, manifestCacheBytes: config.manifestCacheBytes, renderThreads: config.renderThreads, egress });
+  const origin = new OriginService({ store, timeline, blobs, clock, manifestCacheBytes: config.manifestCacheBytes, renderThreads: config.renderThreads, renderThreadNice: config.renderThreadNice, egress });
   started.push(() => origin.close());
   const dataplane = new Dataplane(ingest, origin, logger, verifier, clock, new EgressGuard(cdnSecrets), new RequestFactsReader(clock, config.trustedProxies));
   ready.listener = createRequestListener(pipeline, dataplane, logger, config.metrics);

@@ -43,6 +43,8 @@ export interface Config {
   readonly manifestCacheBytes: number;
   /** Threads that write long playlists' segment lines; 0: the main thread. */
   readonly renderThreads: number;
+  /** How much lower than the process's own the render threads' scheduling priority is (Linux nice steps). */
+  readonly renderThreadNice: number;
   /** Bound on one call to the database and to an S3 store (ms): past it, the request that waits gets a 5xx. */
   readonly timeouts: { readonly databaseMs: number; readonly s3Ms: number };
   readonly s3: S3Config;
@@ -143,6 +145,7 @@ export const SETTINGS = {
   segmentStore: { flag: 'segment-store', env: 'PACKHOUSE_SEGMENT_STORE', def: 'disk', help: 'where live segments live: "disk" (under --data-dir) or s3://bucket[/prefix] on the S3 store of --s3-endpoint, shared by several nodes' },
   manifestCache: { flag: 'manifest-cache-mb', env: 'PACKHOUSE_MANIFEST_CACHE_MB', def: '64', help: 'memory for rendered manifests: half for closed time-shift windows, half for the segment lines of long playlists (0 turns both caches off)' },
   renderThreads: { flag: 'render-threads', env: 'PACKHOUSE_RENDER_THREADS', def: '1', help: 'threads that write the segment lines of long playlists (256 segments or more) away from the thread serving requests and ingest; 0 writes them on that thread' },
+  renderThreadNice: { flag: 'render-thread-nice', env: 'PACKHOUSE_RENDER_THREAD_NICE', def: '10', help: 'on Linux, how many nice steps below the process the render threads run (0–19), so ingest and live requests win the cores from long time-shifted playlists' },
   databaseTimeout: { flag: 'database-timeout-seconds', env: 'PACKHOUSE_DATABASE_TIMEOUT_SECONDS', def: '10', help: 'bound on one PostgreSQL call (connecting, a statement); a request waiting longer gets a 5xx' },
   s3Timeout: { flag: 's3-timeout-seconds', env: 'PACKHOUSE_S3_TIMEOUT_SECONDS', def: '10', help: 'bound on one S3 call (segment store and harvest output); a request waiting longer gets a 5xx' },
   metrics: { flag: 'metrics', env: 'PACKHOUSE_METRICS', def: 'local', help: 'who may read Prometheus metrics at /metrics on this port: "local" (clients on this machine, or any client with --metrics-token), "public" (anyone; with --metrics-token, its holders) or "off"' },
@@ -358,6 +361,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     },
     manifestCacheBytes: int('manifestCache', 0, 65_536) * 1024 * 1024,
     renderThreads: int('renderThreads', 0, 64),
+    renderThreadNice: int('renderThreadNice', 0, 19),
     timeouts: { databaseMs: int('databaseTimeout', 1, 600) * 1000, s3Ms: int('s3Timeout', 1, 600) * 1000 },
     segmentStore,
     metrics: { mode: metricsMode, token: metricsToken },

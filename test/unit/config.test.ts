@@ -24,6 +24,10 @@ test('bad values stop the start with a message naming the setting', () => {
   assert.equal(loadConfig(['--manifest-cache-mb', '0'], {}).manifestCacheBytes, 0);
   assert.equal(loadConfig(['--render-threads', '0'], {}).renderThreads, 0);
   assert.equal(loadConfig([], { PACKHOUSE_RENDER_THREADS: '2' }).renderThreads, 2);
+  assert.equal(loadConfig([], {}).renderThreadNice, 10);
+  assert.equal(loadConfig(['--render-thread-nice', '0'], {}).renderThreadNice, 0);
+  assert.equal(loadConfig([], { PACKHOUSE_RENDER_THREAD_NICE: '19' }).renderThreadNice, 19);
+  assert.throws(() => loadConfig(['--render-thread-nice', '20'], {}), /--render-thread-nice \(PACKHOUSE_RENDER_THREAD_NICE\) must be a whole number from 0 to 19/);
 });
 
 test('--trusted-proxies and --cdn-secrets-file: addresses or CIDR ranges; a path resolved', () => {

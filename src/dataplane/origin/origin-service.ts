@@ -123,12 +123,14 @@ export class OriginService {
       readonly manifestCacheBytes?: number;
       /** Threads writing long playlists' segment lines (playlist-renderer.ts); 0 or absent: the main thread. */
       readonly renderThreads?: number;
+      /** Nice steps below the process for the render threads (Linux). */
+      readonly renderThreadNice?: number;
       /** Encryption on egress (keys from SPEKE providers); without it an encrypting endpoint serves nothing. */
       readonly egress?: Egress | undefined;
     },
   ) {
     this.cache = deps.manifestCacheBytes ? new ManifestCache(deps.manifestCacheBytes / 2) : undefined;
-    this.lines = deps.manifestCacheBytes ? new PlaylistRenderer(deps.manifestCacheBytes / 2, deps.renderThreads ?? 0) : undefined;
+    this.lines = deps.manifestCacheBytes ? new PlaylistRenderer(deps.manifestCacheBytes / 2, deps.renderThreads ?? 0, deps.renderThreadNice ?? 0) : undefined;
   }
 
   /** Rendered manifests of closed windows; undefined when turned off. */

@@ -9,6 +9,10 @@
  * thread, so a window of a start already written is extended or cut there. Without a thread (`--render-threads 0`) the same cache and
  * writer run on the main thread. A thread that fails is replaced, and the requests it held are
  * written on the main thread; the answer is the same text either way.
+ *
+ * On Linux the threads run `nice` steps below the process (`--render-thread-nice`, 10 by
+ * default): on a machine whose cores are all busy, the kernel gives the serving thread (ingest,
+ * live playlists, segments) the cores first, and a long time-shifted playlist waits instead.
  */
 import { Worker } from 'node:worker_threads';
 import type { OutputRun } from '../../media/timeline/model.js';
@@ -55,6 +59,7 @@ export class PlaylistRenderer {
   constructor(
     private readonly cacheChars: number,
     private readonly threads: number,
+    private readonly nice = 0,
   ) {
     this.local = new PlaylistLinesCache(cacheChars);
     this.workers = Array.from({ length: threads }, () => undefined);
@@ -110,7 +115,7 @@ export class PlaylistRenderer {
     const have = this.workers[i];
     if (have) return have;
     // Each thread gets its share of the memory.
-    const w = new Worker(new URL('./playlist-thread.js', import.meta.url), { workerData: { cacheChars: this.cacheChars / this.threads } });
+    const w = new Worker(new URL('./playlist-thread.js', import.meta.url), { workerData: { cacheChars: this.cacheChars / this.threads, nice: this.nice } });
     // The thread never keeps the process alive.
     w.unref();
     w.on('message', (m: { id?: number; bytes?: Uint8Array; stats?: LinesCounts }) => {

@@ -2,12 +2,25 @@
  * The render thread of playlist-renderer.ts: keeps a segment lines cache and answers each request
  * (key, runs, spec) with the lines' text as UTF-8 bytes, in order.
  */
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OutputRun } from '../../media/timeline/model.js';
 import { PlaylistLinesCache } from './playlist-lines.js';
 import { linesOptions, type LinesSpec } from './playlist-renderer.js';
 
-const cache = new PlaylistLinesCache((workerData as { cacheChars: number }).cacheChars);
+const data = workerData as { cacheChars: number; nice: number };
+
+// On Linux a thread has its own nice value, and setpriority(PRIO_PROCESS, 0) sets the calling
+// thread's only; elsewhere it would lower the whole process, so the thread is left as it is.
+if (data.nice > 0 && process.platform === 'linux') {
+  try {
+    setPriority(Math.min(19, getPriority() + data.nice));
+  } catch {
+    // Not allowed here (a sandbox): the thread keeps the process's priority.
+  }
+}
+
+const cache = new PlaylistLinesCache(data.cacheChars);
 
 parentPort!.on('message', (m: { id: number; key: string; runs: OutputRun[]; spec: LinesSpec } | { stats: true }) => {
   if ('stats' in m) {

@@ -1,0 +1,56 @@
+// The render thread of long playlists (src/dataplane/origin/playlist-renderer.ts) runs below the
+// process's priority on Linux (--render-thread-nice), and writes the same lines as the main thread.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
+
+import { PlaylistRenderer, type LinesSpec } from '../../src/dataplane/origin/playlist-renderer.js';
+import type { OutputRun } from '../../src/media/timeline/model.js';
+
+const runs: OutputRun[] = [
+  { first: { seq: 1, startMs: 1_800_000_000_000, durationMs: 4000, mediaTime: 0, mediaDuration: 360_000, discontinuity: false, discSeq: 0, initId: 'aa' }, count: 300 },
+];
+const spec: LinesSpec = { segmentPrefix: 'segment_v_', segmentSuffix: '.mp4', init: { prefix: 'segment_v_init-', suffix: '.mp4' }, programDateTimeIntervalSeconds: 60 };
+
+/** Each thread of this process with its nice value (field 19 of /proc/self/task/<tid>/stat). */
+function niceByThread(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+  }
+  return out;
+}
+
+describe('playlist render thread', { skip: process.platform !== 'linux' && 'per-thread nice values are a Linux facility' }, () => {
+  test('runs the given nice steps below the process; the serving thread keeps its priority; the lines are the main thread\'s', async () => {
+    const base = getPriority();
+    const before = new Set(niceByThread().keys());
+    const threaded = new PlaylistRenderer(1 << 22, 1, 7);
+    const inline = new PlaylistRenderer(1 << 22, 0);
+    try {
+      const [a, b] = await Promise.all([threaded.lines('k', runs, spec), inline.lines('k', runs, spec)]);
+      assert.ok(a.equals(b));
+      assert.ok(a.includes('segment_v_300.mp4'));
+      const now = niceByThread();
+      const added = [...now].filter(([tid]) => !before.has(tid)).map(([, n]) => n);
+      assert.ok(added.includes(Math.min(19, base + 7)), `the new threads' nice values: ${added.join(', ')}`);
+      assert.equal(now.get(process.pid), base, 'the main thread is not lowered');
+    } finally {
+      await threaded.close();
+      await inline.close();
+    }
+  });
+
+  test('with 0 nice steps every thread keeps the process\'s priority', async () => {
+    const base = getPriority();
+    const r = new PlaylistRenderer(1 << 22, 1, 0);
+    try {
+      await r.lines('k', runs, spec);
+      assert.deepEqual([...new Set(niceByThread().values())], [base]);
+    } finally {
+      await r.close();
+    }
+  });
+});
