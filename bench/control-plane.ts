@@ -12,22 +12,13 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pino from 'pino';
-import {
-  CreateChannelCommand,
-  CreateChannelGroupCommand,
-  CreateHarvestJobCommand,
-  CreateOriginEndpointCommand,
-  GetChannelCommand,
-  MediaPackageV2Client,
-} from '@aws-sdk/client-mediapackagev2';
+import { CreateHarvestJobCommand, GetChannelCommand, MediaPackageV2Client } from '@aws-sdk/client-mediapackagev2';
 import { loadConfig } from '../src/config/config.js';
 import { startApp } from '../src/app.js';
-import { createPgDatabase, dropPgDatabase } from '../test/support/postgres.js';
+import { clusterFlags, createBenchEndpoint, spreadClient, startBenchNodes } from './support.js';
 
 const args = process.argv.slice(2);
 function opt(name: string, def: string): string {
@@ -38,10 +29,9 @@ const seconds = Number(opt('--seconds', '3')) || 3;
 const LEVELS = opt('--levels', '1,4,16,64').split(',').map(Number);
 const OPS = opt('--ops', 'GetChannel,CreateHarvestJob').split(',');
 const ROUNDS = Math.max(1, Number(opt('--rounds', '1')) || 1);
-const POSTGRES = args.includes('--postgres');
-/** Identical nodes over one PostgreSQL database, the calls spread over them in turn (needs --postgres). */
-const NODES = Math.max(1, Number(opt('--nodes', '1')) || 1);
-if (NODES > 1 && !POSTGRES) throw new Error('--nodes needs --postgres: several nodes share one PostgreSQL database');
+/** --postgres [--nodes N]: N identical nodes over one PostgreSQL database, the calls spread over them in turn. */
+const CLUSTER = clusterFlags(args);
+const { postgres: POSTGRES, nodes: NODES } = CLUSTER;
 const COMPARE = opt('--compare', '');
 
 interface Result {
@@ -162,43 +152,15 @@ async function main(): Promise<void> {
   bare.close();
 }
 
-/** A Packhouse server (of this build or another) in a throwaway data directory or database, with bench/ch/ep. */
+/**
+ * A Packhouse server (of this build or another) in a throwaway data directory or database, with
+ * bench/ch/ep; on several nodes, the calls go to them in turn.
+ */
 async function startTarget(label: string, start: typeof startApp, load: typeof loadConfig): Promise<{ label: string; client: Pick<MediaPackageV2Client, 'send'>; close(): Promise<void> }> {
-  const pgDatabase = POSTGRES ? await createPgDatabase() : undefined;
-  const nodes: { app: Awaited<ReturnType<typeof startApp>>; dataDir: string; client: MediaPackageV2Client }[] = [];
-  for (let i = 0; i < NODES; i++) {
-    const dataDir = mkdtempSync(join(tmpdir(), 'packhouse-bench-'));
-    const config = load(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--quota-active-harvest-jobs', '1000000', '--log-level', 'silent', ...(pgDatabase ? ['--database-url', pgDatabase.url] : [])], {});
-    const app = await start(config, { logger: pino({ level: process.env['BENCH_LOG'] ?? 'silent' }) });
-    nodes.push({ app, dataDir, client: client(app.url) });
-  }
-  const ph = nodes[0]!.client;
-  await ph.send(new CreateChannelGroupCommand({ ChannelGroupName: 'bench' }));
-  await ph.send(new CreateChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'ch' }));
-  await ph.send(
-    new CreateOriginEndpointCommand({
-      ChannelGroupName: 'bench',
-      ChannelName: 'ch',
-      OriginEndpointName: 'ep',
-      ContainerType: 'CMAF',
-      StartoverWindowSeconds: 86400,
-      HlsManifests: [{ ManifestName: 'index' }],
-    }),
-  );
-  // Calls go to the nodes in turn, as a load balancer in front of them would send them.
-  let turn = 0;
-  const spread = { send: ((command: Parameters<MediaPackageV2Client['send']>[0]) => nodes[turn++ % nodes.length]!.client.send(command)) as MediaPackageV2Client['send'] };
-  return {
-    label,
-    client: nodes.length > 1 ? spread : ph,
-    async close() {
-      for (const n of nodes) {
-        await n.app.close();
-        rmSync(n.dataDir, { recursive: true, force: true });
-      }
-      if (pgDatabase) await dropPgDatabase(pgDatabase.name);
-    },
-  };
+  const nodes = await startBenchNodes({ name: 'control-plane', cluster: CLUSTER, args: ['--quota-active-harvest-jobs', '1000000'], start, load });
+  const clients = nodes.apps.map((app) => client(app.url));
+  await createBenchEndpoint(clients[0]!, { ContainerType: 'CMAF', StartoverWindowSeconds: 86400, HlsManifests: [{ ManifestName: 'index' }] });
+  return { label, client: spreadClient(clients), close: () => nodes.close() };
 }
 
 await main();

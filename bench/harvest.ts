@@ -12,12 +12,17 @@
  * object (everything runs in this one process: client, origin, harvest runner and S3 server), the
  * seconds from CreateHarvestJob (EndTime already passed) to COMPLETED, and the probe's p99s.
  *
- *   npm run build && node dist/bench/harvest.js [--minutes 60] [--segment-kb 40] [--rounds 3] [--probe on|off]
+ *   npm run build && node dist/bench/harvest.js [--minutes 60] [--segment-kb 40] [--rounds 3] [--probe on|off] [--postgres [--nodes 2]]
+ *
+ * With --postgres the node keeps its timeline in PostgreSQL and its segments in the S3 segment
+ * store (a built-in S3 endpoint of its own, which also takes the harvest output and the plain
+ * copy); with --nodes N as well, N such nodes share both, and the API calls and the probe's
+ * requests go to the next node in turn (the harvest runs on whichever node takes the job).
  */
 import { loadavg } from 'node:os';
 import { PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateHarvestJobCommand, GetHarvestJobCommand } from '@aws-sdk/client-mediapackagev2';
-import { SEG_MS, startBenchChannel } from './support.js';
+import { SEG_MS, clusterFlags, clusterLabel, startBenchChannel } from './support.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -29,20 +34,21 @@ const SEGMENT_BYTES = Math.round(Number(opt('--segment-kb', '40')) * 1024);
 const ROUNDS = Number(opt('--rounds', '3'));
 const PROBE = opt('--probe', 'on') !== 'off';
 const PARALLEL = 4;
+const CLUSTER = clusterFlags(args);
 
 /**
  * Polls a manifest back to back until stopped; returns the latencies in ms. An extra query
  * parameter the origin ignores differs on every request, so each one is rendered from the database
  * rather than answered from the closed-window cache: what is measured is the origin's own work.
  */
-function probeLatency(base: string, on = true): { stop: () => Promise<number[]> } {
+function probeLatency(base: string, on = true, spread = (url: string) => url): { stop: () => Promise<number[]> } {
   const lat: number[] = [];
   let running = on;
   let n = 0;
   const loop = (async () => {
     while (running) {
       const t0 = performance.now();
-      const url = `${base}&probe=${n++}`;
+      const url = spread(`${base}&probe=${n++}`);
       const res = await fetch(url);
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
@@ -71,8 +77,8 @@ const cpuMs = () => {
 };
 
 async function main(): Promise<void> {
-  const bench = await startBenchChannel({ name: 'harvest', startoverSeconds: 3 * 3600, args: ['--harvest-settle-seconds', '0'] });
-  const { app, blobs, cid } = bench;
+  const bench = await startBenchChannel({ name: 'harvest', startoverSeconds: 3 * 3600, args: ['--harvest-settle-seconds', '0'], cluster: CLUSTER });
+  const { blobs, cid } = bench;
   const mp = bench.client;
   const count = Math.round((MINUTES * 60_000) / SEG_MS) + 10;
   const now = Date.now();
@@ -85,9 +91,9 @@ async function main(): Promise<void> {
   for (const k of keys) await blobs.put(k, payload);
   const windowStart = now - MINUTES * 60_000 - 5000;
   const windowEnd = now - 5000;
-  console.log(`harvest benchmark: ${MINUTES} min window, ${renditions.length} renditions, ${SEGMENT_BYTES / 1024} KiB segments, ${ROUNDS} rounds, origin probe ${PROBE ? 'on' : 'off'}, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`harvest benchmark: ${MINUTES} min window, ${renditions.length} renditions, ${SEGMENT_BYTES / 1024} KiB segments, ${ROUNDS} rounds, origin probe ${PROBE ? 'on' : 'off'}${clusterLabel(CLUSTER)}, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
-  const s3 = new S3Client({ endpoint: app.s3Url!, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const s3 = new S3Client({ endpoint: bench.s3Url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   await s3.send(new CreateBucketCommand({ Bucket: 'baseline' }));
   const inWindow = Math.ceil((windowEnd - windowStart) / SEG_MS) + 1;
   const segs = renditions.length * inWindow;
@@ -135,7 +141,7 @@ async function main(): Promise<void> {
     if (status !== 'COMPLETED') throw new Error(`harvest ended ${status}: ${error}`);
   };
   const timed = async (fn: () => Promise<void>) => {
-    const probe = probeLatency(probeUrl, PROBE);
+    const probe = probeLatency(probeUrl, PROBE, bench.spread);
     const c0 = cpuMs();
     const t0 = performance.now();
     await fn();
@@ -151,7 +157,7 @@ async function main(): Promise<void> {
   const harvestS: number[] = [];
   const p99Ratios: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const idleProbe = probeLatency(probeUrl, PROBE);
+    const idleProbe = probeLatency(probeUrl, PROBE, bench.spread);
     await new Promise((r) => setTimeout(r, 10_000));
     const idle = await idleProbe.stop();
     const copy = await timed(() => plainCopy(`r${round}`));

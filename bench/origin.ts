@@ -6,6 +6,11 @@
  * clients on another thread fetch 24-hour playlists of another start each time, back to back.
  *
  *   npm run build && node dist/bench/origin.js [--seconds 3] [--concurrency 8] [--ingest-seconds 12] [--render-threads 1] [--only-ingest]
+ *                                              [--postgres [--nodes 2]]
+ *
+ * With --postgres the node keeps its timeline in PostgreSQL and its segments in the S3 segment
+ * store; with --nodes N as well, N such nodes share both, and every request (manifests, baseline
+ * files, the ingest's uploads and polls, the load's fetches) goes to the next node in turn.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +20,7 @@ import { Agent, request } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CreateChannelCommand, CreateOriginEndpointCommand } from '@aws-sdk/client-mediapackagev2';
-import { SEG_MS, startBenchChannel } from './support.js';
+import { SEG_MS, clusterFlags, clusterLabel, startBenchChannel } from './support.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -30,6 +35,9 @@ const INGEST_SECONDS = opt('--ingest-seconds', 12);
 const RENDER_THREADS = opt('--render-threads', 1);
 /** Only the ingest part (no table of requests). */
 const ONLY_INGEST = args.includes('--only-ingest');
+const CLUSTER = clusterFlags(args);
+/** Where a request on the first node goes: the next node in turn (set once the nodes run). */
+let spread = (url: string) => url;
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -61,17 +69,17 @@ async function ingestLatencies(base: string, segment: Buffer, first: number, sec
     const pdt = epochMs + n * 2000;
     await new Promise((r) => setTimeout(r, Math.max(0, pdt + 2000 - Date.now())));
     const t0 = performance.now();
-    const put = await http('PUT', `${base}/in/v1/bench/1/live/seg_${n}.ts`, segment);
+    const put = await http('PUT', spread(`${base}/in/v1/bench/1/live/seg_${n}.ts`), segment);
     if (put.status >= 300) throw new Error(`segment PUT ${put.status}: ${put.text}`);
     listed.push({ n, pdt });
     const window = listed.slice(-6);
     const playlist = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${window[0]!.n}`, ...window.flatMap((s) => [`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.pdt).toISOString()}`, '#EXTINF:2.000,', `seg_${s.n}.ts`])];
     const tSeg = performance.now() - t0;
-    const pl = await http('PUT', `${base}/in/v1/bench/1/live/video.m3u8`, Buffer.from(`${playlist.join('\n')}\n`));
+    const pl = await http('PUT', spread(`${base}/in/v1/bench/1/live/video.m3u8`), Buffer.from(`${playlist.join('\n')}\n`));
     if (process.env.BENCH_DEBUG) console.error(`segment ${n}: PUT ${tSeg.toFixed(0)} ms, playlist PUT ${(performance.now() - t0 - tSeg).toFixed(0)} ms`);
     if (pl.status >= 300) throw new Error(`playlist PUT ${pl.status}: ${pl.text}`);
     for (;;) {
-      const out = await http('GET', `${base}/out/v1/bench/live/ts/index_video.m3u8`);
+      const out = await http('GET', spread(`${base}/out/v1/bench/live/ts/index_video.m3u8`));
       const last = /_(\d+)\.ts\s*$/.exec(out.text.trim());
       if (out.status === 200 && last && Number(last[1]) >= n + 1) break;
       if (performance.now() - t0 > 10_000) {
@@ -105,12 +113,15 @@ let requestNo = 0;
 /**
  * Clients on a worker thread fetching 24-hour playlists of another start each time, back to back,
  * until told to stop; they answer 'ready' once started and then the number of playlists fetched.
+ * On several nodes (`workerData.nodes`, the first is the URL's), each fetch goes to the next in turn.
  */
 const LOAD_CLIENTS = `
 const { parentPort, workerData } = require('node:worker_threads');
 const http = require('node:http');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-let stop = false, fetched = 0, n = 0;
+let stop = false, fetched = 0, n = 0, turn = 0;
+const nodes = workerData.nodes;
+const onNode = (url) => nodes.length > 1 ? nodes[turn++ % nodes.length] + url.slice(nodes[0].length) : url;
 const get = (url) => new Promise((resolve, reject) => {
   http.get(url, { agent }, (res) => { res.on('data', () => {}); res.on('end', resolve); }).on('error', reject);
 });
@@ -119,7 +130,7 @@ parentPort.postMessage('ready');
 Promise.all(Array.from({ length: workerData.clients }, async () => {
   while (!stop) {
     const url = workerData.same ? workerData.url : workerData.url.replace(/start=(\\d+)/, (_, v) => 'start=' + (Number(v) + 2 * (n++ % 600)));
-    await get(url);
+    await get(onNode(url));
     fetched++;
   }
 })).then(() => { parentPort.postMessage(fetched); agent.destroy(); });
@@ -134,7 +145,7 @@ async function measure(target: string | ((n: number) => string)): Promise<{ rps:
   const worker = async () => {
     while (performance.now() < deadline) {
       const t0 = performance.now();
-      bytes = await get(url(requestNo++));
+      bytes = await get(spread(url(requestNo++)));
       lat.push(performance.now() - t0);
     }
   };
@@ -149,7 +160,8 @@ async function measure(target: string | ((n: number) => string)): Promise<{ rps:
 }
 
 async function main(): Promise<void> {
-  const bench = await startBenchChannel({ name: 'origin', startoverSeconds: 86_400, args: ['--render-threads', String(RENDER_THREADS)] });
+  const bench = await startBenchChannel({ name: 'origin', startoverSeconds: 86_400, args: ['--render-threads', String(RENDER_THREADS)], cluster: CLUSTER });
+  spread = bench.spread;
   const { blobs, cid } = bench;
   const now = Date.now();
   const first = now - SEGMENTS * SEG_MS;
@@ -191,7 +203,7 @@ async function main(): Promise<void> {
     ['DASH MPD, 1 h shift, cached', `${base}/dash.mpd?${hour}`, `${base}/dash.mpd?${hour}`],
   ];
   console.log(`server: --render-threads ${RENDER_THREADS}`);
-  if (!ONLY_INGEST) console.log(`origin benchmark: ${SECONDS} s per cell, concurrency ${CONCURRENCY}, node ${process.version}`);
+  if (!ONLY_INGEST) console.log(`origin benchmark: ${SECONDS} s per cell, concurrency ${CONCURRENCY}${clusterLabel(CLUSTER)}, node ${process.version}`);
   if (!ONLY_INGEST) console.log('request                              bytes    req/s  p99 ms | same-size file req/s  p99 ms | ratio req/s  ratio p99 | cpu ms/req  file  ratio');
   let n = 0;
   for (const [name, url, target] of ONLY_INGEST ? [] : cases) {
@@ -223,7 +235,7 @@ async function main(): Promise<void> {
     const loopBusy = monitorEventLoopDelay({ resolution: 5 });
     // The load runs on its own thread (its own event loop), as other clients would: only the
     // server's work is then on the server's event loop.
-    const load = new Worker(LOAD_CLIENTS, { eval: true, workerData: { url: `${base}/index_video_hi.m3u8?${day}`, clients: Number(process.env.BENCH_LOAD_CLIENTS ?? 8), same: process.env.BENCH_LOAD_SAME === '1' } });
+    const load = new Worker(LOAD_CLIENTS, { eval: true, workerData: { url: `${base}/index_video_hi.m3u8?${day}`, nodes: bench.urls, clients: Number(process.env.BENCH_LOAD_CLIENTS ?? 8), same: process.env.BENCH_LOAD_SAME === '1' } });
     await new Promise((resolve) => load.once('message', resolve));
     loopBusy.enable();
     const busy = await ingestLatencies(app, segment, idle.length, INGEST_SECONDS, epochMs);
