@@ -208,6 +208,8 @@ async function main(): Promise<void> {
   let n = 0;
   for (const [name, url, target] of ONLY_INGEST ? [] : cases) {
     const size = await get(url);
+    // Every other node has seen the request once too, as the one node has (its timeline loaded).
+    for (const node of bench.urls.slice(1)) await get(node + url.slice(bench.app.url.length));
     // The baseline: a segment file of exactly the manifest's size, served by the same origin.
     const seq = SEGMENTS - 100 - n++;
     await blobs.put(`media/${cid}/video_lo/${seq - 1}.mp4`, Buffer.alloc(size, 0x61));
