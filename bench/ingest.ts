@@ -12,11 +12,14 @@
  * With `--cmaf`, every channel also has a CMAF endpoint (its fragments repackaged from the TS at
  * ingest) and a cycle ends when both endpoints' playlists list the segment.
  *
- *   npm run build && node dist/bench/ingest.js [--seconds 12] [--max-channels 256] [--cmaf]
+ *   npm run build && node dist/bench/ingest.js [--seconds 12] [--max-channels 256] [--from-channels 2] [--cmaf]
+ *
+ * Each step also prints the process's CPU time (all threads: user + system) as a share of one
+ * core over the step's wall time, and the machine's 1-minute load average at its end.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import pino from 'pino';
@@ -31,6 +34,8 @@ const opt = (name: string, def: number) => {
 };
 const SECONDS = opt('--seconds', 12);
 const MAX = opt('--max-channels', 256);
+/** First channel count after the one-channel baseline (the doubling starts here). */
+const FROM = opt('--from-channels', 2);
 const SEG_S = 2;
 const CMAF = args.includes('--cmaf');
 const ENDPOINTS: readonly { name: string; pattern: RegExp }[] = [
@@ -64,12 +69,16 @@ async function runChannel(base: string, group: string, name: string, segment: Bu
   let next = Date.now();
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+    // The segment covers the SEG_S seconds before its scheduled upload: consecutive segments are
+    // contiguous however late an upload finishes (a time taken after the upload made an overloaded
+    // cycle's segment overlap the previous one, which was then dropped as its redundant copy).
+    const pdt = next - SEG_S * 1000;
     next += SEG_S * 1000;
     const t0 = performance.now();
     const file = `seg_${n}.ts`;
     const put = await http('PUT', `${base}/in/v1/${group}/1/${name}/${file}`, segment);
     if (put.status >= 300) throw new Error(`segment PUT ${put.status}: ${put.text}`);
-    listed.push({ n, pdt: Date.now() - SEG_S * 1000 });
+    listed.push({ n, pdt });
     const window = listed.slice(-6);
     const playlist = [
       '#EXTM3U',
@@ -108,7 +117,8 @@ async function main(): Promise<void> {
   const app = await startApp(config, { logger: pino({ level: 'silent' }) });
   const mp = new MediaPackageV2Client({ endpoint: app.url, region: 'us-east-1', credentials: { accessKeyId: 'packhouse', secretAccessKey: 'packhouse' } });
   console.log(`ingest benchmark${CMAF ? ' (a TS and a CMAF endpoint per channel)' : ''}: ${SECONDS} s per step, ${SEG_S} s TS segments of ${(segment.length / 1024).toFixed(0)} KiB, node ${process.version}`);
-  console.log('channels  cycles  p50 ms  p99 ms | 1-channel p99 ms | ratio p99 | RSS MB  RSS per channel MB');
+  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log('channels  cycles  p50 ms  p99 ms | 1-channel p99 ms | ratio p99 | RSS MB  RSS per channel MB | process CPU % | load 1 min');
   let created = 0;
   const ensure = async (group: string, count: number) => {
     for (; created < count; created++) {
@@ -128,14 +138,22 @@ async function main(): Promise<void> {
     return latencies;
   };
   const rss0 = process.memoryUsage().rss;
+  let cpu0 = process.cpuUsage();
+  let wall0 = performance.now();
   const single = await step(1);
   const base99 = pct(single, 0.99);
-  for (let count = 1; count <= MAX; count *= 2) {
+  for (let count = 1; count <= MAX; count = count === 1 ? Math.max(2, FROM) : count * 2) {
+    if (count !== 1) {
+      cpu0 = process.cpuUsage();
+      wall0 = performance.now();
+    }
     const lat = count === 1 ? single : await step(count);
+    const used = process.cpuUsage(cpu0);
+    const cpuPct = ((used.user + used.system) / 1000 / (performance.now() - wall0)) * 100;
     const rss = process.memoryUsage().rss;
     const p99 = pct(lat, 0.99);
     console.log(
-      `${String(count).padStart(8)} ${String(lat.length).padStart(7)} ${pct(lat, 0.5).toFixed(1).padStart(7)} ${p99.toFixed(1).padStart(7)} | ${base99.toFixed(1).padStart(16)} | ${(p99 / base99).toFixed(2).padStart(9)} | ${(rss / 1e6).toFixed(0).padStart(6)} ${((rss - rss0) / 1e6 / count).toFixed(2).padStart(19)}`,
+      `${String(count).padStart(8)} ${String(lat.length).padStart(7)} ${pct(lat, 0.5).toFixed(1).padStart(7)} ${p99.toFixed(1).padStart(7)} | ${base99.toFixed(1).padStart(16)} | ${(p99 / base99).toFixed(2).padStart(9)} | ${(rss / 1e6).toFixed(0).padStart(6)} ${((rss - rss0) / 1e6 / count).toFixed(2).padStart(19)} | ${cpuPct.toFixed(0).padStart(13)} | ${loadavg()[0]!.toFixed(2)}`,
     );
     if (p99 > 1000) break;
   }
