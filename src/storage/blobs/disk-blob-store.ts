@@ -23,8 +23,13 @@ export class DiskBlobStore implements BlobStore {
 
   async put(key: string, data: Uint8Array): Promise<void> {
     const target = this.path(key);
-    await mkdir(dirname(target), { recursive: true });
-    await writeViaTemporary(`${target}.${randomBytes(6).toString('hex')}.tmp`, target, data);
+    const write = () => writeViaTemporary(`${target}.${randomBytes(6).toString('hex')}.tmp`, target, data);
+    // The folder is made only when missing: most writes go to one that exists (one call less per write).
+    await write().catch(async (err: unknown) => {
+      if (!isMissing(err)) throw err;
+      await mkdir(dirname(target), { recursive: true });
+      await write();
+    });
   }
 
   async get(key: string): Promise<Buffer | undefined> {
@@ -68,8 +73,13 @@ export class DiskBlobStore implements BlobStore {
 
   async move(from: string, to: string): Promise<void> {
     const target = this.path(to);
-    await mkdir(dirname(target), { recursive: true });
-    await rename(this.path(from), target);
+    const source = this.path(from);
+    await rename(source, target).catch(async (err: unknown) => {
+      if (!isMissing(err)) throw err;
+      // The target's folder, or the source, is missing: with the folder made, a missing source still fails (ENOENT).
+      await mkdir(dirname(target), { recursive: true });
+      await rename(source, target);
+    });
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -90,4 +100,8 @@ export class DiskBlobStore implements BlobStore {
     if (!prefix.endsWith('/')) throw new Error(`deletePrefix takes a folder ending in "/": ${prefix}`);
     await rm(this.path(prefix), { recursive: true, force: true });
   }
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
 }
