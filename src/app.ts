@@ -24,6 +24,7 @@ import { parseCdnSecretsFile, type CdnSecrets } from './dataplane/origin/cdn-sec
 import { RetentionKeeper } from './dataplane/retention.js';
 import { DiskBlobStore } from './storage/blobs/disk-blob-store.js';
 import { S3BlobStore } from './storage/blobs/s3-blob-store.js';
+import { withLazyCmaf } from './storage/blobs/lazy-cmaf-blobs.js';
 import { ChannelCleanup } from './dataplane/channel-cleanup.js';
 import type { S3Connection } from './storage/s3-client.js';
 import { S3Sink } from './storage/sinks/s3-sink.js';
@@ -199,6 +200,8 @@ async function startServices(
   } else {
     blobs = new DiskBlobStore(join(config.dataDir, 'media'));
   }
+  // TS segments' CMAF fragments that ingest did not store are made on their first read.
+  blobs = withLazyCmaf(blobs);
   // The server listens first so that a default public URL can name the port actually bound (--port 0).
   const ready: { listener?: RequestListener } = {};
   const server = createServer((req, res) => {

@@ -10,11 +10,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CreateHarvestJobCommand, waitUntilHarvestJobFinished } from '@aws-sdk/client-mediapackagev2';
+import { CreateHarvestJobCommand, CreateOriginEndpointCommand, waitUntilHarvestJobFinished } from '@aws-sdk/client-mediapackagev2';
 import { createFile, MP4BoxBuffer } from 'mp4box';
 import { startServer, type TestServer } from '../support/server.js';
 import {
@@ -45,6 +45,7 @@ import {
 } from '../support/live.js';
 import { builtinS3Url, getObject, listKeys, s3Client, logEntries } from '../support/harvest.js';
 import { startReadingProxy } from '../support/s3-raw.js';
+import { repackageTs } from '../../src/media/package/ts-to-cmaf.js';
 
 const G = 'repack';
 const C = 'ch';
@@ -82,6 +83,9 @@ const tsLive = new Map<string, MediaPlaylistText>();
 
 const sentSegments = (r: string): CapturedRequest[] => tee.files(new RegExp(`^${r}_\\d+\\.ts$`));
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+/** The stored CMAF fragments of every channel (files under the server's media folder). */
+const storedFragments = (): Set<string> =>
+  new Set((readdirSync(join(server.dataDir, 'media'), { recursive: true }) as string[]).filter((f) => f.endsWith('.cmaf.mp4')));
 
 // ---------------------------------------------------------------------------------------------
 // mp4box as the independent box reader
@@ -432,6 +436,52 @@ describe('TS in, CMAF out: HLS (EXT-X-MAP), LL-HLS and DASH repackaged from an M
       assert.match(res.text, /^[^\n]+\n$/);
       assert.match(res.text, /MPEG-1 audio|MPEG-2 audio/);
       assert.match(res.text, /\ba\b/);
+    }
+  });
+
+  test('a CMAF endpoint created after the TS segments arrived serves and harvests them repackaged: each fragment made on its first read and stored once', async () => {
+    await createLiveChannel(server.client(), G, 'late', [tsEndpoint('ts', 600)], { createGroup: false });
+    const sent = sentSegments('index_0').slice(0, 3).map((s) => ({ file: s.file, body: s.body }));
+    const before = storedFragments();
+    await pushSegments('late', 'index_0', sent, 2);
+    assert.deepEqual(storedFragments(), before, 'no CMAF fragment stored while the channel has no CMAF endpoint');
+    await server.client().send(new CreateOriginEndpointCommand({ ChannelGroupName: G, ChannelName: 'late', ...CMAF }));
+    const out = `${server.url}/out/v1/${G}/late/cmaf`;
+    const pl = await get(`${out}/index_index_0.m3u8`);
+    assert.equal(pl.status, 200, pl.text);
+    const c = readMedia(pl.text);
+    assert.equal(c.segments.length, 3, pl.text);
+    for (const [i, seg] of c.segments.entries()) {
+      const first = await get(`${out}/${seg.uri}`);
+      assert.equal(first.status, 200, `${seg.uri}: ${first.text}`);
+      assert.ok(first.body.equals(Buffer.from(repackageTs(sent[i]!.body).media)), `${seg.uri}: the fragment ingest would have stored`);
+      assert.equal(sha256((await get(`${out}/${seg.uri}`)).body), sha256(first.body), `${seg.uri}: same bytes on the second read`);
+    }
+    const made = [...storedFragments()].filter((f) => !before.has(f));
+    assert.equal(made.length, 3, `one stored fragment per segment: ${made.join(', ')}`);
+    assert.ok(made.every((f) => f.endsWith('.ts.cmaf.mp4')), made.join(', '));
+    const run = await decodedDuration(`${out}/index.m3u8`, ['-live_start_index', '0', '-m3u8_hold_counters', '1'], ['-map', '0']);
+    assert.deepEqual(errorLines(run.result.stderr), []);
+    // A harvest of the window writes the same bytes as the origin.
+    const from = Math.floor(c.segments[0]!.pdtMs! / 1000) - 1;
+    const to = Math.ceil(c.segments[2]!.pdtMs! / 1000) + 3;
+    const ref = { ChannelGroupName: G, ChannelName: 'late', OriginEndpointName: 'cmaf', HarvestJobName: 'late' };
+    await server.client().send(
+      new CreateHarvestJobCommand({
+        ...ref,
+        HarvestedManifests: { HlsManifests: [{ ManifestName: 'index' }] },
+        ScheduleConfiguration: { StartTime: new Date(from * 1000), EndTime: new Date(to * 1000) },
+        Destination: { S3Destination: { BucketName: 'late', DestinationPath: 'vod/' } },
+      }),
+    );
+    const w = await waitUntilHarvestJobFinished({ client: server.client(), maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, ref);
+    assert.equal(w.state, 'SUCCESS', JSON.stringify(w.reason));
+    const s3Url = builtinS3Url(server);
+    const media = (await listKeys(s3Client(s3Url), 'late')).filter((k) => k.endsWith('.mp4') && !/_init-/.test(k));
+    assert.equal(media.length, 3, media.join('\n'));
+    for (const key of media) {
+      const origin = await get(`${out}/${key.slice('vod/'.length)}`);
+      assert.ok((await getObject(s3Url, 'late', key)).equals(origin.body), `${key} equals the origin's bytes`);
     }
   });
 });

@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Logger } from 'pino';
-import type { Channel } from '../../domain/model.js';
+import type { Channel, OriginEndpoint } from '../../domain/model.js';
 import type { BlobStore, Clock, MetadataStore, RenditionRecord, ResourceRecord, SegmentRecord, TimelineStore } from '../../domain/ports.js';
 import type { ParsedPlaylist } from './pending.js';
 import type { MediaPlaylist, MultivariantPlaylist } from '../../media/hls/playlist.js';
@@ -19,12 +19,16 @@ import { DependencyError } from '../../domain/errors.js';
 import { probeSegment, validateSegment, type SegmentProbe } from './segment-probe.js';
 import { stallAfterMs } from '../../domain/harvest/readiness.js';
 import { RepackageError, repackageTs } from '../../media/package/ts-to-cmaf.js';
+import { lazyCmafKey } from '../../storage/blobs/lazy-cmaf-blobs.js';
 import { repackageFmp4 } from '../../media/package/fmp4-to-ts.js';
 import { metrics } from '../../metrics/metrics.js';
 import { PendingIndex, PLAYLIST_RE } from './pending.js';
 import { checkIngestPath, implausibleTime } from './admission.js';
 
 const MEDIA_RE = /\.(ts|m4s|mp4|m4v|m4a|cmfv|cmfa|mp4a)$/i;
+
+/** How long ingest trusts what it last read of whether a channel has a CMAF endpoint (ms). */
+const CMAF_ENDPOINTS_TTL_MS = 2000;
 
 export interface IngestLimits {
   /** Largest segment accepted, in bytes. */
@@ -121,6 +125,8 @@ export class IngestService {
   /** Channel policies, parsed once per text. */
   private readonly policies = new PolicyCache();
   private readonly pending: PendingIndex;
+  /** Whether each channel had a CMAF endpoint when last asked, and until when that answer is used. */
+  private readonly cmafEndpoints = new Map<string, { readonly untilMs: number; readonly has: Promise<boolean> }>();
 
   constructor(
     private readonly deps: {
@@ -354,6 +360,24 @@ export class IngestService {
     return true;
   }
 
+  /**
+   * Whether the channel has a CMAF endpoint, so that its TS segments' CMAF fragments are stored
+   * at ingest. Read at most every CMAF_ENDPOINTS_TTL_MS per channel: an endpoint created
+   * meanwhile reads the fragments it misses through withLazyCmaf, which makes them then.
+   */
+  private hasCmafEndpoint(channel: ResourceRecord<Channel>, now: number): Promise<boolean> {
+    const known = this.cmafEndpoints.get(channel.arn);
+    if (known && known.untilMs > now) return known.has;
+    const has = this.deps.store
+      .findResources<OriginEndpoint>({ kind: 'originEndpoint', scope: { accountId: channel.accountId, region: channel.region }, groupName: channel.groupName, channelName: channel.name })
+      .then((endpoints) => endpoints.some((e) => e.doc.containerType === 'CMAF'));
+    // A failed read is not kept: the next segment asks again.
+    has.catch(() => this.cmafEndpoints.delete(channel.arn));
+    if (this.cmafEndpoints.size > 10_000) this.cmafEndpoints.clear();
+    this.cmafEndpoints.set(channel.arn, { untilMs: now + CMAF_ENDPOINTS_TTL_MS, has });
+    return has;
+  }
+
   private async withLock<R>(name: string, fn: () => Promise<R>): Promise<R> {
     const prev = this.locks.get(name) ?? Promise.resolve();
     const next = prev.then(fn, fn);
@@ -468,18 +492,19 @@ export class IngestService {
       const finalKey = `media/${cid}/${rendition}/${startMs}-${ingestId}-${randomBytes(4).toString('hex')}${ext}`;
       // TS input is repackaged into CMAF here, once per segment (docs/design/010-packager.md): its
       // init segment stands where an fMP4 input's would, so a change of codec configuration is a
-      // discontinuity for every endpoint.
-      // fMP4 input is repackaged into MPEG-TS the same way, for TS endpoints.
-      let alt: { media: Buffer; codecs: string; key: string } | undefined;
+      // discontinuity for every endpoint. The fragment itself is stored only while the channel
+      // has a CMAF endpoint; without one, the first read of its key makes it (withLazyCmaf).
+      // fMP4 input is repackaged into MPEG-TS the same way, for TS endpoints, and always stored.
+      let alt: { media: Buffer; codecs: string; key: string; store: boolean } | undefined;
       let altError: string | undefined;
       try {
         if (probe.container === 'ts') {
           const out = repackageTs(bytes);
           initBytes = out.init;
-          alt = { media: out.media, codecs: out.codecs.join(','), key: `${finalKey.slice(0, -ext.length)}.cmaf.mp4` };
+          alt = { media: out.media, codecs: out.codecs.join(','), key: lazyCmafKey(finalKey), store: await this.hasCmafEndpoint(channel, now) };
         } else if (initBytes) {
           const out = repackageFmp4(initBytes, bytes);
-          alt = { media: out.bytes, codecs: out.codecs.join(','), key: `${finalKey.slice(0, -ext.length)}.repackaged.ts` };
+          alt = { media: out.bytes, codecs: out.codecs.join(','), key: `${finalKey.slice(0, -ext.length)}.repackaged.ts`, store: true };
         }
       } catch (err) {
         if (!(err instanceof RepackageError)) throw err;
@@ -502,7 +527,7 @@ export class IngestService {
       const contiguous = prev !== undefined && Math.abs(prev.mediaTime + prev.mediaDuration - probe.mediaTime) <= probe.timescale / 2;
       // A new init segment is a discontinuity too: no output segment or DASH period spans two.
       const discontinuity = entry.discontinuity || (prev !== undefined && (!contiguous || prev.initKey !== initKey));
-      if (alt) await blobs.put(alt.key, alt.media);
+      if (alt?.store) await blobs.put(alt.key, alt.media);
       try {
         await blobs.move(pendingKey, finalKey);
       } catch (err) {
