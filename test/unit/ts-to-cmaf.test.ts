@@ -179,6 +179,9 @@ describe('TS → CMAF repackaging checked by ffprobe', { skip: NO_FFMPEG }, () =
     assert.ok(a.init.equals(b.init) && a.media.equals(b.media));
     const other = repackageTs(readFileSync(path.join(dir, 'avc-pids.ts')));
     assert.ok(other.init.equals(a.init), 'the init segment depends on the codec configuration only');
+    const bare = repackageTs(input, { media: false });
+    assert.equal(bare.media.length, 0);
+    assert.deepEqual({ ...bare, media: a.media }, a, 'without the fragment: the same init segment, codecs and track times');
   });
 
   test('refusals: a codec CMAF cannot carry, lost packets, a truncated PES, a segment cut mid-packet, garbage', () => {

@@ -499,9 +499,10 @@ export class IngestService {
       let altError: string | undefined;
       try {
         if (probe.container === 'ts') {
-          const out = repackageTs(bytes);
+          const store = await this.hasCmafEndpoint(channel, now);
+          const out = repackageTs(bytes, { media: store });
           initBytes = out.init;
-          alt = { media: out.media, codecs: out.codecs.join(','), key: lazyCmafKey(finalKey), store: await this.hasCmafEndpoint(channel, now) };
+          alt = { media: out.media, codecs: out.codecs.join(','), key: lazyCmafKey(finalKey), store };
         } else if (initBytes) {
           const out = repackageFmp4(initBytes, bytes);
           alt = { media: out.bytes, codecs: out.codecs.join(','), key: `${finalKey.slice(0, -ext.length)}.repackaged.ts`, store: true };

@@ -23,7 +23,7 @@ export class RepackageError extends Error {
 export interface CmafSegment {
   /** ftyp + moov; equal bytes for equal codec configurations. */
   readonly init: Buffer;
-  /** moof + mdat. */
+  /** moof + mdat; empty when asked for without it (`{ media: false }`). */
   readonly media: Buffer;
   /** RFC 6381 codec strings of the tracks, in track order. */
   readonly codecs: readonly string[];
@@ -548,7 +548,11 @@ function buildDolby(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Bui
  * metadata, private data) are left out; an audio or video stream of another codec is an error,
  * as silently dropping a track would change what viewers get.
  */
-export function repackageTs(buf: Uint8Array): CmafSegment {
+/**
+ * With `{ media: false }` the fragment is not written: the init segment, codecs, track times and
+ * refusals are those of a full repackaging (ingest of a channel without a CMAF endpoint).
+ */
+export function repackageTs(buf: Uint8Array, options: { readonly media?: boolean } = {}): CmafSegment {
   if (buf.length === 0 || buf.length % PACKET_SIZE !== 0) throw new RepackageError(`the segment is ${buf.length} bytes, not a whole number of 188-byte MPEG-TS packets`);
   const packetCount = buf.length / PACKET_SIZE;
   let tables: PmtStream[];
@@ -608,7 +612,7 @@ export function repackageTs(buf: Uint8Array): CmafSegment {
   const sequenceNumber = (Math.floor((main.samples[0]!.dts + shift) / 900) % 0xffff_ffff) + 1;
   return {
     init: writeInitSegment(tracks),
-    media: writeFragment(sequenceNumber, fragments),
+    media: options.media === false ? Buffer.alloc(0) : writeFragment(sequenceNumber, fragments),
     codecs: built.map((b) => b.codec),
     tracks: built.map((b) => ({
       kind: b.track.kind,
