@@ -12,10 +12,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateHarvestJobCommand, waitUntilHarvestJobFinished } from '@aws-sdk/client-mediapackagev2';
+import { CreateHarvestJobCommand, CreateOriginEndpointCommand, waitUntilHarvestJobFinished } from '@aws-sdk/client-mediapackagev2';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { startBuiltinS3, type BuiltinS3 } from '../../src/storage/sinks/builtin-s3.js';
+import { repackageTs } from '../../src/media/package/ts-to-cmaf.js';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
 import { createPgDatabase, dropPgDatabase } from '../support/postgres.js';
 import {
@@ -26,6 +27,7 @@ import {
   expectEncoderSuccess,
   get,
   readMedia,
+  send,
   startEncoder,
   startTeeProxy,
   tsEndpoint,
@@ -48,6 +50,19 @@ describe('two nodes, live segments in S3, ingest spread over both', () => {
   let b: TestServer;
   let tee: TeeProxy;
   const dirs: string[] = [];
+  /** The first TS segments of rendition index_0 that ffmpeg sent in the TS test. */
+  let tsSent: { file: string; body: Buffer }[] = [];
+  /** Keys of the CMAF fragments stored in the live bucket. */
+  const fragments = async (): Promise<Set<string>> => {
+    const keys = new Set<string>();
+    let token: string | undefined;
+    do {
+      const page = await s3c.send(new ListObjectsV2Command({ Bucket: 'live', Prefix: 'segments/media/', ...(token ? { ContinuationToken: token } : {}) }));
+      for (const o of page.Contents ?? []) if (o.Key!.endsWith('.cmaf.mp4')) keys.add(o.Key!);
+      token = page.NextContinuationToken;
+    } while (token);
+    return keys;
+  };
 
   before(async () => {
     db = await createPgDatabase();
@@ -161,6 +176,7 @@ describe('two nodes, live segments in S3, ingest spread over both', () => {
         assert.equal(pa, pb, `${r}: both nodes list the same playlist`);
         const p = readMedia(pa!);
         const sent = tsTee.files(new RegExp(`^${r}_\\d+\\.ts$`));
+        if (r === 'index_0') tsSent = sent.slice(0, 3).map((x) => ({ file: x.file, body: x.body }));
         assert.equal(p.segments.length, sent.length, pa);
         for (const uri of [p.segments[0]!.map!, ...p.segments.map((s) => s.uri)]) {
           const [x, y] = await Promise.all([a, b].map((n) => get(`${out(n, 'cmaf')}/${uri}`)));
@@ -178,5 +194,32 @@ describe('two nodes, live segments in S3, ingest spread over both', () => {
     } finally {
       await tsTee.close();
     }
+  });
+
+  test('a CMAF endpoint created after the TS segments arrived: the fragments are made on first read, stored once in S3, and both nodes serve the same bytes', async () => {
+    assert.equal(tsSent.length, 3, 'TS segments from the previous test');
+    await createLiveChannel(a.client(), G, 'late', [tsEndpoint('ts', 600)], { createGroup: false });
+    const before = await fragments();
+    // Segments to A, the playlist to B (PDT from now back), as a load balancer might.
+    const base = Date.now() - tsSent.length * 2000;
+    for (const s of tsSent) assert.equal((await send(`${a.url}/in/v1/${G}/1/late/${s.file}`, 'PUT', s.body)).status, 201);
+    const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:0'];
+    tsSent.forEach((s, i) => lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(base + i * 2000).toISOString()}`, '#EXTINF:2.000,', s.file));
+    assert.equal((await send(`${b.url}/in/v1/${G}/1/late/index_0.m3u8`, 'PUT', `${lines.join('\n')}\n`)).status, 201);
+    assert.deepEqual(await fragments(), before, 'no fragment stored while the channel has no CMAF endpoint');
+    await b.client().send(new CreateOriginEndpointCommand({ ChannelGroupName: G, ChannelName: 'late', ...cmafEndpoint('cmaf', 600) }));
+    const out = (n: TestServer) => `${n.url}/out/v1/${G}/late/cmaf`;
+    const p = readMedia((await get(`${out(a)}/index_index_0.m3u8`)).text);
+    assert.equal(p.segments.length, 3, p.lines.join('\n'));
+    for (const [i, seg] of p.segments.entries()) {
+      // B reads first (and stores), then A and B again: one set of bytes, those ingest would have stored.
+      const [x, y, z] = [await get(`${out(b)}/${seg.uri}`), await get(`${out(a)}/${seg.uri}`), await get(`${out(b)}/${seg.uri}`)];
+      assert.equal(x.status, 200, `${seg.uri}: ${x.text}`);
+      assert.ok(x.body.equals(Buffer.from(repackageTs(tsSent[i]!.body).media)), `${seg.uri}: the repackaged fragment`);
+      assert.equal(sha256(y.body), sha256(x.body), `${seg.uri}: A serves B's bytes`);
+      assert.equal(sha256(z.body), sha256(x.body), `${seg.uri}: and B again`);
+    }
+    const made = [...(await fragments())].filter((k) => !before.has(k));
+    assert.equal(made.length, 3, made.join('\n'));
   });
 });
