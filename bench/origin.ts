@@ -5,7 +5,7 @@
  * of each, and their ratio. Then one live channel's ingest-to-playlist latency, idle and while eight
  * clients on another thread fetch 24-hour playlists of another start each time, back to back.
  *
- *   npm run build && node dist/bench/origin.js [--seconds 3] [--concurrency 8] [--ingest-seconds 12] [--render-threads 1] [--only-ingest]
+ *   npm run build && node dist/bench/origin.js [--seconds 3] [--concurrency 8] [--ingest-seconds 12] [--render-threads 1] [--render-thread-nice 10] [--only-ingest]
  *                                              [--postgres [--nodes 2]]
  *
  * With --postgres the node keeps its timeline in PostgreSQL and its segments in the S3 segment
@@ -33,6 +33,8 @@ const SEGMENTS = 43_200;
 const INGEST_SECONDS = opt('--ingest-seconds', 12);
 /** Threads writing long playlists' lines (the server's --render-threads). */
 const RENDER_THREADS = opt('--render-threads', 1);
+/** Nice steps below the process for those threads (the server's --render-thread-nice). */
+const RENDER_NICE = opt('--render-thread-nice', 10);
 /** Only the ingest part (no table of requests). */
 const ONLY_INGEST = args.includes('--only-ingest');
 const CLUSTER = clusterFlags(args);
@@ -160,7 +162,7 @@ async function measure(target: string | ((n: number) => string)): Promise<{ rps:
 }
 
 async function main(): Promise<void> {
-  const bench = await startBenchChannel({ name: 'origin', startoverSeconds: 86_400, args: ['--render-threads', String(RENDER_THREADS)], cluster: CLUSTER });
+  const bench = await startBenchChannel({ name: 'origin', startoverSeconds: 86_400, args: ['--render-threads', String(RENDER_THREADS), '--render-thread-nice', String(RENDER_NICE)], cluster: CLUSTER });
   spread = bench.spread;
   const { blobs, cid } = bench;
   const now = Date.now();
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
     ['DASH MPD, 1 h shift, rendered', `${base}/dash.mpd?${hour}`, otherEnd(`${base}/dash.mpd?${hour}`)],
     ['DASH MPD, 1 h shift, cached', `${base}/dash.mpd?${hour}`, `${base}/dash.mpd?${hour}`],
   ];
-  console.log(`server: --render-threads ${RENDER_THREADS}`);
+  console.log(`server: --render-threads ${RENDER_THREADS} --render-thread-nice ${RENDER_NICE}`);
   if (!ONLY_INGEST) console.log(`origin benchmark: ${SECONDS} s per cell, concurrency ${CONCURRENCY}${clusterLabel(CLUSTER)}, node ${process.version}`);
   if (!ONLY_INGEST) console.log('request                              bytes    req/s  p99 ms | same-size file req/s  p99 ms | ratio req/s  ratio p99 | cpu ms/req  file  ratio');
   let n = 0;
