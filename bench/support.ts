@@ -240,6 +240,10 @@ export async function startBenchChannel(o: { name: string; startoverSeconds: num
           await ex.run('INSERT INTO rendition_counters (channel_arn, rendition, last_seq, last_disc_seq) VALUES (?, ?, ?, 0)', [channelArn, r.id, f.count]);
         });
       }
+      // What autovacuum has done to a table filled over hours (statistics, a visibility map):
+      // without it PostgreSQL plans the MIN(start_ms) of a run that every DASH MPD asks for as a
+      // walk over all 43,200 index entries, 13 ms a request instead of 0.05 ms.
+      if (driver.dialect === 'postgres') await driver.run('VACUUM ANALYZE segments');
       return keys;
     },
     async close() {
