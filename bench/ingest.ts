@@ -10,9 +10,11 @@
  * single channel in the same run.
  *
  * With `--cmaf`, every channel also has a CMAF endpoint (its fragments repackaged from the TS at
- * ingest) and a cycle ends when both endpoints' playlists list the segment.
+ * ingest) and a cycle ends when both endpoints' playlists list the segment. With `--renditions N`
+ * each channel is N renditions (N media playlists, each with its own segments, uploaded side by
+ * side as an encoder's ladder is) and a cycle ends when every rendition's playlist lists its segment.
  *
- *   npm run build && node dist/bench/ingest.js [--seconds 12] [--max-channels 256] [--from-channels 2] [--cmaf]
+ *   npm run build && node dist/bench/ingest.js [--seconds 12] [--max-channels 256] [--from-channels 2] [--cmaf] [--renditions 1]
  *
  * Each step also prints the process's CPU time (all threads: user + system) as a share of one
  * core over the step's wall time, and the machine's 1-minute load average at its end.
@@ -38,6 +40,10 @@ const MAX = opt('--max-channels', 256);
 const FROM = opt('--from-channels', 2);
 const SEG_S = 2;
 const CMAF = args.includes('--cmaf');
+/** Renditions per channel (the issue's unit is a three-rendition channel). */
+const RENDITIONS = Math.max(1, opt('--renditions', 1));
+/** Rendition r's playlist (and the origin's child manifest name); one rendition keeps the old names. */
+const renditionName = (r: number) => (RENDITIONS === 1 ? 'video' : `video${r}`);
 const ENDPOINTS: readonly { name: string; pattern: RegExp }[] = [
   { name: 'ts', pattern: /_(\d+)\.ts\s*$/ },
   ...(CMAF ? [{ name: 'cmaf', pattern: /_(\d+)\.mp4\s*$/ }] : []),
@@ -62,7 +68,7 @@ function makeSegment(dir: string): Buffer {
   return readFileSync(join(dir, 'seg.ts'));
 }
 
-/** One synthetic channel: upload, announce, then poll the origin until the segment is listed. */
+/** One synthetic channel: upload, announce, then poll the origin until the segment is listed (in every rendition). */
 async function runChannel(base: string, group: string, name: string, segment: Buffer, deadline: number, latencies: number[]): Promise<void> {
   const listed: { n: number; pdt: number }[] = [];
   let n = 0;
@@ -75,24 +81,30 @@ async function runChannel(base: string, group: string, name: string, segment: Bu
     const pdt = next - SEG_S * 1000;
     next += SEG_S * 1000;
     const t0 = performance.now();
-    const file = `seg_${n}.ts`;
-    const put = await http('PUT', `${base}/in/v1/${group}/1/${name}/${file}`, segment);
-    if (put.status >= 300) throw new Error(`segment PUT ${put.status}: ${put.text}`);
     listed.push({ n, pdt });
     const window = listed.slice(-6);
+    const prefix = '@RENDITION@_';
     const playlist = [
       '#EXTM3U',
       '#EXT-X-VERSION:3',
       `#EXT-X-TARGETDURATION:${SEG_S}`,
       `#EXT-X-MEDIA-SEQUENCE:${window[0]!.n}`,
-      ...window.flatMap((s) => [`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.pdt).toISOString()}`, `#EXTINF:${SEG_S}.000,`, `seg_${s.n}.ts`]),
+      ...window.flatMap((s) => [`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.pdt).toISOString()}`, `#EXTINF:${SEG_S}.000,`, `${prefix}seg_${s.n}.ts`]),
     ].join('\n');
-    const pl = await http('PUT', `${base}/in/v1/${group}/1/${name}/video.m3u8`, Buffer.from(`${playlist}\n`));
-    if (pl.status >= 300) throw new Error(`playlist PUT ${pl.status}: ${pl.text}`);
-    // The player's view: poll each endpoint's live playlist until this segment is in it.
-    for (const ep of ENDPOINTS) {
+    // Each rendition's segment, then its playlist; the renditions side by side.
+    await Promise.all(
+      Array.from({ length: RENDITIONS }, async (_, r) => {
+        const put = await http('PUT', `${base}/in/v1/${group}/1/${name}/${renditionName(r)}_seg_${n}.ts`, segment);
+        if (put.status >= 300) throw new Error(`segment PUT ${put.status}: ${put.text}`);
+        const text = playlist.replaceAll(prefix, `${renditionName(r)}_`);
+        const pl = await http('PUT', `${base}/in/v1/${group}/1/${name}/${renditionName(r)}.m3u8`, Buffer.from(`${text}\n`));
+        if (pl.status >= 300) throw new Error(`playlist PUT ${pl.status}: ${pl.text}`);
+      }),
+    );
+    // The player's view: poll each endpoint's live playlist of each rendition until this segment is in it.
+    for (const ep of ENDPOINTS.flatMap((e) => Array.from({ length: RENDITIONS }, (_, r) => ({ ...e, rendition: renditionName(r) })))) {
       for (;;) {
-        const out = await http('GET', `${base}/out/v1/${group}/${name}/${ep.name}/index_video.m3u8`);
+        const out = await http('GET', `${base}/out/v1/${group}/${name}/${ep.name}/index_${ep.rendition}.m3u8`);
         const last = ep.pattern.exec(out.text.trim());
         if (out.status === 200 && last && Number(last[1]) >= n + 1) break;
         // Overloaded: count it at its 10 s and go on, so the step still reports.
@@ -116,7 +128,7 @@ async function main(): Promise<void> {
   );
   const app = await startApp(config, { logger: pino({ level: 'silent' }) });
   const mp = new MediaPackageV2Client({ endpoint: app.url, region: 'us-east-1', credentials: { accessKeyId: 'packhouse', secretAccessKey: 'packhouse' } });
-  console.log(`ingest benchmark${CMAF ? ' (a TS and a CMAF endpoint per channel)' : ''}: ${SECONDS} s per step, ${SEG_S} s TS segments of ${(segment.length / 1024).toFixed(0)} KiB, node ${process.version}`);
+  console.log(`ingest benchmark${CMAF ? ' (a TS and a CMAF endpoint per channel)' : ''}, ${RENDITIONS} rendition(s) per channel: ${SECONDS} s per step, ${SEG_S} s TS segments of ${(segment.length / 1024).toFixed(0)} KiB, node ${process.version}`);
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log('channels  cycles  p50 ms  p99 ms | 1-channel p99 ms | ratio p99 | RSS MB  RSS per channel MB | process CPU % | load 1 min');
   let created = 0;
