@@ -223,7 +223,11 @@ export class SqlTimelineStore implements TimelineStore {
   }
 
   async runStartMs(channelArn: string, rendition: string, discSeq: number): Promise<number | undefined> {
-    const rows = await this.db.all('SELECT MIN(start_ms) AS s FROM segments WHERE channel_arn = ? AND rendition = ? AND disc_seq = ?', [channelArn, rendition, discSeq]);
+    // ORDER BY … LIMIT 1 rather than MIN(): the first entry of segments_by_run whatever the
+    // planner knows. PostgreSQL without statistics on the table (just filled, or restored, before
+    // its first ANALYZE) aggregated MIN() over every index entry of the run: 13 ms for a day of
+    // segments on every live DASH MPD, against 0.02 ms.
+    const rows = await this.db.all('SELECT start_ms AS s FROM segments WHERE channel_arn = ? AND rendition = ? AND disc_seq = ? ORDER BY start_ms LIMIT 1', [channelArn, rendition, discSeq]);
     const v = rows[0]?.['s'];
     return v === null || v === undefined ? undefined : Number(v);
   }
