@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { manifestUri, xmlAttr } from '../manifest-text.js';
-import { runSegment, type OutputRun, type OutputSegment, type OutputTrack } from '../timeline/model.js';
+import { runSegment, singleRuns, type OutputRun, type OutputSegment, type OutputTrack } from '../timeline/model.js';
 import { languageTag } from '../language.js';
 
 export interface MpdOptions {
@@ -225,14 +225,14 @@ function endAtSharedContent(periods: readonly Period[]): (number | undefined)[] 
 }
 
 export function writeMpd(o: MpdOptions): string {
-  const runsOf = o.runs ?? new Map([...o.segments].map(([id, segs]) => [id, segs.map((first) => ({ first, count: 1 }))]));
+  const runsOf = o.runs ?? new Map([...o.segments].map(([id, segs]) => [id, singleRuns(segs)]));
   const present = o.tracks.filter((t) => (runsOf.get(t.id)?.length ?? 0) > 0);
   let firstStart = Infinity;
   let lastEnd = -Infinity;
   for (const t of present) {
-    for (const { first: s, count } of runsOf.get(t.id)!) {
-      firstStart = Math.min(firstStart, s.startMs);
-      lastEnd = Math.max(lastEnd, s.startMs + count * s.durationMs);
+    for (const r of runsOf.get(t.id)!) {
+      firstStart = Math.min(firstStart, r.first.startMs);
+      lastEnd = Math.max(lastEnd, runEnd(r));
     }
   }
   const duration = (lastEnd - firstStart) / 1000;
