@@ -28,6 +28,11 @@ export interface ResourceRecord<D = unknown> {
   readonly createdMs: number;
   /** When the record disappears (harvest jobs only), null for never. */
   readonly expiresMs: number | null;
+  /**
+   * When background work should next look at the record (harvest jobs: a QUEUED job's EndTime, an
+   * IN_PROGRESS job's lease end); null or absent when nothing is pending.
+   */
+  readonly dueMs?: number | null | undefined;
   readonly doc: D;
 }
 
@@ -76,6 +81,11 @@ export interface MetadataOps {
   locateGroups<D>(groupName: string): Promise<ResourceRecord<D>[]>;
   /** Resources of a kind in the given statuses, in every account and Region, oldest first (background work). */
   findByStatus<D>(kind: ResourceKind, statuses: readonly string[], limit: number): Promise<ResourceRecord<D>[]>;
+  /**
+   * Resources of a kind, in every account and Region, whose dueMs is at or before `nowMs`, earliest
+   * due first (then by ARN), after `after` when given: one page of the background work that is due.
+   */
+  findDue<D>(kind: ResourceKind, nowMs: number, limit: number, after?: { readonly dueMs: number; readonly arn: string }): Promise<ResourceRecord<D>[]>;
   /** Queues event deliveries (written in the caller's transaction, so a status change and its event commit together). */
   enqueueEvents(events: readonly OutboxEvent[]): Promise<void>;
   insertResource(record: ResourceRecord): Promise<void>;

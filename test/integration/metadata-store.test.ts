@@ -113,6 +113,7 @@ interface Spec {
   status?: string | null;
   createdMs?: number;
   expiresMs?: number | null;
+  dueMs?: number | null;
   doc?: unknown;
 }
 
@@ -135,6 +136,7 @@ function rec(s: Spec): ResourceRecord {
     status: s.status ?? null,
     createdMs: s.createdMs ?? T,
     expiresMs: s.expiresMs ?? null,
+    dueMs: s.dueMs ?? null,
     doc: s.doc ?? { name, n: 1 },
   };
 }
@@ -211,6 +213,7 @@ function contract(backend: Backend): void {
         status: 'QUEUED',
         createdMs: T + 123,
         expiresMs: T + 15 * 86_400_000,
+        dueMs: T + 60_000,
         doc: { text: 'héllo "quoted" \u2603', list: [1, 2.5, null, true], nested: { a: { b: 'c' } }, empty: {} },
       });
       const group = rec({ scope, group: 'g1', createdMs: T });
@@ -229,7 +232,7 @@ function contract(backend: Backend): void {
       assert.equal(gotGroup?.status, null);
       assert.equal(gotGroup?.expiresMs, null);
 
-      const updated: ResourceRecord = { ...job, status: 'CANCELLED', expiresMs: T + 999, doc: { replaced: true } };
+      const updated: ResourceRecord = { ...job, status: 'CANCELLED', expiresMs: T + 999, dueMs: null, doc: { replaced: true } };
       await store.updateResource(updated);
       assert.deepEqual(await store.getResource(job.arn), updated);
       // Setting a column back to null works too.
@@ -242,6 +245,45 @@ function contract(backend: Backend): void {
       assert.equal(await store.getResource(job.arn), undefined);
       assert.equal(await store.deleteResource(job.arn), false, 'deleting a missing record returns false');
       assert.deepEqual(await store.getResource(group.arn), group);
+    });
+
+    it('findDue: what is due at an instant, in every scope, earliest first, a page at a time; never what is ahead or not pending', async () => {
+      const fresh = await backend.openFresh();
+      try {
+        const a = freshScope('us-east-1');
+        const b = freshScope('eu-west-1');
+        const job = (scope: Scope, name: string, dueMs: number | null) =>
+          rec({ kind: 'harvestJob', scope, group: 'g', channel: 'c', endpoint: 'e', name, status: dueMs === null ? 'COMPLETED' : 'QUEUED', dueMs });
+        await insertAll(fresh, [
+          job(a, 'ahead', T + 10_000),
+          job(a, 'done', null),
+          job(b, 'second-b', T - 5_000),
+          job(a, 'first', T - 9_000),
+          job(a, 'second-a', T - 5_000),
+          job(b, 'at-now', T),
+          rec({ kind: 'originEndpoint', scope: a, group: 'g', channel: 'c', endpoint: 'e', dueMs: T - 20_000 }),
+        ]);
+        const due = async (nowMs: number, limit = 10, after?: { dueMs: number; arn: string }) => names(await fresh.findDue('harvestJob', nowMs, limit, after));
+        // Same due time: by ARN (account b's ARN sorts after a's only by chance of ids, so compare by the records).
+        const all = await fresh.findDue('harvestJob', T, 10);
+        assert.deepEqual(
+          all.map((r) => [r.name, r.dueMs]),
+          [['first', T - 9_000], ...[job(a, 'second-a', T - 5_000), job(b, 'second-b', T - 5_000)].sort((x, y) => (x.arn < y.arn ? -1 : 1)).map((r) => [r.name, T - 5_000]), ['at-now', T]],
+        );
+        assert.deepEqual(await due(T - 9_001), []);
+        assert.deepEqual(await due(T + 10_000), [...names(all), 'ahead']);
+        // Pages: each continues after the last record of the one before, ties included.
+        const first = await fresh.findDue('harvestJob', T, 2);
+        const last = first[first.length - 1]!;
+        const rest = await fresh.findDue('harvestJob', T, 2, { dueMs: last.dueMs!, arn: last.arn });
+        assert.deepEqual([...names(first), ...names(rest)], names(all));
+        assert.deepEqual(await due(T, 10, { dueMs: T, arn: all[3]!.arn }), []);
+        // A record that is updated carries its new due time (null: no longer pending).
+        await fresh.updateResource({ ...all[0]!, status: 'COMPLETED', dueMs: null });
+        assert.deepEqual(await due(T), names(all).slice(1));
+      } finally {
+        await fresh.close();
+      }
     });
 
     it('inserting a second record under an existing ARN is refused and keeps the first', async () => {

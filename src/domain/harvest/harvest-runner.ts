@@ -90,6 +90,10 @@ function checkDestination(bucket: string, objects: readonly PlannedObject[]): vo
   if (problem) throw new JobFailed(`${problem} Nothing was written; run a new harvest job with another Destination.`);
 }
 
+/** Due jobs read per query in a scheduling pass, and at most looked at in one pass. */
+const PAGE = 100;
+const MAX_LOOKED_AT = 2_000;
+
 const scopeOf = (r: ResourceRecord): Scope => ({ accountId: r.accountId, region: r.region });
 const iso = (ms: number) => new Date(ms).toISOString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -144,18 +148,29 @@ export class HarvestRunner {
     try {
       const free = this.deps.settings.concurrency - this.running.size;
       if (free <= 0) return;
-      const candidates = await this.deps.store.findByStatus<HarvestJob>('harvestJob', ACTIVE_HARVEST_STATUSES, 100);
+      // Only jobs whose window has ended or whose lease ran out, earliest first, a page at a time:
+      // jobs scheduled ahead cost a pass nothing, and those still waiting for late content do not
+      // hide the ones behind them.
+      const nowMs = this.deps.clock.now().getTime();
       let started = 0;
-      for (const c of candidates) {
-        if (started >= free) break;
-        if (this.running.has(c.arn) || !(await this.isDue(c))) continue;
-        const claimed = await this.claim(c.arn);
-        if (!claimed) continue;
-        started++;
-        const run = this.run(claimed)
-          .catch((err: unknown) => this.deps.logger.error({ err, job: claimed.arn }, 'harvest: unexpected error'))
-          .finally(() => this.running.delete(claimed.arn));
-        this.running.set(claimed.arn, run);
+      let after: { dueMs: number; arn: string } | undefined;
+      for (let looked = 0; started < free && looked < MAX_LOOKED_AT; ) {
+        const page = await this.deps.store.findDue<HarvestJob>('harvestJob', nowMs, PAGE, after);
+        for (const c of page) {
+          if (started >= free) break;
+          if (this.running.has(c.arn) || !ACTIVE_HARVEST_STATUSES.includes(c.doc.status) || !(await this.isDue(c))) continue;
+          const claimed = await this.claim(c.arn);
+          if (!claimed) continue;
+          started++;
+          const run = this.run(claimed)
+            .catch((err: unknown) => this.deps.logger.error({ err, job: claimed.arn }, 'harvest: unexpected error'))
+            .finally(() => this.running.delete(claimed.arn));
+          this.running.set(claimed.arn, run);
+        }
+        looked += page.length;
+        const last = page[page.length - 1];
+        if (page.length < PAGE || !last) break;
+        after = { dueMs: last.dueMs ?? 0, arn: last.arn };
       }
     } catch (err) {
       this.deps.logger.error({ err }, 'harvest: scheduling pass failed');

@@ -110,7 +110,7 @@ function record<D>(
   kind: ResourceRecord['kind'],
   doc: D & { arn: string; createdMs: number },
   names: { g: string; c?: string; e?: string; n: string },
-  extra: { status?: string; expiresMs?: number } = {},
+  extra: { status?: string; expiresMs?: number; dueMs?: number } = {},
 ): ResourceRecord<D> {
   return {
     arn: doc.arn,
@@ -124,6 +124,7 @@ function record<D>(
     status: extra.status ?? null,
     createdMs: doc.createdMs,
     expiresMs: extra.expiresMs ?? null,
+    dueMs: extra.dueMs ?? null,
     doc,
   };
 }
@@ -138,5 +139,7 @@ export const records = {
       status: j.status,
       // An active job never expires early (HARVEST.md §7.2); a finished one goes retentionMs after creation.
       ...(ACTIVE_HARVEST_STATUSES.includes(j.status) ? {} : { expiresMs: j.createdMs + retentionMs }),
+      // When the runner looks at it next: a queued job not before its window ends, a running one when its lease runs out.
+      ...(j.status === 'QUEUED' ? { dueMs: j.endMs } : j.status === 'IN_PROGRESS' ? { dueMs: j.lease?.untilMs ?? 0 } : {}),
     }),
 };

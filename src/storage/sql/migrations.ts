@@ -141,6 +141,18 @@ const trims = (bigint: string) => `
 ALTER TABLE rendition_counters ADD COLUMN trims ${bigint} NOT NULL DEFAULT 0;
 `;
 
+/**
+ * When the harvest runner should next look at a job (a queued job's EndTime, a running job's lease
+ * end), indexed so that a scheduling pass reads only what is due, however many jobs wait for a
+ * window still ahead. Jobs active before this migration are due at once: the first pass decides
+ * about them as before, and their next write sets the column.
+ */
+const dueMs = (bigint: string) => `
+ALTER TABLE resources ADD COLUMN due_ms ${bigint};
+UPDATE resources SET due_ms = 0 WHERE kind = 'harvestJob' AND status IN ('QUEUED', 'IN_PROGRESS');
+CREATE INDEX resources_due ON resources (kind, due_ms, arn);
+`;
+
 export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migration[]>> = {
   sqlite: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('INTEGER', 'TEXT') },
@@ -153,6 +165,7 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 8, name: 'segment TS repackaging', sql: tsKey },
     { id: 9, name: 'content keys', sql: contentKeys('INTEGER') },
     { id: 10, name: 'rendition trim counter', sql: trims('INTEGER') },
+    { id: 11, name: 'resources due', sql: dueMs('INTEGER') },
   ],
   postgres: [
     { id: 1, name: 'resources and idempotency tokens', sql: resources('BIGINT', 'TEXT COLLATE "C"') },
@@ -165,5 +178,6 @@ export const MIGRATIONS: Readonly<Record<'sqlite' | 'postgres', readonly Migrati
     { id: 8, name: 'segment TS repackaging', sql: tsKey },
     { id: 9, name: 'content keys', sql: contentKeys('BIGINT') },
     { id: 10, name: 'rendition trim counter', sql: trims('BIGINT') },
+    { id: 11, name: 'resources due', sql: dueMs('BIGINT') },
   ],
 };

@@ -11,7 +11,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IdempotencyRecord, ListPage, MetadataOps, MetadataStore, OutboxEvent, ResourceFilter, ResourceRecord, Scope, TransactionOptions } from '../../domain/ports.js';
 import type { Row, SqlDriver, SqlExecutor } from './driver.js';
 
-const COLUMNS = 'arn, kind, account_id, region, group_name, channel_name, endpoint_name, name, status, created_ms, expires_ms, doc';
+const COLUMNS = 'arn, kind, account_id, region, group_name, channel_name, endpoint_name, name, status, created_ms, expires_ms, due_ms, doc';
 
 function toRecord<D>(row: Row): ResourceRecord<D> {
   return {
@@ -26,12 +26,13 @@ function toRecord<D>(row: Row): ResourceRecord<D> {
     status: (row['status'] as string | null) ?? null,
     createdMs: Number(row['created_ms']),
     expiresMs: row['expires_ms'] === null || row['expires_ms'] === undefined ? null : Number(row['expires_ms']),
+    dueMs: row['due_ms'] === null || row['due_ms'] === undefined ? null : Number(row['due_ms']),
     doc: JSON.parse(row['doc'] as string) as D,
   };
 }
 
 function values(r: ResourceRecord): unknown[] {
-  return [r.arn, r.kind, r.accountId, r.region, r.groupName, r.channelName, r.endpointName, r.name, r.status, r.createdMs, r.expiresMs, JSON.stringify(r.doc)];
+  return [r.arn, r.kind, r.accountId, r.region, r.groupName, r.channelName, r.endpointName, r.name, r.status, r.createdMs, r.expiresMs, r.dueMs ?? null, JSON.stringify(r.doc)];
 }
 
 function where(f: ResourceFilter): { sql: string; params: unknown[] } {
@@ -114,6 +115,20 @@ class SqlOps implements MetadataOps {
     return rows.map((r) => toRecord<D>(r));
   }
 
+  async findDue<D>(kind: ResourceRecord['kind'], nowMs: number, limit: number, after?: { readonly dueMs: number; readonly arn: string }): Promise<ResourceRecord<D>[]> {
+    const rows = after
+      ? await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms <= ? AND (due_ms > ? OR (due_ms = ? AND arn > ?)) ORDER BY due_ms, arn LIMIT ?`, [
+          kind,
+          nowMs,
+          after.dueMs,
+          after.dueMs,
+          after.arn,
+          limit,
+        ])
+      : await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms <= ? ORDER BY due_ms, arn LIMIT ?`, [kind, nowMs, limit]);
+    return rows.map((r) => toRecord<D>(r));
+  }
+
   async enqueueEvents(events: readonly OutboxEvent[]): Promise<void> {
     for (const e of events) {
       await this.ex.run('INSERT INTO event_outbox (id, target, payload, attempts, next_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [e.id, e.target, e.payload, e.attempts, e.nextMs]);
@@ -121,13 +136,13 @@ class SqlOps implements MetadataOps {
   }
 
   async insertResource(record: ResourceRecord): Promise<void> {
-    await this.ex.run(`INSERT INTO resources (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, values(record));
+    await this.ex.run(`INSERT INTO resources (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, values(record));
   }
 
   async updateResource(record: ResourceRecord): Promise<void> {
     const [arn, ...rest] = values(record);
     await this.ex.run(
-      'UPDATE resources SET kind = ?, account_id = ?, region = ?, group_name = ?, channel_name = ?, endpoint_name = ?, name = ?, status = ?, created_ms = ?, expires_ms = ?, doc = ? WHERE arn = ?',
+      'UPDATE resources SET kind = ?, account_id = ?, region = ?, group_name = ?, channel_name = ?, endpoint_name = ?, name = ?, status = ?, created_ms = ?, expires_ms = ?, due_ms = ?, doc = ? WHERE arn = ?',
       [...rest, arn],
     );
   }
