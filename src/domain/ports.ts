@@ -82,10 +82,16 @@ export interface MetadataOps {
   /** Resources of a kind in the given statuses, in every account and Region, oldest first (background work). */
   findByStatus<D>(kind: ResourceKind, statuses: readonly string[], limit: number): Promise<ResourceRecord<D>[]>;
   /**
-   * Resources of a kind, in every account and Region, whose dueMs is at or before `nowMs`, earliest
-   * due first (then by ARN), after `after` when given: one page of the background work that is due.
+   * Resources of a kind in the given statuses, in every account and Region, whose dueMs is at or
+   * before `nowMs`, earliest due first (then by ARN), after `after` when given: one page of the
+   * background work that is due.
    */
-  findDue<D>(kind: ResourceKind, nowMs: number, limit: number, after?: { readonly dueMs: number; readonly arn: string }): Promise<ResourceRecord<D>[]>;
+  findDue<D>(kind: ResourceKind, statuses: readonly string[], nowMs: number, limit: number, after?: { readonly dueMs: number; readonly arn: string }): Promise<ResourceRecord<D>[]>;
+  /**
+   * Resources of a kind in the given statuses that carry no due time, in every account and Region:
+   * rows written by a node of an earlier version (during a rolling upgrade), which findDue cannot see.
+   */
+  findUndated<D>(kind: ResourceKind, statuses: readonly string[], limit: number): Promise<ResourceRecord<D>[]>;
   /** Queues event deliveries (written in the caller's transaction, so a status change and its event commit together). */
   enqueueEvents(events: readonly OutboxEvent[]): Promise<void>;
   insertResource(record: ResourceRecord): Promise<void>;

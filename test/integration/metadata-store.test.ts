@@ -247,13 +247,13 @@ function contract(backend: Backend): void {
       assert.deepEqual(await store.getResource(group.arn), group);
     });
 
-    it('findDue: what is due at an instant, in every scope, earliest first, a page at a time; never what is ahead or not pending', async () => {
+    it('findDue: what is due at an instant, in every scope and the given statuses, earliest first, a page at a time; never what is ahead or not pending', async () => {
       const fresh = await backend.openFresh();
       try {
         const a = freshScope('us-east-1');
         const b = freshScope('eu-west-1');
-        const job = (scope: Scope, name: string, dueMs: number | null) =>
-          rec({ kind: 'harvestJob', scope, group: 'g', channel: 'c', endpoint: 'e', name, status: dueMs === null ? 'COMPLETED' : 'QUEUED', dueMs });
+        const job = (scope: Scope, name: string, dueMs: number | null, status = dueMs === null ? 'COMPLETED' : 'QUEUED') =>
+          rec({ kind: 'harvestJob', scope, group: 'g', channel: 'c', endpoint: 'e', name, status, dueMs });
         await insertAll(fresh, [
           job(a, 'ahead', T + 10_000),
           job(a, 'done', null),
@@ -262,10 +262,13 @@ function contract(backend: Backend): void {
           job(a, 'second-a', T - 5_000),
           job(b, 'at-now', T),
           rec({ kind: 'originEndpoint', scope: a, group: 'g', channel: 'c', endpoint: 'e', dueMs: T - 20_000 }),
+          // Finished with a due time left (written by a version that did not clear it): not pending.
+          { ...job(a, 'stale', T - 30_000), status: 'COMPLETED' },
         ]);
-        const due = async (nowMs: number, limit = 10, after?: { dueMs: number; arn: string }) => names(await fresh.findDue('harvestJob', nowMs, limit, after));
+        const ACTIVE = ['QUEUED', 'IN_PROGRESS'];
+        const due = async (nowMs: number, limit = 10, after?: { dueMs: number; arn: string }) => names(await fresh.findDue('harvestJob', ACTIVE, nowMs, limit, after));
         // Same due time: by ARN (account b's ARN sorts after a's only by chance of ids, so compare by the records).
-        const all = await fresh.findDue('harvestJob', T, 10);
+        const all = await fresh.findDue('harvestJob', ACTIVE, T, 10);
         assert.deepEqual(
           all.map((r) => [r.name, r.dueMs]),
           [['first', T - 9_000], ...[job(a, 'second-a', T - 5_000), job(b, 'second-b', T - 5_000)].sort((x, y) => (x.arn < y.arn ? -1 : 1)).map((r) => [r.name, T - 5_000]), ['at-now', T]],
@@ -273,14 +276,22 @@ function contract(backend: Backend): void {
         assert.deepEqual(await due(T - 9_001), []);
         assert.deepEqual(await due(T + 10_000), [...names(all), 'ahead']);
         // Pages: each continues after the last record of the one before, ties included.
-        const first = await fresh.findDue('harvestJob', T, 2);
+        const first = await fresh.findDue('harvestJob', ACTIVE, T, 2);
         const last = first[first.length - 1]!;
-        const rest = await fresh.findDue('harvestJob', T, 2, { dueMs: last.dueMs!, arn: last.arn });
+        const rest = await fresh.findDue('harvestJob', ACTIVE, T, 2, { dueMs: last.dueMs!, arn: last.arn });
         assert.deepEqual([...names(first), ...names(rest)], names(all));
         assert.deepEqual(await due(T, 10, { dueMs: T, arn: all[3]!.arn }), []);
         // A record that is updated carries its new due time (null: no longer pending).
         await fresh.updateResource({ ...all[0]!, status: 'COMPLETED', dueMs: null });
         assert.deepEqual(await due(T), names(all).slice(1));
+        assert.deepEqual(await fresh.findDue('harvestJob', [], T, 10), []);
+
+        // Rows with no due time in the given statuses (an earlier version's writes): findUndated only.
+        await insertAll(fresh, [job(a, 'undated-queued', null, 'QUEUED'), job(b, 'undated-running', null, 'IN_PROGRESS')]);
+        assert.deepEqual((await fresh.findUndated('harvestJob', ACTIVE, 10)).map((r) => r.name).sort(), ['undated-queued', 'undated-running']);
+        assert.deepEqual(names(await fresh.findUndated('harvestJob', ['IN_PROGRESS'], 10)), ['undated-running']);
+        assert.equal((await fresh.findUndated('harvestJob', ACTIVE, 1)).length, 1);
+        assert.deepEqual(await due(T + 10_000), [...names(all).slice(1), 'ahead']);
       } finally {
         await fresh.close();
       }

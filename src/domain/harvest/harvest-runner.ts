@@ -153,12 +153,10 @@ export class HarvestRunner {
       // hide the ones behind them.
       const nowMs = this.deps.clock.now().getTime();
       let started = 0;
-      let after: { dueMs: number; arn: string } | undefined;
-      for (let looked = 0; started < free && looked < MAX_LOOKED_AT; ) {
-        const page = await this.deps.store.findDue<HarvestJob>('harvestJob', nowMs, PAGE, after);
+      const consider = async (page: readonly ResourceRecord<HarvestJob>[]) => {
         for (const c of page) {
-          if (started >= free) break;
-          if (this.running.has(c.arn) || !ACTIVE_HARVEST_STATUSES.includes(c.doc.status) || !(await this.isDue(c))) continue;
+          if (started >= free) return;
+          if (this.running.has(c.arn) || !(await this.isDue(c))) continue;
           const claimed = await this.claim(c.arn);
           if (!claimed) continue;
           started++;
@@ -167,6 +165,14 @@ export class HarvestRunner {
             .finally(() => this.running.delete(claimed.arn));
           this.running.set(claimed.arn, run);
         }
+      };
+      // Jobs that a node of an earlier version queued during a rolling upgrade carry no due time:
+      // looked at on every pass, as all jobs used to be, until a write of this version dates them.
+      await consider(await this.deps.store.findUndated<HarvestJob>('harvestJob', ACTIVE_HARVEST_STATUSES, PAGE));
+      let after: { dueMs: number; arn: string } | undefined;
+      for (let looked = 0; started < free && looked < MAX_LOOKED_AT; ) {
+        const page = await this.deps.store.findDue<HarvestJob>('harvestJob', ACTIVE_HARVEST_STATUSES, nowMs, PAGE, after);
+        await consider(page);
         looked += page.length;
         const last = page[page.length - 1];
         if (page.length < PAGE || !last) break;

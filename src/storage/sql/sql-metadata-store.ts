@@ -115,17 +115,35 @@ class SqlOps implements MetadataOps {
     return rows.map((r) => toRecord<D>(r));
   }
 
-  async findDue<D>(kind: ResourceRecord['kind'], nowMs: number, limit: number, after?: { readonly dueMs: number; readonly arn: string }): Promise<ResourceRecord<D>[]> {
+  async findDue<D>(
+    kind: ResourceRecord['kind'],
+    statuses: readonly string[],
+    nowMs: number,
+    limit: number,
+    after?: { readonly dueMs: number; readonly arn: string },
+  ): Promise<ResourceRecord<D>[]> {
+    if (statuses.length === 0) return [];
+    const inStatuses = `status IN (${statuses.map(() => '?').join(', ')})`;
     const rows = after
-      ? await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms <= ? AND (due_ms > ? OR (due_ms = ? AND arn > ?)) ORDER BY due_ms, arn LIMIT ?`, [
+      ? await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms <= ? AND (due_ms > ? OR (due_ms = ? AND arn > ?)) AND ${inStatuses} ORDER BY due_ms, arn LIMIT ?`, [
           kind,
           nowMs,
           after.dueMs,
           after.dueMs,
           after.arn,
+          ...statuses,
           limit,
         ])
-      : await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms <= ? ORDER BY due_ms, arn LIMIT ?`, [kind, nowMs, limit]);
+      : await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms <= ? AND ${inStatuses} ORDER BY due_ms, arn LIMIT ?`, [kind, nowMs, ...statuses, limit]);
+    return rows.map((r) => toRecord<D>(r));
+  }
+
+  async findUndated<D>(kind: ResourceRecord['kind'], statuses: readonly string[], limit: number): Promise<ResourceRecord<D>[]> {
+    if (statuses.length === 0) return [];
+    const rows = await this.ex.all(
+      `SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms IS NULL AND status IN (${statuses.map(() => '?').join(', ')}) ORDER BY arn LIMIT ?`,
+      [kind, ...statuses, limit],
+    );
     return rows.map((r) => toRecord<D>(r));
   }
 
