@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, settingsHelp } from './config/config.js';
 import { startApp } from './app.js';
-import { jobsCommand } from './jobs-command.js';
+import { jobsCommand, parseJobsArgs } from './jobs-command.js';
 import { StartupError } from './startup-errors.js';
 
 function version(): string {
@@ -17,7 +17,8 @@ const USAGE = `Usage: packhouse <command> [options]
 Commands:
   serve      run the Packhouse server (control plane, ingest, origin, harvester)
   jobs       list harvest jobs and their progress from the server's database
-             (same --data-dir / --database-url as the server; --follow to keep watching)
+             (same --data-dir / --database-url as the server; --follow to keep watching;
+             --limit N: the N newest finished jobs, 1000 by default)
   help       show this help
   version    print the version
 
@@ -53,12 +54,9 @@ export async function main(args: string[]): Promise<void> {
         await serve(rest);
         return;
       case 'jobs': {
-        const follow = rest.includes('--follow');
-        const config = loadConfig(
-          rest.filter((a) => a !== '--follow'),
-          process.env,
-        );
-        await jobsCommand(config, follow, process.stdout);
+        const { options, rest: storeArgs } = parseJobsArgs(rest);
+        const config = loadConfig(storeArgs, process.env);
+        await jobsCommand(config, options, process.stdout);
         return;
       }
       case 'version':

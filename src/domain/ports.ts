@@ -79,8 +79,8 @@ export interface MetadataOps {
    * name a group without its account; more than one only in a database from before that rule.
    */
   locateGroups<D>(groupName: string): Promise<ResourceRecord<D>[]>;
-  /** Resources of a kind in the given statuses, in every account and Region, oldest first (background work). */
-  findByStatus<D>(kind: ResourceKind, statuses: readonly string[], limit: number): Promise<ResourceRecord<D>[]>;
+  /** Resources of a kind in the given statuses, in every account and Region, oldest (or newest) first. */
+  findByStatus<D>(kind: ResourceKind, statuses: readonly string[], limit: number, order?: 'oldest' | 'newest'): Promise<ResourceRecord<D>[]>;
   /**
    * Resources of a kind in the given statuses, in every account and Region, whose dueMs is at or
    * before `nowMs`, earliest due first (then by ARN), after `after` when given: one page of the

@@ -34,6 +34,29 @@ test('packhouse jobs lists every harvest job with its status, window, destinatio
     assert.match(empty ?? '', /^FAILED .*s3:\/\/vod\/a\/ .*There was no content available for the specified time window\./);
     assert.match(later ?? '', /^QUEUED .*s3:\/\/vod\/b\/\s+waiting for its end time \(.*, in \d+ s\)$/);
     assert.ok(later?.includes(new Date(now - 60_000).toISOString()), later);
+
+    // A second finished job, newer: with --limit 1 only the newest finished job is listed, with
+    // every queued one, and a line says that older ones were left out.
+    await c.send(new CreateHarvestJobCommand({ ...base, HarvestJobName: 'empty2', ScheduleConfiguration: { StartTime: new Date(now - 60_000), EndTime: new Date(now - 30_000) }, Destination: { S3Destination: { BucketName: 'vod', DestinationPath: 'c/' } } }));
+    for (let i = 0; i < 100; i++) {
+      const j = await c.send(new GetHarvestJobCommand({ ...base, HarvestJobName: 'empty2' }));
+      if (j.Status === 'FAILED') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const limited = spawnSync(process.execPath, [BIN, 'jobs', '--limit', '1', '--data-dir', server.dataDir], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(limited.status, 0, limited.stderr);
+    const shown = limited.stdout.trim().split('\n');
+    assert.equal(shown.length, 4, limited.stdout);
+    assert.ok(shown.some((l) => /^FAILED .*g\/c\/e\/empty2 /.test(l)), limited.stdout);
+    assert.ok(shown.some((l) => /^QUEUED .*g\/c\/e\/later /.test(l)), limited.stdout);
+    assert.ok(!shown.some((l) => l.includes('g/c/e/empty ')), limited.stdout);
+    assert.equal(shown[3], '(older finished jobs are not listed: these are the 1 newest; --limit N lists more)');
+    const all = spawnSync(process.execPath, [BIN, 'jobs', '--limit=2', '--data-dir', server.dataDir], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(all.stdout.trim().split('\n').length, 4, all.stdout);
+    assert.ok(!all.stdout.includes('not listed'), all.stdout);
+    const bad = spawnSync(process.execPath, [BIN, 'jobs', '--limit', 'many', '--data-dir', server.dataDir], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--limit takes the number of finished jobs to list, from 1 to 1000000 \(got "many"\)/);
   } finally {
     await server.stop();
   }

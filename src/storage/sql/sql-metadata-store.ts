@@ -106,10 +106,10 @@ class SqlOps implements MetadataOps {
     return rows.map((r) => toRecord<D>(r));
   }
 
-  async findByStatus<D>(kind: ResourceRecord['kind'], statuses: readonly string[], limit: number): Promise<ResourceRecord<D>[]> {
+  async findByStatus<D>(kind: ResourceRecord['kind'], statuses: readonly string[], limit: number, order: 'oldest' | 'newest' = 'oldest'): Promise<ResourceRecord<D>[]> {
     if (statuses.length === 0) return [];
     const rows = await this.ex.all(
-      `SELECT ${COLUMNS} FROM resources WHERE kind = ? AND status IN (${statuses.map(() => '?').join(', ')}) ORDER BY created_ms, arn LIMIT ?`,
+      `SELECT ${COLUMNS} FROM resources WHERE kind = ? AND status IN (${statuses.map(() => '?').join(', ')}) ORDER BY ${order === 'oldest' ? 'created_ms, arn' : 'created_ms DESC, arn DESC'} LIMIT ?`,
       [kind, ...statuses, limit],
     );
     return rows.map((r) => toRecord<D>(r));
