@@ -47,7 +47,16 @@ export function withLazyCmaf(inner: BlobStore): BlobStore {
           throw err;
         }
         // Write once: another node may have stored the same bytes meanwhile.
-        if (!(await inner.exists(key))) await inner.put(key, media);
+        if (!(await inner.exists(key))) {
+          await inner.put(key, media);
+          // Retention (or a reset) that removed the segment while it was being repackaged found no
+          // fragment to remove with it: take the fragment away too, or it would stay for good. A
+          // removal after this check finds the fragment and removes it itself.
+          if (!(await inner.exists(source))) {
+            await inner.delete([key]);
+            return undefined;
+          }
+        }
         return media;
       })().finally(() => making.delete(key));
       making.set(key, p);
