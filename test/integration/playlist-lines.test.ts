@@ -1,8 +1,8 @@
 /**
  * Long media playlists through OriginService on real SQLite with an injected clock, against a
  * second OriginService on the same database with its caches turned off: an open window
- * (`?start=` without `end`) polled as the channel goes on is extended, not rewritten; closed
- * windows of the same start are cut from the same lines; every answer is byte for byte the
+ * (`?start=` without `end`) polled as the channel goes on is extended, not rewritten; windows of
+ * other starts and ends are cut from the same lines; every answer is byte for byte the
  * uncached one, across a gap in the input and an endpoint update.
  */
 import { test, describe, before, after } from 'node:test';
@@ -103,16 +103,27 @@ for (const threads of [0, 1]) describe(`long playlists extended and cut, not rew
     const before = await counts();
     for (const end of [560, 580, 590.5, 600]) await both(`start=${(T0 + 10_000) / 1000}&end=${(T0 + end * 1000) / 1000}`);
     const after = await counts();
-    assert.equal(after.prefix, before.prefix + 4);
+    assert.equal(after.shared, before.shared + 4);
     assert.equal(after.written, before.written);
   });
 
-  test('a live window (no start) is short and written whole; another start is its own entry', async () => {
+  test('a live window (no start) is short and written whole; other starts share the same lines', async () => {
     const before = await counts();
     await both('');
     assert.deepEqual(await counts(), before, 'a live window does not use the lines cache');
-    await both(`start=${(T0 + 20_000) / 1000}`);
-    assert.equal((await counts()).written, before.written + 1);
+    // A later start and end: a slice of the text held, after its own first segment's lines.
+    for (const start of [20, 22, 36.5, 60]) await both(`start=${(T0 + start * 1000) / 1000}&end=${(T0 + 590_000) / 1000}`);
+    await both(`start=${(T0 + 24_000) / 1000}`);
+    const later = await counts();
+    assert.equal(later.shared, before.shared + 5);
+    assert.equal(later.written, before.written);
+    // An earlier start: only the segments before the text held are written.
+    await both(`start=${(T0 + 2_000) / 1000}`);
+    await both(`start=${(T0 + 6_000) / 1000}&end=${(T0 + 580_000) / 1000}`);
+    const earlier = await counts();
+    assert.equal(earlier.extended, later.extended + 1);
+    assert.equal(earlier.shared, later.shared + 1);
+    assert.equal(earlier.written, before.written);
   });
 
   test('the lines are written where configured', () => {

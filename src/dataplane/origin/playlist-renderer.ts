@@ -6,7 +6,7 @@
  * thread the main thread only passes the runs (a few objects) and takes back the text.
  *
  * Each thread keeps a segment lines cache (playlist-lines.ts), and a key always goes to the same
- * thread, so a window of a start already written is extended or cut there. Without a thread (`--render-threads 0`) the same cache and
+ * thread, so a window of a rendition already written is cut from its text there. Without a thread (`--render-threads 0`) the same cache and
  * writer run on the main thread. A thread that fails is replaced, and the requests it held are
  * written on the main thread; the answer is the same text either way.
  *
@@ -75,7 +75,10 @@ export class PlaylistRenderer {
    * `spec` and the lines depend on. A thread encodes them and hands the bytes over without a copy.
    */
   lines(key: string, runs: readonly OutputRun[], spec: LinesSpec): Promise<Buffer> {
-    const inline = () => Buffer.from(this.local.lines(key, runs, linesOptions(spec)));
+    const inline = () => {
+      const b = this.local.bytes(key, runs, linesOptions(spec));
+      return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    };
     if (!this.threaded) return Promise.resolve(inline());
     let h = 0;
     for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) >>> 0;
@@ -97,7 +100,7 @@ export class PlaylistRenderer {
         this.statsWaiters.push(resolve);
         w.postMessage({ stats: true });
       });
-      sum.prefix += c.prefix;
+      sum.shared += c.shared;
       sum.extended += c.extended;
       sum.written += c.written;
     }
@@ -148,6 +151,6 @@ export class PlaylistRenderer {
       this.pending.delete(id);
       p.fallback();
     }
-    for (const s of this.statsWaiters.splice(0)) s({ prefix: 0, extended: 0, written: 0 });
+    for (const s of this.statsWaiters.splice(0)) s({ shared: 0, extended: 0, written: 0 });
   }
 }

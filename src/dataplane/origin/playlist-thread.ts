@@ -1,6 +1,6 @@
 /**
  * The render thread of playlist-renderer.ts: keeps a segment lines cache and answers each request
- * (key, runs, spec) with the lines' text as UTF-8 bytes, in order.
+ * (key, runs, spec) with the lines as UTF-8 bytes, in order.
  */
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -27,9 +27,8 @@ parentPort!.on('message', (m: { id: number; key: string; runs: OutputRun[]; spec
     parentPort!.postMessage({ stats: { ...cache.counts } });
     return;
   }
-  const text = cache.lines(m.key, m.runs, linesOptions(m.spec));
-  // Bytes of their own (not a slice of Buffer's shared pool), handed over rather than copied.
-  const bytes = new Uint8Array(Buffer.byteLength(text));
-  Buffer.from(bytes.buffer).write(text);
-  parentPort!.postMessage({ id: m.id, bytes }, [bytes.buffer]);
+  let bytes = cache.bytes(m.key, m.runs, linesOptions(m.spec));
+  // Handed over rather than copied: bytes of their own (never a slice of Buffer's shared pool).
+  if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = new Uint8Array(bytes);
+  parentPort!.postMessage({ id: m.id, bytes }, [bytes.buffer as ArrayBuffer]);
 });

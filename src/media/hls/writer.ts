@@ -78,7 +78,10 @@ export interface MediaPlaylistOptions {
   readonly version: number;
   /** VOD: closed with EXT-X-ENDLIST and EXT-X-PLAYLIST-TYPE:VOD. */
   readonly closed: boolean;
-  /** Emit EXT-X-PROGRAM-DATE-TIME every this many seconds (and at every discontinuity); undefined = never. */
+  /**
+   * Emit EXT-X-PROGRAM-DATE-TIME on the first segment starting in each multiple of this many
+   * seconds since the epoch (and on the first listed, at every discontinuity and gap); undefined = never.
+   */
   readonly programDateTimeIntervalSeconds?: number | undefined;
   readonly discontinuitySequence?: number | undefined;
   readonly startTag?: { readonly timeOffset: number; readonly precise: boolean } | undefined;
@@ -191,7 +194,8 @@ export class MediaSegmentLines {
   readonly ends: number[] | undefined;
   private lastInit: string | undefined;
   private lastKeys: string | undefined;
-  private lastPdtMs: number | undefined;
+  /** The start of the segment listed last (undefined before the first). */
+  private prevStartMs: number | undefined;
   private expectedMs: number | undefined;
   private readonly plain: boolean;
 
@@ -219,6 +223,22 @@ export class MediaSegmentLines {
     return this.flat;
   }
 
+  /** Characters written so far (what `ends` counts). */
+  get length(): number {
+    return this.chars;
+  }
+
+  /**
+   * The text written since the last drain, handed over rather than kept: a caller that holds the
+   * text elsewhere (as bytes) goes on appending with only the writer's state kept here. Not to be
+   * mixed with text() or prefix().
+   */
+  drain(): string {
+    const piece = this.pending.join('');
+    this.pending.length = 0;
+    return piece;
+  }
+
   /** The text of the first k segments listed. */
   prefix(k: number): string {
     if (k >= this.count) return this.text();
@@ -235,6 +255,23 @@ export class MediaSegmentLines {
       this.lastInit = undefined;
     }
     this.lastKeys = joined;
+  }
+
+  /**
+   * Whether a segment starting at `startMs` gets an EXT-X-PROGRAM-DATE-TIME tag: the first segment
+   * listed, one after a discontinuity, and (§4.3.2.6: a client carries the date forward by EXTINF)
+   * one that does not start where that puts it (a switch of input, a gap); otherwise the first
+   * segment starting in a new multiple of the interval since the epoch. The tag of a segment past
+   * the first thus depends on that segment and the one before it only, never on where the window
+   * starts: the lines of windows of any start are slices of one text (playlist-lines.ts), and a
+   * live playlist's tags stay on the same segments as its window slides.
+   */
+  private dated(startMs: number, interval: number, discontinuity: boolean): boolean {
+    const prev = this.prevStartMs;
+    if (prev === undefined || discontinuity) return true;
+    if (Math.abs(startMs - this.expectedMs!) > 1) return true;
+    const ms = interval * 1000;
+    return Math.floor(startMs / ms) !== Math.floor(prev / ms);
   }
 
   /**
@@ -267,15 +304,8 @@ export class MediaSegmentLines {
           this.lastInit = init;
         }
       }
-      // §4.3.2.6: a client carries the date forward by EXTINF, so a segment that does not start where
-      // that puts it (a switch of input, a gap) gets its own tag whatever the interval.
-      if (interval !== undefined) {
-        const drifted = this.expectedMs !== undefined && Math.abs(startMs - this.expectedMs) > 1;
-        if (this.lastPdtMs === undefined || (i === 0 && f.discontinuity) || drifted || startMs - this.lastPdtMs >= interval * 1000) {
-          this.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(startMs)}\n`);
-          this.lastPdtMs = startMs;
-        }
-      }
+      if (interval !== undefined && this.dated(startMs, interval, i === 0 && f.discontinuity)) this.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(startMs)}\n`);
+      this.prevStartMs = startMs;
       if (ll) {
         const parts = ll.parts(s!);
         if (parts) for (const p of parts) this.push(`${partLine(p)}\n`);
@@ -298,10 +328,7 @@ export class MediaSegmentLines {
       const init = o.initUri(s);
       if (init !== this.lastInit) this.push(`#EXT-X-MAP:URI=${qUri(init)}\n`);
     }
-    if (interval !== undefined) {
-      const drifted = this.expectedMs !== undefined && Math.abs(s.startMs - this.expectedMs) > 1;
-      if (this.lastPdtMs === undefined || s.discontinuity || drifted || s.startMs - this.lastPdtMs >= interval * 1000) this.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(s.startMs)}\n`);
-    }
+    if (interval !== undefined && this.dated(s.startMs, interval, this.count > 0 && s.discontinuity)) this.push(`#EXT-X-PROGRAM-DATE-TIME:${iso(s.startMs)}\n`);
     for (const p of parts) this.push(`${partLine(p)}\n`);
   }
 }
