@@ -30,9 +30,15 @@ describe('playlist render thread', { skip: process.platform !== 'linux' && 'per-
     const threaded = new PlaylistRenderer(1 << 22, 1, 7);
     const inline = new PlaylistRenderer(1 << 22, 0);
     try {
-      const [a, b] = await Promise.all([threaded.lines('k', runs, spec), inline.lines('k', runs, spec)]);
+      const [a, b] = await Promise.all([threaded.playlist('k', runs, spec, '#EXTM3U\n', '#EXT-X-ENDLIST\n'), inline.playlist('k', runs, spec, '#EXTM3U\n', '#EXT-X-ENDLIST\n')]);
       assert.ok(a.equals(b));
       assert.ok(a.includes('segment_v_300.mp4'));
+      assert.ok(a.toString().startsWith('#EXTM3U\n#EXT-X-MAP:') && a.toString().endsWith('segment_v_300.mp4\n#EXT-X-ENDLIST\n'));
+      // Several asked at once are made one after the other, each whole.
+      const windows = [1, 2, 40, 7].map((from) => [{ first: { ...runs[0]!.first, seq: from, startMs: runs[0]!.first.startMs + (from - 1) * 4000 }, count: 301 - from }]);
+      const many = await Promise.all(windows.map((w) => threaded.playlist('k', w, spec, 'H\n', 'T\n')));
+      const one = await Promise.all(windows.map((w) => inline.playlist('k', w, spec, 'H\n', 'T\n')));
+      for (const [i, m] of many.entries()) assert.ok(m.equals(one[i]!), `window ${i}`);
       const now = niceByThread();
       const added = [...now].filter(([tid]) => !before.has(tid)).map(([, n]) => n);
       assert.ok(added.includes(Math.min(19, base + 7)), `the new threads' nice values: ${added.join(', ')}`);
@@ -47,7 +53,7 @@ describe('playlist render thread', { skip: process.platform !== 'linux' && 'per-
     const base = getPriority();
     const r = new PlaylistRenderer(1 << 22, 1, 0);
     try {
-      await r.lines('k', runs, spec);
+      await r.playlist('k', runs, spec, '', '');
       assert.deepEqual([...new Set(niceByThread().values())], [base]);
     } finally {
       await r.close();

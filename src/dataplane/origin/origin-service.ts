@@ -460,9 +460,9 @@ export class OriginService {
       programDateTimeIntervalSeconds: typeof pdt === 'number' ? pdt : undefined,
       startTag: startTag ? { timeOffset: Number(startTag['TimeOffset']), precise: startTag['Precise'] === true } : undefined,
     };
-    // A long playlist's segment lines are extended or cut from those written for an earlier
-    // request of the same start, off the main thread (playlist-renderer.ts); encrypted ones carry
-    // key lines and are written whole.
+    // A long playlist's segment lines are cut from (or extended past) those written for an earlier
+    // request of the rendition, whatever its start, off the main thread (playlist-renderer.ts);
+    // encrypted ones carry key lines and are written whole.
     let body: string | Buffer;
     if (this.lines !== undefined && !keyLines && runs.reduce((k, r) => k + r.count, 0) >= MIN_CACHED_SEGMENTS) {
       const affixes = options.segmentUriAffixes!;
@@ -470,7 +470,7 @@ export class OriginService {
       const init = endpoint.containerType === 'TS' ? undefined : { prefix: initPrefix!, suffix: initSuffix! };
       const spec: LinesSpec = { segmentPrefix: affixes.prefix, segmentSuffix: affixes.suffix, init, programDateTimeIntervalSeconds: options.programDateTimeIntervalSeconds };
       const key = JSON.stringify([endpoint.arn, endpoint.etag, endpoint.resetMs ?? 0, channel.etag, channel.resetMs ?? 0, doc.ManifestName, child, n, spec]);
-      body = Buffer.concat([Buffer.from(mediaPlaylistHead(options, runs)), await this.lines.lines(key, runs, spec), Buffer.from(mediaPlaylistTail(options))]);
+      body = await this.lines.playlist(key, runs, spec, mediaPlaylistHead(options, runs), mediaPlaylistTail(options));
     } else body = writeMediaPlaylist(options);
     const lastRun = runs[runs.length - 1]!;
     const last = runSegment(lastRun, lastRun.count - 1);

@@ -149,12 +149,13 @@ export class PlaylistLinesCache {
 
   /**
    * The segment lines of `runs` under `key` (which must name everything the options depend on) as
-   * UTF-8, in bytes of their own (they can be handed to another thread). Synchronous: nothing else
-   * runs between finding an entry and extending it.
+   * UTF-8, after `head` and before `tail` (the playlist's other lines: the whole playlist is then
+   * one copy), in bytes of their own (they can be handed to another thread). Synchronous: nothing
+   * else runs between finding an entry and extending it.
    */
-  bytes(key: string, runs: readonly OutputRun[], options: SegmentLinesOptions): Uint8Array {
+  bytes(key: string, runs: readonly OutputRun[], options: SegmentLinesOptions, head = '', tail = ''): Uint8Array {
     const wanted = total(runs);
-    if (wanted === 0) return new Uint8Array(0);
+    if (wanted === 0) return Buffer.from(head + tail);
     const e = this.entries.get(key);
     if (e) {
       let j = indexOfSeq(e.runs, runs[0]!.first.seq);
@@ -175,7 +176,7 @@ export class PlaylistLinesCache {
         this.counts.written++;
         const writer = new MediaSegmentLines(options);
         writer.append(runs);
-        return Buffer.from(writer.drain());
+        return Buffer.from(head + writer.drain() + tail);
       }
       if (j >= 0) {
         if (grew) {
@@ -191,7 +192,7 @@ export class PlaylistLinesCache {
           this.counts.shared++;
           this.touch(key, e);
         }
-        return this.window(e, runs, j, wanted, options);
+        return this.window(e, runs, j, wanted, options, head, tail);
       }
       this.drop(key, e);
     }
@@ -201,14 +202,14 @@ export class PlaylistLinesCache {
     this.counts.written++;
     const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
     bytes.write(text);
-    if (bytes.length !== text.length || text.length > this.maxChars / 4) return bytes;
+    if (bytes.length !== text.length || text.length > this.maxChars / 4) return Buffer.concat([Buffer.from(head), bytes, Buffer.from(tail)]);
     const ends = writer.ends!.slice();
     writer.ends!.length = 0;
     const entry: Entry = { writer, runs: runs.slice(), count: wanted, bytes, length: bytes.length, ends, chars: 0 };
     this.entries.set(key, entry);
     this.account(key, entry);
     // The entry keeps its bytes; the answer gets a copy.
-    return new Uint8Array(bytes);
+    return this.around(head, bytes.subarray(0, bytes.length), tail);
   }
 
   /** Whether the window lists none of the entry's segments (by sequence number). */
@@ -219,16 +220,20 @@ export class PlaylistLinesCache {
   }
 
   /** The window's lines: its first segment's, written for it, then the entry's from the next segment on. */
-  private window(e: Entry, runs: readonly OutputRun[], j: number, count: number, options: SegmentLinesOptions): Uint8Array {
-    const head = new MediaSegmentLines(options);
-    head.append([{ first: runs[0]!.first, count: 1 }]);
-    const text = head.drain();
-    const from = e.ends[j]!;
-    const to = e.ends[j + count - 1]!;
-    const headBytes = Buffer.byteLength(text);
-    const out = new Uint8Array(headBytes + to - from);
-    Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(text);
-    out.set(e.bytes.subarray(from, to), headBytes);
+  private window(e: Entry, runs: readonly OutputRun[], j: number, count: number, options: SegmentLinesOptions, head: string, tail: string): Uint8Array {
+    const first = new MediaSegmentLines(options);
+    first.append([{ first: runs[0]!.first, count: 1 }]);
+    return this.around(head + first.drain(), e.bytes.subarray(e.ends[j], e.ends[j + count - 1]), tail);
+  }
+
+  /** `before`, `middle` and `after` in one array of bytes of its own. */
+  private around(before: string, middle: Uint8Array, after: string): Uint8Array {
+    const a = Buffer.byteLength(before);
+    const c = Buffer.byteLength(after);
+    const out = Buffer.allocUnsafeSlow(a + middle.length + c);
+    out.write(before, 0);
+    out.set(middle, a);
+    out.write(after, a + middle.length);
     return out;
   }
 

@@ -39,6 +39,9 @@ export function linesOptions(spec: LinesSpec): SegmentLinesOptions {
   };
 }
 
+/** Segments of the long playlists made at once (about 360 KB): a day's playlist goes alone. */
+export const TURN_SEGMENTS = 8192;
+
 export type LinesCounts = PlaylistLinesCache['counts'];
 
 interface Pending {
@@ -55,6 +58,9 @@ export class PlaylistRenderer {
   /** Threads that failed; past a few, lines are written on the main thread only. */
   private failures = 0;
   private readonly statsWaiters: ((c: LinesCounts) => void)[] = [];
+  /** Playlists waiting for their turn (see playlist()), and the segments of those being made. */
+  private readonly queue: { readonly segments: number; readonly run: () => Promise<void> }[] = [];
+  private making = 0;
 
   constructor(
     private readonly cacheChars: number,
@@ -71,12 +77,43 @@ export class PlaylistRenderer {
   }
 
   /**
-   * The segment lines of `runs` (see PlaylistLinesCache.lines) as UTF-8; `key` names everything
-   * `spec` and the lines depend on. A thread encodes them and hands the bytes over without a copy.
+   * A long media playlist: `head`, the segment lines of `runs` (see PlaylistLinesCache.bytes) and
+   * `tail`, as UTF-8; `key` names everything `spec` and the lines depend on. A thread assembles
+   * them and hands the bytes over without a copy.
+   *
+   * Made a few at a time: while playlists of TURN_SEGMENTS segments in all are being made, the
+   * next waits until one is done and the event loop has taken in what arrived meanwhile. A window
+   * of a day is now a slice of held text, so eight viewers asking back to back would otherwise put
+   * eight 1.8 MB answers into every turn of the loop, and an encoder's upload, which takes a dozen
+   * turns, would wait behind all of them (docs/design/014-manifest-cost.md).
    */
-  lines(key: string, runs: readonly OutputRun[], spec: LinesSpec): Promise<Buffer> {
+  playlist(key: string, runs: readonly OutputRun[], spec: LinesSpec, head: string, tail: string): Promise<Buffer> {
+    const segments = runs.reduce((n, r) => n + r.count, 0);
+    return new Promise<Buffer>((resolve) => {
+      this.queue.push({ segments, run: () => this.render(key, runs, spec, head, tail).then(resolve) });
+      this.next();
+    });
+  }
+
+  /** Starts the playlists queued while there is room; each one done makes room on the next turn. */
+  private next(): void {
+    for (;;) {
+      const job = this.queue[0];
+      if (!job || (this.making > 0 && this.making + job.segments > TURN_SEGMENTS)) return;
+      this.queue.shift();
+      this.making += job.segments;
+      void job.run().finally(() =>
+        setImmediate(() => {
+          this.making -= job.segments;
+          this.next();
+        }),
+      );
+    }
+  }
+
+  private render(key: string, runs: readonly OutputRun[], spec: LinesSpec, head: string, tail: string): Promise<Buffer> {
     const inline = () => {
-      const b = this.local.bytes(key, runs, linesOptions(spec));
+      const b = this.local.bytes(key, runs, linesOptions(spec), head, tail);
       return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     };
     if (!this.threaded) return Promise.resolve(inline());
@@ -87,7 +124,7 @@ export class PlaylistRenderer {
     const id = this.nextId++;
     return new Promise<Buffer>((resolve) => {
       this.pending.set(id, { resolve, fallback: () => resolve(inline()), thread });
-      w.postMessage({ id, key, runs, spec });
+      w.postMessage({ id, key, runs, spec, head, tail });
     });
   }
 

@@ -1,6 +1,6 @@
 /**
  * The render thread of playlist-renderer.ts: keeps a segment lines cache and answers each request
- * (key, runs, spec) with the lines as UTF-8 bytes, in order.
+ * (key, runs, spec, and the playlist's head and tail) with the playlist as UTF-8 bytes, in order.
  */
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -22,12 +22,12 @@ if (data.nice > 0 && process.platform === 'linux') {
 
 const cache = new PlaylistLinesCache(data.cacheChars);
 
-parentPort!.on('message', (m: { id: number; key: string; runs: OutputRun[]; spec: LinesSpec } | { stats: true }) => {
+parentPort!.on('message', (m: { id: number; key: string; runs: OutputRun[]; spec: LinesSpec; head: string; tail: string } | { stats: true }) => {
   if ('stats' in m) {
     parentPort!.postMessage({ stats: { ...cache.counts } });
     return;
   }
-  let bytes = cache.bytes(m.key, m.runs, linesOptions(m.spec));
+  let bytes = cache.bytes(m.key, m.runs, linesOptions(m.spec), m.head, m.tail);
   // Handed over rather than copied: bytes of their own (never a slice of Buffer's shared pool).
   if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = new Uint8Array(bytes);
   parentPort!.postMessage({ id: m.id, bytes }, [bytes.buffer as ArrayBuffer]);
