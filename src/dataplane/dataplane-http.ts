@@ -207,6 +207,8 @@ export class Dataplane {
         };
         const body = (limit: number) => (pending ? pending.read(limit, signedHash) : Promise.resolve(Buffer.alloc(0)));
         const facts = this.facts.read(req);
+        // Long time-shifted playlists give way while this node takes in a stream (playlist-renderer.ts).
+        this.origin.lines?.ingestSeen();
         const status = await metrics.ingestRequest(() => this.ingest.receive({ method, groupName: groupName!, ingestId: ingestId!, channelName: channelName!, path: file.join('/'), body, authenticate, facts }));
         res.writeHead(status, { 'content-length': 0 });
         res.end();

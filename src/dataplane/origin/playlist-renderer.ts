@@ -42,6 +42,18 @@ export function linesOptions(spec: LinesSpec): SegmentLinesOptions {
 /** Segments of the long playlists made at once (about 360 KB): a day's playlist goes alone. */
 export const TURN_SEGMENTS = 8192;
 
+/**
+ * While the node takes in a stream: after a playlist of TURN_SEGMENTS or more is handed to its
+ * socket, its room is given back after this many times what it took (a shorter one's: in
+ * proportion to its segments). A day's playlists then keep to about a third of the serving
+ * thread's time whatever the machine: the render thread runs below the serving thread's priority,
+ * so when the cores are short a playlist takes longer, and the pause with it.
+ */
+export const PAUSE_FACTOR = 2;
+
+/** How long after an ingest request long playlists keep to their share (an encoder sends every segment duration). */
+export const INGEST_RECENT_MS = 5000;
+
 export type LinesCounts = PlaylistLinesCache['counts'];
 
 interface Pending {
@@ -61,6 +73,8 @@ export class PlaylistRenderer {
   /** Playlists waiting for their turn (see playlist()), and the segments of those being made. */
   private readonly queue: { readonly segments: number; readonly run: () => Promise<void> }[] = [];
   private making = 0;
+  /** When this node last received an ingest request (performance.now()). */
+  private ingestMs = -Infinity;
 
   constructor(
     private readonly cacheChars: number,
@@ -82,10 +96,12 @@ export class PlaylistRenderer {
    * them and hands the bytes over without a copy.
    *
    * Made a few at a time: while playlists of TURN_SEGMENTS segments in all are being made, the
-   * next waits until one is done and the event loop has taken in what arrived meanwhile. A window
-   * of a day is now a slice of held text, so eight viewers asking back to back would otherwise put
-   * eight 1.8 MB answers into every turn of the loop, and an encoder's upload, which takes a dozen
-   * turns, would wait behind all of them (docs/design/014-manifest-cost.md).
+   * next waits until one is done and the event loop has taken in what arrived meanwhile (and,
+   * while the node takes in a stream, a pause: PAUSE_FACTOR). A window of a day is now a slice of
+   * held text, so eight viewers asking back to back would otherwise put eight 1.8 MB answers into
+   * every turn of the loop and keep both cores busy with sending and taking them, and an
+   * encoder's upload, which takes a dozen turns, would wait behind all of them
+   * (docs/design/014-manifest-cost.md).
    */
   playlist(key: string, runs: readonly OutputRun[], spec: LinesSpec, head: string, tail: string): Promise<Buffer> {
     const segments = runs.reduce((n, r) => n + r.count, 0);
@@ -95,6 +111,11 @@ export class PlaylistRenderer {
     });
   }
 
+  /** An ingest request arrived: long playlists keep to their share for a while (see PAUSE_FACTOR). */
+  ingestSeen(): void {
+    this.ingestMs = performance.now();
+  }
+
   /** Starts the playlists queued while there is room; each one done makes room on the next turn. */
   private next(): void {
     for (;;) {
@@ -102,10 +123,19 @@ export class PlaylistRenderer {
       if (!job || (this.making > 0 && this.making + job.segments > TURN_SEGMENTS)) return;
       this.queue.shift();
       this.making += job.segments;
+      const started = performance.now();
       void job.run().finally(() =>
         setImmediate(() => {
-          this.making -= job.segments;
-          this.next();
+          // By now the answer is with the socket. While the node takes in a stream, its room is
+          // given back after PAUSE_FACTOR times what it took (less for a shorter playlist), so
+          // long playlists keep to a share of the time.
+          setTimeout(
+            () => {
+              this.making -= job.segments;
+              this.next();
+            },
+            performance.now() - this.ingestMs < INGEST_RECENT_MS ? PAUSE_FACTOR * Math.min(1, job.segments / TURN_SEGMENTS) * (performance.now() - started) : 0,
+          );
         }),
       );
     }
