@@ -6,6 +6,7 @@
  * clients on another thread fetch 24-hour playlists of another start each time, back to back.
  *
  *   npm run build && node dist/bench/origin.js [--seconds 3] [--concurrency 8] [--ingest-seconds 12] [--render-threads 1] [--render-thread-nice 10] [--only-ingest]
+ *                                              [--rows-while-ingesting]
  *                                              [--postgres [--nodes 2]]
  *
  * With --postgres the node keeps its timeline in PostgreSQL and its segments in the S3 segment
@@ -37,6 +38,11 @@ const RENDER_THREADS = opt('--render-threads', 1);
 const RENDER_NICE = opt('--render-thread-nice', 10);
 /** Only the ingest part (no table of requests). */
 const ONLY_INGEST = args.includes('--only-ingest');
+/**
+ * The table's requests measured while the live channel's encoder uploads a segment every 2 s, as
+ * on a node that takes in a stream (long playlists then keep to their share: playlist-renderer.ts).
+ */
+const ROWS_WHILE_INGESTING = args.includes('--rows-while-ingesting');
 const CLUSTER = clusterFlags(args);
 /** Where a request on the first node goes: the next node in turn (set once the nodes run). */
 let spread = (url: string) => url;
@@ -60,12 +66,12 @@ function http(method: string, url: string, body?: Buffer): Promise<{ status: num
  * the playlist naming it, then poll the origin's live playlist until it lists the segment. Returns
  * each cycle's latency from the start of the upload to the playlist listing it.
  */
-async function ingestLatencies(base: string, segment: Buffer, first: number, seconds: number, epochMs: number): Promise<number[]> {
+async function ingestLatencies(base: string, segment: Buffer, first: number, seconds: number, epochMs: number, stop?: () => boolean): Promise<number[]> {
   const lat: number[] = [];
   const listed: { n: number; pdt: number }[] = [];
   let n = first;
   const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
+  while (stop ? !stop() : Date.now() < deadline) {
     // Segment n covers [epoch + 2n s, epoch + 2(n + 1) s) and is uploaded when it ends, as a live
     // encoder does: one timeline across both phases, whatever the requests cost.
     const pdt = epochMs + n * 2000;
@@ -207,6 +213,23 @@ async function main(): Promise<void> {
   console.log(`server: --render-threads ${RENDER_THREADS} --render-thread-nice ${RENDER_NICE}`);
   if (!ONLY_INGEST) console.log(`origin benchmark: ${SECONDS} s per cell, concurrency ${CONCURRENCY}${clusterLabel(CLUSTER)}, node ${process.version}`);
   if (!ONLY_INGEST) console.log('request                              bytes    req/s  p99 ms | same-size file req/s  p99 ms | ratio req/s  ratio p99 | cpu ms/req  file  ratio');
+  // The live channel the ingest measurements (and --rows-while-ingesting) upload to.
+  let live: { segment: Buffer; app: string } | undefined;
+  if (INGEST_SECONDS > 0 || ROWS_WHILE_INGESTING) {
+    const dir = mkdtempSync(join(tmpdir(), 'packhouse-bench-origin-seg-'));
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-b:v', '1500k', '-c:a', 'aac', '-f', 'mpegts', join(dir, 'seg.ts')]);
+    const segment = readFileSync(join(dir, 'seg.ts'));
+    rmSync(dir, { recursive: true, force: true });
+    await bench.client.send(new CreateChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'live' }));
+    await bench.client.send(new CreateOriginEndpointCommand({ ChannelGroupName: 'bench', ChannelName: 'live', OriginEndpointName: 'ts', ContainerType: 'TS', StartoverWindowSeconds: 60, Segment: { SegmentDurationSeconds: 2 }, HlsManifests: [{ ManifestName: 'index' }] }));
+    live = { segment, app: bench.app.url };
+  }
+  // Segments of the live channel are numbered on one timeline across every phase.
+  const epochMs = Date.now() - 1000;
+  let rowsDone = false;
+  let rowsCycles: number[] = [];
+  const rowsIngest = ROWS_WHILE_INGESTING && !ONLY_INGEST ? ingestLatencies(live!.app, live!.segment, 0, 0, epochMs, () => rowsDone).then((l) => (rowsCycles = l)) : undefined;
+  if (rowsIngest) console.log('the rows are measured while the live channel takes in a segment every 2 s');
   let n = 0;
   for (const [name, url, target] of ONLY_INGEST ? [] : cases) {
     const size = await get(url);
@@ -222,19 +245,16 @@ async function main(): Promise<void> {
       `${name.padEnd(36)} ${String(size).padStart(7)} ${r.rps.toFixed(0).padStart(8)} ${r.p99.toFixed(2).padStart(7)} | ${b.rps.toFixed(0).padStart(20)} ${b.p99.toFixed(2).padStart(7)} | ${(r.rps / b.rps).toFixed(2).padStart(11)} ${(r.p99 / b.p99).toFixed(2).padStart(10)} | ${r.cpuMs.toFixed(2).padStart(10)} ${b.cpuMs.toFixed(2).padStart(5)} ${(b.cpuMs / r.cpuMs).toFixed(2).padStart(6)}`,
     );
   }
+  rowsDone = true;
+  await rowsIngest;
+  if (rowsIngest) console.log(`ingest-to-playlist during the rows: p50 ${pct(rowsCycles, 0.5).toFixed(1)} ms p99 ${pct(rowsCycles, 0.99).toFixed(1)} ms (${rowsCycles.length} cycles)`);
+  const firstLive = rowsCycles.length;
   if (INGEST_SECONDS > 0) {
-    const dir = mkdtempSync(join(tmpdir(), 'packhouse-bench-origin-seg-'));
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-b:v', '1500k', '-c:a', 'aac', '-f', 'mpegts', join(dir, 'seg.ts')]);
-    const segment = readFileSync(join(dir, 'seg.ts'));
-    rmSync(dir, { recursive: true, force: true });
-    await bench.client.send(new CreateChannelCommand({ ChannelGroupName: 'bench', ChannelName: 'live' }));
-    await bench.client.send(new CreateOriginEndpointCommand({ ChannelGroupName: 'bench', ChannelName: 'live', OriginEndpointName: 'ts', ContainerType: 'TS', StartoverWindowSeconds: 60, Segment: { SegmentDurationSeconds: 2 }, HlsManifests: [{ ManifestName: 'index' }] }));
-    const app = bench.app.url;
+    const { segment, app } = live!;
     // How long the server's event loop is held: its delay, idle and under the load.
     const loopIdle = monitorEventLoopDelay({ resolution: 5 });
     loopIdle.enable();
-    const epochMs = Date.now() - 1000;
-    const idle = await ingestLatencies(app, segment, 0, INGEST_SECONDS, epochMs);
+    const idle = await ingestLatencies(app, segment, firstLive, INGEST_SECONDS, epochMs);
     loopIdle.disable();
     const loopBusy = monitorEventLoopDelay({ resolution: 5 });
     // The load runs on its own thread (its own event loop), as other clients would: only the
@@ -242,7 +262,7 @@ async function main(): Promise<void> {
     const load = new Worker(LOAD_CLIENTS, { eval: true, workerData: { url: `${base}/index_video_hi.m3u8?${day}`, nodes: bench.urls, clients: Number(process.env.BENCH_LOAD_CLIENTS ?? 8), same: process.env.BENCH_LOAD_SAME === '1' } });
     await new Promise((resolve) => load.once('message', resolve));
     loopBusy.enable();
-    const busy = await ingestLatencies(app, segment, idle.length, INGEST_SECONDS, epochMs);
+    const busy = await ingestLatencies(app, segment, firstLive + idle.length, INGEST_SECONDS, epochMs);
     loopBusy.disable();
     load.postMessage('stop');
     const fetched = await new Promise<number>((resolve) => load.once('message', resolve));
