@@ -9,7 +9,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { MediaSegmentLines, type SegmentLinesOptions } from '../../src/media/hls/writer.js';
 import { runSegment, type OutputRun } from '../../src/media/timeline/model.js';
-import { PlaylistLinesCache } from '../../src/dataplane/origin/playlist-lines.js';
+import { PlaylistLinesCache, upTo } from '../../src/dataplane/origin/playlist-lines.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 const rng = seededRandom;
@@ -50,16 +50,6 @@ function timeline(r: () => number, runs: number): OutputRun[] {
   return out;
 }
 
-/** The first k segments of runs. */
-function cut(runs: readonly OutputRun[], k: number): OutputRun[] {
-  const out: OutputRun[] = [];
-  for (const r of runs) {
-    if (k <= 0) break;
-    out.push(r.count <= k ? r : { first: r.first, count: k });
-    k -= Math.min(k, r.count);
-  }
-  return out;
-}
 
 const total = (runs: readonly OutputRun[]) => runs.reduce((n, r) => n + r.count, 0);
 
@@ -86,7 +76,7 @@ describe('playlist segment lines, extended and cut', () => {
       let k = 1 + Math.floor(r() * 50);
       let polls = 0;
       while (k < total(all)) {
-        const runs = cut(all, k);
+        const runs = upTo(all, k);
         assert.equal(cache.lines('key', runs, o), fresh(runs, o), `seed ${seed}, ${k} segments`);
         polls++;
         k += 1 + Math.floor(r() * 30);
@@ -104,7 +94,7 @@ describe('playlist segment lines, extended and cut', () => {
       const cache = new PlaylistLinesCache(1 << 24);
       cache.lines('key', all, o);
       for (let i = 0; i < 20; i++) {
-        const runs = cut(all, 1 + Math.floor(r() * total(all)));
+        const runs = upTo(all, 1 + Math.floor(r() * total(all)));
         assert.equal(cache.lines('key', runs, o), fresh(runs, o), `seed ${seed}`);
       }
       assert.equal(cache.counts.written, 1);

@@ -111,7 +111,7 @@ function after(runs: readonly OutputRun[], skip: number): OutputRun[] {
 }
 
 /** The first k segments of `runs`. */
-function upTo(runs: readonly OutputRun[], k: number): OutputRun[] {
+export function upTo(runs: readonly OutputRun[], k: number): OutputRun[] {
   const out: OutputRun[] = [];
   for (const r of runs) {
     if (k <= 0) break;
