@@ -8,7 +8,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { MediaSegmentLines, type SegmentLinesOptions } from '../../src/media/hls/writer.js';
-import { runSegment, type OutputRun } from '../../src/media/timeline/model.js';
+import { runSegment, runsCount, type OutputRun } from '../../src/media/timeline/model.js';
 import { PlaylistLinesCache, upTo } from '../../src/dataplane/origin/playlist-lines.js';
 import { seededRandom } from '../support/seeded-random.js';
 
@@ -51,7 +51,9 @@ function timeline(r: () => number, runs: number): OutputRun[] {
 }
 
 
-const total = (runs: readonly OutputRun[]) => runs.reduce((n, r) => n + r.count, 0);
+
+/** The cache's segment lines of `runs` as text. */
+const lines = (c: PlaylistLinesCache, key: string, runs: readonly OutputRun[], o: SegmentLinesOptions) => Buffer.from(c.bytes(key, runs, o)).toString('utf8');
 
 /** Segments from..to-1 of runs, as a window lists them (its first run cut as runSegment gives it). */
 function window(runs: readonly OutputRun[], from: number, to: number): OutputRun[] {
@@ -75,9 +77,9 @@ describe('playlist segment lines, extended and cut', () => {
       const cache = new PlaylistLinesCache(1 << 24);
       let k = 1 + Math.floor(r() * 50);
       let polls = 0;
-      while (k < total(all)) {
+      while (k < runsCount(all)) {
         const runs = upTo(all, k);
-        assert.equal(cache.lines('key', runs, o), fresh(runs, o), `seed ${seed}, ${k} segments`);
+        assert.equal(lines(cache, 'key', runs, o), fresh(runs, o), `seed ${seed}, ${k} segments`);
         polls++;
         k += 1 + Math.floor(r() * 30);
       }
@@ -92,10 +94,10 @@ describe('playlist segment lines, extended and cut', () => {
       const o = options(3);
       const all = timeline(r, 6);
       const cache = new PlaylistLinesCache(1 << 24);
-      cache.lines('key', all, o);
+      lines(cache, 'key', all, o);
       for (let i = 0; i < 20; i++) {
-        const runs = upTo(all, 1 + Math.floor(r() * total(all)));
-        assert.equal(cache.lines('key', runs, o), fresh(runs, o), `seed ${seed}`);
+        const runs = upTo(all, 1 + Math.floor(r() * runsCount(all)));
+        assert.equal(lines(cache, 'key', runs, o), fresh(runs, o), `seed ${seed}`);
       }
       assert.equal(cache.counts.written, 1);
       assert.equal(cache.counts.shared, 20);
@@ -107,17 +109,17 @@ describe('playlist segment lines, extended and cut', () => {
     const o = options(2);
     const all = timeline(r, 5);
     const cache = new PlaylistLinesCache(1 << 24);
-    cache.lines('key', all, o);
+    lines(cache, 'key', all, o);
     // The second run now starts later (a gap filled differently): same first segment, other text.
     const changed = all.map((x, i) => (i === 1 ? { first: { ...x.first, startMs: x.first.startMs + 1000 }, count: x.count } : x));
-    assert.equal(cache.lines('key', changed, o), fresh(changed, o));
+    assert.equal(lines(cache, 'key', changed, o), fresh(changed, o));
     // The first run is shorter but something else follows it: not a prefix, not an extension.
     const shorter = [{ first: all[0]!.first, count: Math.max(1, all[0]!.count - 1) }, ...all.slice(1)];
-    assert.equal(cache.lines('key', shorter, o), fresh(shorter, o));
+    assert.equal(lines(cache, 'key', shorter, o), fresh(shorter, o));
     assert.equal(cache.counts.written, 3);
     // Another key (another manifest's options) never shares lines.
     const other = options(undefined);
-    assert.equal(cache.lines('other', all, other), fresh(all, other));
+    assert.equal(lines(cache, 'other', all, other), fresh(all, other));
     assert.equal(cache.counts.written, 4);
   });
 
@@ -127,24 +129,24 @@ describe('playlist segment lines, extended and cut', () => {
       // Interval unset, shorter than a segment, a few segments, longer than the runs.
       const o = options([undefined, 1, 5, 7, 60, 3600][seed % 6]);
       const all = timeline(r, 3 + Math.floor(r() * 12));
-      const n = total(all);
+      const n = runsCount(all);
       // Windows in any order: each is right, whether shared, extended or (not meeting what is held) written.
       const cache = new PlaylistLinesCache(1 << 24);
       for (let i = 0; i < 40; i++) {
         const from = Math.floor(r() * n);
         const to = from + 1 + Math.floor(r() * (n - from));
         const runs = window(all, from, to);
-        assert.equal(cache.lines('key', runs, o), fresh(runs, o), `seed ${seed}, segments ${from}..${to}`);
+        assert.equal(lines(cache, 'key', runs, o), fresh(runs, o), `seed ${seed}, segments ${from}..${to}`);
       }
       assert.ok(cache.counts.shared + cache.counts.extended > 0, JSON.stringify(cache.counts));
       // Once the whole timeline is held, every window is a slice of it.
       const shared = new PlaylistLinesCache(1 << 24);
-      shared.lines('key', all, o);
+      lines(shared, 'key', all, o);
       for (let i = 0; i < 40; i++) {
         const from = Math.floor(r() * n);
         const to = from + 1 + Math.floor(r() * (n - from));
         const runs = window(all, from, to);
-        assert.equal(shared.lines('key', runs, o), fresh(runs, o), `seed ${seed}, segments ${from}..${to}`);
+        assert.equal(lines(shared, 'key', runs, o), fresh(runs, o), `seed ${seed}, segments ${from}..${to}`);
       }
       assert.deepEqual(shared.counts, { shared: 40, extended: 0, written: 1 }, `seed ${seed}`);
     }
@@ -155,17 +157,17 @@ describe('playlist segment lines, extended and cut', () => {
       const r = rng(seed);
       const o = options(seed % 2 ? 6 : undefined);
       const all = timeline(r, 8);
-      const n = total(all);
+      const n = runsCount(all);
       const cache = new PlaylistLinesCache(1 << 24);
       const late = Math.floor(n / 2);
-      cache.lines('key', window(all, late, n), o);
+      lines(cache, 'key', window(all, late, n), o);
       for (const from of [late - 1, Math.floor(late / 2), 0]) {
         const runs = window(all, from, n);
-        assert.equal(cache.lines('key', runs, o), fresh(runs, o), `seed ${seed}, from ${from}`);
+        assert.equal(lines(cache, 'key', runs, o), fresh(runs, o), `seed ${seed}, from ${from}`);
       }
       assert.deepEqual(cache.counts, { shared: 0, extended: 3, written: 1 });
       const runs = window(all, 1, n - 1);
-      assert.equal(cache.lines('key', runs, o), fresh(runs, o));
+      assert.equal(lines(cache, 'key', runs, o), fresh(runs, o));
       assert.equal(cache.counts.shared, 1);
     }
   });
@@ -175,34 +177,34 @@ describe('playlist segment lines, extended and cut', () => {
       const r = rng(seed);
       const o = options(seed % 3 ? 4 : undefined);
       const all = timeline(r, 6);
-      const n = total(all);
+      const n = runsCount(all);
       const cache = new PlaylistLinesCache(1 << 24);
-      cache.lines('key', all, o);
+      lines(cache, 'key', all, o);
       // A later run moves (a gap filled otherwise), or everything after one segment is new (a reset with the same seq).
       const k = 1 + Math.floor(r() * (all.length - 1));
       const moved = all.map((x, i) => (i >= k ? { first: { ...x.first, startMs: x.first.startMs + 500 }, count: x.count } : x));
-      const from = Math.floor(r() * total(all.slice(0, k)));
+      const from = Math.floor(r() * runsCount(all.slice(0, k)));
       const runs = window(moved, from, n);
-      assert.equal(cache.lines('key', runs, o), fresh(runs, o), `seed ${seed}`);
+      assert.equal(lines(cache, 'key', runs, o), fresh(runs, o), `seed ${seed}`);
       const reinit = all.map((x, i) => (i >= k ? { first: { ...x.first, initId: 'z' }, count: x.count } : x));
       const again = window(reinit, Math.floor(r() * n), n);
-      assert.equal(cache.lines('key', again, o), fresh(again, o), `seed ${seed}`);
+      assert.equal(lines(cache, 'key', again, o), fresh(again, o), `seed ${seed}`);
       const disc = all.map((x, i) => (i === k ? { first: { ...x.first, discontinuity: !x.first.discontinuity }, count: x.count } : x));
       const third = window(disc, 0, n);
-      assert.equal(cache.lines('key', third, o), fresh(third, o), `seed ${seed}`);
+      assert.equal(lines(cache, 'key', third, o), fresh(third, o), `seed ${seed}`);
     }
   });
 
   test('an entry grown past its share by an open window lets go of the segments before it', () => {
     const o = options(2);
     const all = timeline(rng(9), 30);
-    const n = total(all);
+    const n = runsCount(all);
     const cache = new PlaylistLinesCache(200_000);
     let from = 0;
     for (let k = 200; k <= n; k += 37) {
       from = Math.max(from, k - 300);
       const runs = window(all, from, k);
-      assert.equal(cache.lines('key', runs, o), fresh(runs, o), `${from}..${k}`);
+      assert.equal(lines(cache, 'key', runs, o), fresh(runs, o), `${from}..${k}`);
     }
     assert.equal(cache.counts.written, 1);
     assert.equal(cache.size, 1);
@@ -213,13 +215,13 @@ describe('playlist segment lines, extended and cut', () => {
     const cache = new PlaylistLinesCache(40_000);
     for (let seed = 0; seed < 30; seed++) {
       const runs = timeline(rng(seed), 3);
-      assert.equal(cache.lines(`k${seed}`, runs, o), fresh(runs, o));
+      assert.equal(lines(cache, `k${seed}`, runs, o), fresh(runs, o));
     }
     assert.ok(cache.size < 30 && cache.size >= 1, `${cache.size} entries`);
     const huge: OutputRun[] = [{ first: { seq: 1, startMs: 0, durationMs: 2000, mediaTime: 0, mediaDuration: 1, discontinuity: false, discSeq: 0, initId: 'a' }, count: 5000 }];
     const before = cache.size;
-    assert.equal(cache.lines('huge', huge, o), fresh(huge, o));
-    assert.equal(cache.lines('huge', huge, o), fresh(huge, o));
+    assert.equal(lines(cache, 'huge', huge, o), fresh(huge, o));
+    assert.equal(lines(cache, 'huge', huge, o), fresh(huge, o));
     assert.equal(cache.counts.shared, 0, 'an entry over a quarter of the bound is not kept');
     assert.ok(cache.size <= before);
   });

@@ -11,7 +11,7 @@ import type { BlobStore, Clock, MetadataStore, RenditionRecord, SegmentRecord, T
 import { writeMpd, type ContentProtection } from '../../media/dash/mpd-writer.js';
 import { mediaPlaylistHead, mediaPlaylistTail, writeMediaPlaylist, writeMultivariant, type MediaPlaylistOptions } from '../../media/hls/writer.js';
 import { ManifestFilterError, parseManifestFilter } from '../../media/manifest-filter.js';
-import { runSegment, singleRuns, type OutputRun, type OutputTrack } from '../../media/timeline/model.js';
+import { runSegment, runsCount, singleRuns, type OutputRun, type OutputTrack } from '../../media/timeline/model.js';
 import { windowRuns, type SegmentRun, type WindowItem } from '../../domain/timeline-runs.js';
 import { outputTrack } from '../../domain/output-model.js';
 import { newestRunEnd, newestSegmentEnd } from '../channel-clock.js';
@@ -464,7 +464,7 @@ export class OriginService {
     // request of the rendition, whatever its start, off the main thread (playlist-renderer.ts);
     // encrypted ones carry key lines and are written whole.
     let body: string | Buffer;
-    if (this.lines !== undefined && !keyLines && runs.reduce((k, r) => k + r.count, 0) >= MIN_CACHED_SEGMENTS) {
+    if (this.lines !== undefined && !keyLines && runsCount(runs) >= MIN_CACHED_SEGMENTS) {
       const affixes = options.segmentUriAffixes!;
       const [initPrefix, initSuffix] = outputNames.init(segName, child, '\u0000').split('\u0000');
       const init = endpoint.containerType === 'TS' ? undefined : { prefix: initPrefix!, suffix: initSuffix! };

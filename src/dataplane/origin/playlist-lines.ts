@@ -18,7 +18,7 @@
  * bytes (the lines are ASCII, one byte a character), so a window is two copies into the bytes
  * sent. Bounded by bytes, least recently used first out.
  */
-import type { OutputRun } from '../../media/timeline/model.js';
+import { runsCount as total, type OutputRun } from '../../media/timeline/model.js';
 import { MediaSegmentLines, type SegmentLinesOptions } from '../../media/hls/writer.js';
 
 /** Playlists listing fewer segments are written whole (cheap, and a live window's start moves every poll). */
@@ -121,8 +121,6 @@ export function upTo(runs: readonly OutputRun[], k: number): OutputRun[] {
   return out;
 }
 
-const total = (runs: readonly OutputRun[]) => runs.reduce((n, r) => n + r.count, 0);
-
 /** Whether a string is ASCII: its UTF-8 is then one byte a character. */
 const ascii = (s: string) => Buffer.byteLength(s) === s.length;
 
@@ -140,11 +138,6 @@ export class PlaylistLinesCache {
 
   get size(): number {
     return this.entries.size;
-  }
-
-  /** The segment lines of `runs` under `key` as text (see bytes()). */
-  lines(key: string, runs: readonly OutputRun[], options: SegmentLinesOptions): string {
-    return Buffer.from(this.bytes(key, runs, options)).toString('utf8');
   }
 
   /**

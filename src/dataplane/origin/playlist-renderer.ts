@@ -15,7 +15,7 @@
  * live playlists, segments) the cores first, and a long time-shifted playlist waits instead.
  */
 import { Worker } from 'node:worker_threads';
-import type { OutputRun } from '../../media/timeline/model.js';
+import { runsCount, type OutputRun } from '../../media/timeline/model.js';
 import type { SegmentLinesOptions } from '../../media/hls/writer.js';
 import { PlaylistLinesCache } from './playlist-lines.js';
 
@@ -104,7 +104,7 @@ export class PlaylistRenderer {
    * (docs/design/014-manifest-cost.md).
    */
   playlist(key: string, runs: readonly OutputRun[], spec: LinesSpec, head: string, tail: string): Promise<Buffer> {
-    const segments = runs.reduce((n, r) => n + r.count, 0);
+    const segments = runsCount(runs);
     return new Promise<Buffer>((resolve) => {
       this.queue.push({ segments, run: () => this.render(key, runs, spec, head, tail).then(resolve) });
       this.next();

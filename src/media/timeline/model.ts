@@ -52,5 +52,8 @@ export function runSegment(r: OutputRun, i: number): OutputSegment {
   return { ...f, seq: f.seq + i, startMs: f.startMs + i * f.durationMs, mediaTime: f.mediaTime + i * f.mediaDuration, discontinuity: false };
 }
 
+/** How many segments runs list. */
+export const runsCount = (runs: readonly OutputRun[]): number => runs.reduce((n, r) => n + r.count, 0);
+
 /** Segments as runs of one each. */
 export const singleRuns = (segs: readonly OutputSegment[]): OutputRun[] => segs.map((first) => ({ first, count: 1 }));

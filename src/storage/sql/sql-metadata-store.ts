@@ -31,6 +31,9 @@ function toRecord<D>(row: Row): ResourceRecord<D> {
   };
 }
 
+/** One placeholder per value, for `IN (…)`. */
+const marks = (values: readonly unknown[]) => values.map(() => '?').join(', ');
+
 function values(r: ResourceRecord): unknown[] {
   return [r.arn, r.kind, r.accountId, r.region, r.groupName, r.channelName, r.endpointName, r.name, r.status, r.createdMs, r.expiresMs, r.dueMs ?? null, JSON.stringify(r.doc)];
 }
@@ -49,7 +52,7 @@ function where(f: ResourceFilter): { sql: string; params: unknown[] } {
   eq('name', f.name);
   if (f.statuses) {
     // An empty list matches nothing (and `IN ()` is not valid SQL everywhere).
-    clauses.push(f.statuses.length ? `status IN (${f.statuses.map(() => '?').join(', ')})` : '1 = 0');
+    clauses.push(f.statuses.length ? `status IN (${marks(f.statuses)})` : '1 = 0');
     params.push(...f.statuses);
   }
   if (f.liveAtMs !== undefined) {
@@ -109,7 +112,7 @@ class SqlOps implements MetadataOps {
   async findByStatus<D>(kind: ResourceRecord['kind'], statuses: readonly string[], limit: number, order: 'oldest' | 'newest' = 'oldest'): Promise<ResourceRecord<D>[]> {
     if (statuses.length === 0) return [];
     const rows = await this.ex.all(
-      `SELECT ${COLUMNS} FROM resources WHERE kind = ? AND status IN (${statuses.map(() => '?').join(', ')}) ORDER BY ${order === 'oldest' ? 'created_ms, arn' : 'created_ms DESC, arn DESC'} LIMIT ?`,
+      `SELECT ${COLUMNS} FROM resources WHERE kind = ? AND status IN (${marks(statuses)}) ORDER BY ${order === 'oldest' ? 'created_ms, arn' : 'created_ms DESC, arn DESC'} LIMIT ?`,
       [kind, ...statuses, limit],
     );
     return rows.map((r) => toRecord<D>(r));
@@ -123,25 +126,22 @@ class SqlOps implements MetadataOps {
     after?: { readonly dueMs: number; readonly arn: string },
   ): Promise<ResourceRecord<D>[]> {
     if (statuses.length === 0) return [];
-    const inStatuses = `status IN (${statuses.map(() => '?').join(', ')})`;
-    const rows = after
-      ? await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms <= ? AND (due_ms > ? OR (due_ms = ? AND arn > ?)) AND ${inStatuses} ORDER BY due_ms, arn LIMIT ?`, [
-          kind,
-          nowMs,
-          after.dueMs,
-          after.dueMs,
-          after.arn,
-          ...statuses,
-          limit,
-        ])
-      : await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms <= ? AND ${inStatuses} ORDER BY due_ms, arn LIMIT ?`, [kind, nowMs, ...statuses, limit]);
+    // A page after `after`: later due, or as due with a later ARN.
+    const page = after ? ' AND (due_ms > ? OR (due_ms = ? AND arn > ?))' : '';
+    const rows = await this.ex.all(`SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms <= ?${page} AND status IN (${marks(statuses)}) ORDER BY due_ms, arn LIMIT ?`, [
+      kind,
+      nowMs,
+      ...(after ? [after.dueMs, after.dueMs, after.arn] : []),
+      ...statuses,
+      limit,
+    ]);
     return rows.map((r) => toRecord<D>(r));
   }
 
   async findUndated<D>(kind: ResourceRecord['kind'], statuses: readonly string[], limit: number): Promise<ResourceRecord<D>[]> {
     if (statuses.length === 0) return [];
     const rows = await this.ex.all(
-      `SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms IS NULL AND status IN (${statuses.map(() => '?').join(', ')}) ORDER BY arn LIMIT ?`,
+      `SELECT ${COLUMNS} FROM resources WHERE kind = ? AND due_ms IS NULL AND status IN (${marks(statuses)}) ORDER BY arn LIMIT ?`,
       [kind, ...statuses, limit],
     );
     return rows.map((r) => toRecord<D>(r));
