@@ -60,3 +60,27 @@ describe('playlist render thread', { skip: process.platform !== 'linux' && 'per-
     }
   });
 });
+
+test('while the node takes in a stream, a day-long playlist gives its turn back only after a pause of twice what it took', async () => {
+  // A day of 2-second segments; the second request lists the same window, so it is only a copy of
+  // held bytes and takes far less than the first, which writes every line.
+  const day: OutputRun[] = [{ first: { ...runs[0]!.first, durationMs: 2000, mediaDuration: 180_000 }, count: 43_200 }];
+  const r = new PlaylistRenderer(1 << 26, 0);
+  try {
+    r.ingestSeen();
+    const t0 = performance.now();
+    let t1 = 0;
+    const first = r.playlist('k', day, spec, '', '').then((b) => {
+      t1 = performance.now();
+      return b;
+    });
+    const second = r.playlist('k', day, spec, '', '');
+    const [a, b] = await Promise.all([first, second]);
+    const t2 = performance.now();
+    assert.ok(a.equals(b));
+    // The second starts PAUSE_FACTOR (2) times the first's making after the first is handed over.
+    assert.ok(t2 - t1 >= 1.5 * (t1 - t0), `the second came ${(t2 - t1).toFixed(1)} ms after the first, which took ${(t1 - t0).toFixed(1)} ms`);
+  } finally {
+    await r.close();
+  }
+});
