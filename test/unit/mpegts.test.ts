@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { readInitSegment } from '../../src/media/container/isobmff.js';
-import { readTsSegment, type TsStream } from '../../src/media/container/mpegts.js';
+import { nalUnitRanges, readTsSegment, type TsStream } from '../../src/media/container/mpegts.js';
 import { AVC_PROFILES, HAS_X265, HEVC_PROFILES, NO_FFMPEG, concat, expectParseError, probePackets, probeStreams, run } from '../support/media-fixtures.js';
 
 const WRAP = 2 ** 33;
@@ -344,5 +344,48 @@ describe('real MPEG-TS from ffmpeg, against ffprobe', () => {
       assert.ok((s.firstPts ?? 0) < WRAP && (s.lastPts ?? 0) > WRAP, `${s.kind} ${s.firstPts}..${s.lastPts}`);
       assert.ok(Math.abs((s.duration ?? 0) - 2) < 0.1, `${s.kind} duration ${s.duration}`);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// NAL unit boundaries
+
+describe('nalUnitRanges', () => {
+  /** The definition, byte by byte: a NAL unit follows each 00 00 01 and ends before the next, less the zeros before it. */
+  function reference(es: Uint8Array): [number, number][] {
+    const out: [number, number][] = [];
+    let start = -1;
+    for (let j = 2; j < es.length; j++) {
+      if (es[j] !== 1 || es[j - 1] !== 0 || es[j - 2] !== 0) continue;
+      if (start >= 0) {
+        let end = j - 2;
+        while (end > start && es[end - 1] === 0) end--;
+        out.push([start, end]);
+      }
+      start = j + 1;
+    }
+    if (start >= 0 && start < es.length) out.push([start, es.length]);
+    return out;
+  }
+
+  test('agrees with the byte-by-byte definition on random streams rich in zeros and ones, and on views into larger buffers', () => {
+    let seed = 12345;
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (let round = 0; round < 2000; round++) {
+      const length = Math.floor(next() * 64);
+      const whole = new Uint8Array(length + 8);
+      for (let i = 0; i < whole.length; i++) {
+        const r = next();
+        whole[i] = r < 0.45 ? 0 : r < 0.75 ? 1 : Math.floor(next() * 256);
+      }
+      const offset = Math.floor(next() * 8);
+      const es = whole.subarray(offset, offset + length);
+      assert.deepEqual([...nalUnitRanges(es)], reference(es), `stream ${Buffer.from(es).toString('hex')}`);
+    }
+  });
+
+  test('finds the units of a coded stream with 3- and 4-byte start codes and trailing zeros', () => {
+    const es = Uint8Array.from([0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x68, 0xce, 0, 0, 1, 0x65, 0x88, 0x84, 0, 0, 0, 3, 1, 0, 0]);
+    assert.deepEqual([...nalUnitRanges(es)], [[4, 6], [10, 12], [15, 25]]);
   });
 });

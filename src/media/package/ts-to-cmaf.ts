@@ -552,7 +552,10 @@ function buildDolby(stream: PmtStream, pes: readonly Pes[], clock: Clock33): Bui
  * With `{ media: false }` the fragment is not written: the init segment, codecs, track times and
  * refusals are those of a full repackaging (ingest of a channel without a CMAF endpoint).
  */
-export function repackageTs(buf: Uint8Array, options: { readonly media?: boolean } = {}): CmafSegment {
+export function repackageTs(input: Uint8Array, options: { readonly media?: boolean } = {}): CmafSegment {
+  // Read through a plain Uint8Array view of the same memory: the reader takes a view per packet
+  // and per NAL unit, and a Buffer's subarray (a Buffer too) costs more to make than a plain one.
+  const buf = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.length) : input;
   if (buf.length === 0 || buf.length % PACKET_SIZE !== 0) throw new RepackageError(`the segment is ${buf.length} bytes, not a whole number of 188-byte MPEG-TS packets`);
   const packetCount = buf.length / PACKET_SIZE;
   let tables: PmtStream[];
