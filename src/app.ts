@@ -22,6 +22,7 @@ import { EgressGuard } from './dataplane/origin/egress-access.js';
 import { RequestFactsReader } from './dataplane/request-facts.js';
 import { parseCdnSecretsFile, type CdnSecrets } from './dataplane/origin/cdn-secrets.js';
 import { RetentionKeeper } from './dataplane/retention.js';
+import { ExclusiveStoreCache } from './storage/blobs/exclusive-cache.js';
 import { DiskBlobStore } from './storage/blobs/disk-blob-store.js';
 import { S3BlobStore } from './storage/blobs/s3-blob-store.js';
 import { withLazyCmaf } from './storage/blobs/lazy-cmaf-blobs.js';
@@ -198,7 +199,11 @@ async function startServices(
     blobs = new S3BlobStore({ bucket, prefix, endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, timeoutMs: config.timeouts.s3Ms });
     logger.info({ bucket, prefix }, 'live segments in S3');
   } else {
-    blobs = new DiskBlobStore(join(config.dataDir, 'media'));
+    const disk = new DiskBlobStore(join(config.dataDir, 'media'));
+    // With SQLite too, the data directory is one process's own: the listings of ingest folders and
+    // the bytes of the uploads waiting there are answered from memory. Nodes over PostgreSQL may
+    // share a folder, so they ask the disk every time (docs/design/016-ingest-file-calls.md).
+    blobs = config.databaseUrl ? disk : new ExclusiveStoreCache(disk, { keepBytes: (key) => key.startsWith('ingest/'), maxBytes: 128 * 1024 * 1024, maxFolders: 100_000 });
   }
   // TS segments' CMAF fragments that ingest did not store are made on their first read.
   blobs = withLazyCmaf(blobs);

@@ -89,7 +89,7 @@ export class PendingIndex {
   /** The parsed playlist for these stored bytes (parsed again only when they changed). */
   playlist(prefix: string, key: string, bytes: Buffer, nowMs: number): { parsed: ParsedPlaylist; sinceMs: number } {
     const cached = this.playlists.get(prefix)?.get(key);
-    if (cached !== undefined && cached.bytes.equals(bytes)) return cached;
+    if (cached !== undefined && (cached.bytes === bytes || cached.bytes.equals(bytes))) return cached;
     const entry = { bytes, sinceMs: nowMs, parsed: parse(prefix, key.slice(prefix.length), bytes) };
     this.remember(prefix, key, entry);
     return entry;
