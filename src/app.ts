@@ -231,8 +231,8 @@ async function startServices(
   const cleanup = new ChannelCleanup({ store, timeline, blobs, logger });
   const purge = (arn: string) => void cleanup.purge(arn).catch((err: unknown) => logger.error({ err, channel: arn }, 'removing a deleted channel\'s content failed; the sweep retries'));
   const reset = (arn: string) => cleanup.reset(arn).catch((err: unknown) => logger.error({ err, channel: arn }, 'removing a reset channel\'s content failed'));
-  const wakeRunner: { wake?: () => void } = {};
-  const services = createServices({ store, clock, ids: randomIds, settings, hooks: { channelDeleted: purge, channelReset: reset, originEndpointDeleted: (arn) => egress.keys.forget(arn), harvestJobQueued: () => wakeRunner.wake?.() } });
+  const wakeRunner: { wake?: (dueMs: number) => void } = {};
+  const services = createServices({ store, clock, ids: randomIds, settings, hooks: { channelDeleted: purge, channelReset: reset, originEndpointDeleted: (arn) => egress.keys.forget(arn), harvestJobQueued: (dueMs) => wakeRunner.wake?.(dueMs) } });
   const verifier = new SigV4Verifier((id) => keys.lookup(id));
   const pipeline = new ApiPipeline({ services, store, verifier, clock, ids: randomIds, logger });
   const retention = new RetentionKeeper({ store, timeline, blobs, clock, logger });
@@ -274,7 +274,7 @@ async function startServices(
     },
   });
   runner.start();
-  wakeRunner.wake = () => runner.wake();
+  wakeRunner.wake = (dueMs) => runner.wake(dueMs);
   const dispatcher = new WebhookDispatcher({ store, clock, logger, pollMs: 500, baseBackoffMs: 1000, timeoutMs: 10_000 });
   dispatcher.start();
   const sweep = setInterval(() => {

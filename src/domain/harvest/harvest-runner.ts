@@ -133,10 +133,14 @@ export class HarvestRunner {
   /**
    * A job was queued through this node: look for due jobs now rather than at the next poll (a job
    * whose window has passed starts at once). A pass that runs before the job's transaction
-   * committed finds nothing new, and the next poll picks the job up as before.
+   * committed finds nothing new, and the next poll picks the job up as before. A job not yet due
+   * (`dueMs`, its window's end, still ahead) would not be found by a pass now either: the poll
+   * picks it up once it is due, so it wakes nothing (creates with a future window, the usual
+   * kind, cost no scheduling pass each).
    */
-  wake(): void {
+  wake(dueMs?: number): void {
     if (this.stopped) return;
+    if (dueMs !== undefined && dueMs > this.deps.clock.now().getTime()) return;
     if (this.ticking) this.again = true;
     else setImmediate(this.tickDetached);
   }

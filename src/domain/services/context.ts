@@ -50,8 +50,11 @@ export interface ServiceContext {
         readonly originEndpointDeleted?: (endpointArn: string) => void;
         /** Awaited by ResetChannelState: removes the content the channel held (a reset always starts it afresh). */
         readonly channelReset?: (channelArn: string) => Promise<void>;
-        /** A harvest job was queued (so this node's runner looks for due jobs now rather than at its next poll). */
-        readonly harvestJobQueued?: () => void;
+        /**
+         * A harvest job was queued, due to run from `dueMs` (its window's end): this node's runner
+         * looks for due jobs now, rather than at its next poll, when that time has come.
+         */
+        readonly harvestJobQueued?: (dueMs: number) => void;
       }
     | undefined;
 }

@@ -111,7 +111,7 @@ export class HarvestJobService {
       await tx.insertResource(records.harvestJob(scope, job, settings.harvestJobRetentionMs));
       return job;
     });
-    this.ctx.hooks?.harvestJobQueued?.();
+    this.ctx.hooks?.harvestJobQueued?.(job.endMs);
     return job;
   }
 
