@@ -87,8 +87,11 @@ export class SqliteDriver implements SqlDriver {
    */
   /** Every transaction here is exclusive (one connection, one writer), so options change nothing. */
   transaction<R>(fn: (ex: SqlExecutor) => Promise<R>, _options?: TransactionOptions): Promise<R> {
+    // As AsyncResource.bind(fn), without the deprecated property accessors bind() defines on every
+    // bound function (about 20 µs per call on Node 20, once per transaction).
+    const caller = new AsyncResource('PackhouseSqliteTransaction');
     return new Promise<R>((resolve, reject) => {
-      this.pending.push({ fn: AsyncResource.bind(fn), resolve: resolve as (v: unknown) => void, reject });
+      this.pending.push({ fn: (ex) => caller.runInAsyncScope(fn, undefined, ex), resolve: resolve as (v: unknown) => void, reject });
       this.scheduleGroup();
     });
   }
