@@ -15,27 +15,28 @@ export const MAX_KEY_BYTES = 1024;
  * that refuses one fails the job with its own reason.
  */
 export function bucketNameProblem(name: string): string | undefined {
-  const shown = JSON.stringify(name.length > 70 ? `${name.slice(0, 67)}...` : name);
-  if (name.length < 3 || name.length > 63) return `The bucket name ${shown} must be 3 to 63 characters long.`;
+  // Only a refusal quotes the name: a good one (every create's) is not copied.
+  const shown = () => JSON.stringify(name.length > 70 ? `${name.slice(0, 67)}...` : name);
+  if (name.length < 3 || name.length > 63) return `The bucket name ${shown()} must be 3 to 63 characters long.`;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$/.test(name)) {
-    return `The bucket name ${shown} may only hold letters, digits, dots, hyphens and underscores, and must start and end with a letter or digit.`;
+    return `The bucket name ${shown()} may only hold letters, digits, dots, hyphens and underscores, and must start and end with a letter or digit.`;
   }
-  if (name.includes('..')) return `The bucket name ${shown} must not hold two dots in a row.`;
+  if (name.includes('..')) return `The bucket name ${shown()} must not hold two dots in a row.`;
   return undefined;
 }
 
 /** Why `key` is not an object key Packhouse will write or store (see the module comment). */
 export function objectKeyProblem(key: string, what = 'The object key'): string | undefined {
-  const shown = JSON.stringify(key.length > 100 ? `${key.slice(0, 97)}...` : key);
+  const shown = () => JSON.stringify(key.length > 100 ? `${key.slice(0, 97)}...` : key);
   if (key === '') return `${what} is empty.`;
-  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(key)) return `${what} ${shown} is not valid UTF-8 text.`;
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(key)) return `${what} ${shown()} is not valid UTF-8 text.`;
   const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes > MAX_KEY_BYTES) return `${what} ${shown} is ${bytes} bytes long; S3 keys are at most ${MAX_KEY_BYTES} bytes.`;
+  if (bytes > MAX_KEY_BYTES) return `${what} ${shown()} is ${bytes} bytes long; S3 keys are at most ${MAX_KEY_BYTES} bytes.`;
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(key)) return `${what} ${shown} holds a control character.`;
+  if (/[\u0000-\u001f\u007f]/.test(key)) return `${what} ${shown()} holds a control character.`;
   for (const segment of key.split('/')) {
-    if (segment === '') return `${what} ${shown} has an empty segment (it starts or ends with "/", or holds "//").`;
-    if (segment === '.' || segment === '..') return `${what} ${shown} has a "${segment}" segment; keys are names, not paths.`;
+    if (segment === '') return `${what} ${shown()} has an empty segment (it starts or ends with "/", or holds "//").`;
+    if (segment === '.' || segment === '..') return `${what} ${shown()} has a "${segment}" segment; keys are names, not paths.`;
   }
   return undefined;
 }

@@ -582,19 +582,20 @@ export class SigV4Verifier {
 
   /** Header form: within 15 minutes of now. Presigned form: not expired, not from the future. */
   private checkTime(parts: SignatureParts, nowMs: number): void {
-    const nowText = formatAmzDate(nowMs);
+    // Only the refusals below print dates; a request in time formats none.
+    const nowText = () => formatAmzDate(nowMs);
     const maxAgeMs = parts.expires !== undefined ? parts.expires * 1000 : MAX_SKEW_MS;
     const maxAgeText = parts.expires !== undefined ? `${parts.expires} sec.` : '15 min.';
     if (parts.amzDateMs < nowMs - maxAgeMs) {
       throw invalid(
         `Signature expired: ${parts.amzDate} is now earlier than ${formatAmzDate(nowMs - maxAgeMs)} ` +
-          `(${nowText} - ${maxAgeText})`,
+          `(${nowText()} - ${maxAgeText})`,
       );
     }
     if (parts.amzDateMs > nowMs + MAX_SKEW_MS) {
       throw invalid(
         `Signature not yet current: ${parts.amzDate} is still later than ${formatAmzDate(nowMs + MAX_SKEW_MS)} ` +
-          `(${nowText} + 15 min.)`,
+          `(${nowText()} + 15 min.)`,
       );
     }
   }
