@@ -226,6 +226,13 @@ async function startServices(
     else res.writeHead(503, { 'retry-after': '1' }).end('starting\n');
   });
   server.keepAliveTimeout = 65_000;
+  // A client that sends its whole request and then half-closes the connection without waiting
+  // for the answer (ffmpeg's HLS uploads do: "Connection: close", body, FIN) still has its request
+  // served. Without this, Node ends the socket when it reads the FIN and destroys every request
+  // not yet answered, including one whose body has fully arrived but is still held back while
+  // ingest decides whether it wants it (dataplane-http.ts, EARLY_BYTES): that segment was lost.
+  // After the answer the socket is closed as before.
+  (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

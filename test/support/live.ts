@@ -175,6 +175,10 @@ export interface EncoderOptions {
    * stream written to its stdin (see startSharedSource), as redundant encoders fed by one source.
    */
   readonly input?: 'lavfi' | 'stdin';
+  /** Bit rate of the first video rendition (default 600k: 2-second segments of about 170 KB). */
+  readonly videoBitrate?: string;
+  /** Size of the test picture, the first video rendition's (default VIDEO_SIZES[0], 320x180). */
+  readonly pictureSize?: { readonly width: number; readonly height: number };
 }
 
 export const VIDEO_SIZES = [
@@ -199,7 +203,7 @@ export function encoderArgs(o: EncoderOptions): string[] {
     '-nostats',
     '-v',
     'error',
-    ...(o.input === 'stdin' ? ['-f', 'nut', '-i', 'pipe:0'] : lavfiInputs(o.look, o.readrate ?? (o.realtime !== false))),
+    ...(o.input === 'stdin' ? ['-f', 'nut', '-i', 'pipe:0'] : lavfiInputs(o.look, o.readrate ?? (o.realtime !== false), o.pictureSize)),
     '-t',
     String(o.seconds),
     '-map',
@@ -221,7 +225,7 @@ export function encoderArgs(o: EncoderOptions): string[] {
     '-sc_threshold',
     '0',
     '-b:v:0',
-    '600k',
+    o.videoBitrate ?? '600k',
     '-s:v:1',
     `${VIDEO_SIZES[1].width}x${VIDEO_SIZES[1].height}`,
     '-b:v:1',
@@ -257,14 +261,14 @@ export function encoderArgs(o: EncoderOptions): string[] {
 }
 
 /** The lavfi test picture (320x180, 25 fps) and tone inputs, each read in real time when `pace` is true, at that rate when a number. */
-function lavfiInputs(look: 'a' | 'b' | undefined, pace: boolean | number): string[] {
+function lavfiInputs(look: 'a' | 'b' | undefined, pace: boolean | number, size: { readonly width: number; readonly height: number } = VIDEO_SIZES[0]): string[] {
   const re = typeof pace === 'number' ? ['-readrate', String(pace)] : pace ? ['-re'] : [];
   return [
     ...re,
     '-f',
     'lavfi',
     '-i',
-    `${look === 'b' ? 'testsrc' : 'testsrc2'}=size=${VIDEO_SIZES[0].width}x${VIDEO_SIZES[0].height}:rate=${FPS}`,
+    `${look === 'b' ? 'testsrc' : 'testsrc2'}=size=${size.width}x${size.height}:rate=${FPS}`,
     ...re,
     '-f',
     'lavfi',
