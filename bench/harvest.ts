@@ -9,10 +9,15 @@
  * loop on an idle origin for ten seconds just before. `--probe off` leaves the origin idle during both transfers.
  *
  * Prints, per round, segments and MB per second of both, their ratio, the process's CPU time per
- * object (everything runs in this one process: client, origin, harvest runner and S3 server), the
- * seconds from CreateHarvestJob (EndTime already passed) to COMPLETED, and the probe's p99s.
+ * object (by default everything runs in this one process: client, origin, harvest runner and S3
+ * server), the seconds from CreateHarvestJob (EndTime already passed) to COMPLETED, and the probe's p99s.
  *
- *   npm run build && node dist/bench/harvest.js [--minutes 60] [--segment-kb 40] [--rounds 3] [--probe on|off] [--postgres [--nodes 2]]
+ *   npm run build && node dist/bench/harvest.js [--minutes 60] [--segment-kb 40] [--rounds 3] [--probe on|off] [--s3 builtin|external] [--postgres [--nodes 2]]
+ *
+ * With --s3 external the S3 server (the same built-in endpoint) runs in a `node` child process of
+ * its own, which Packhouse reaches with --s3-endpoint and the plain copy's client as well: only the
+ * S3 clients (signing, the body's SHA-256, HTTP) stay on the origin's event loop. The CPU time per
+ * object is then printed as this process's + the S3 server's.
  *
  * With --postgres the node keeps its timeline in PostgreSQL and its segments in the S3 segment
  * store (a built-in S3 endpoint of its own, which also takes the harvest output and the plain
@@ -22,7 +27,7 @@
 import { loadavg } from 'node:os';
 import { PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateHarvestJobCommand, GetHarvestJobCommand } from '@aws-sdk/client-mediapackagev2';
-import { SEG_MS, clusterFlags, clusterLabel, startBenchChannel } from './support.js';
+import { SEG_MS, clusterFlags, clusterLabel, s3Flag, startBenchChannel } from './support.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -35,6 +40,7 @@ const ROUNDS = Number(opt('--rounds', '3'));
 const PROBE = opt('--probe', 'on') !== 'off';
 const PARALLEL = 4;
 const CLUSTER = clusterFlags(args);
+const S3 = s3Flag(args);
 
 /**
  * Polls a manifest back to back until stopped; returns the latencies in ms. An extra query
@@ -77,7 +83,7 @@ const cpuMs = () => {
 };
 
 async function main(): Promise<void> {
-  const bench = await startBenchChannel({ name: 'harvest', startoverSeconds: 3 * 3600, args: ['--harvest-settle-seconds', '0'], cluster: CLUSTER });
+  const bench = await startBenchChannel({ name: 'harvest', startoverSeconds: 3 * 3600, args: ['--harvest-settle-seconds', '0'], cluster: CLUSTER, s3: S3 });
   const { blobs, cid } = bench;
   const mp = bench.client;
   const count = Math.round((MINUTES * 60_000) / SEG_MS) + 10;
@@ -91,7 +97,7 @@ async function main(): Promise<void> {
   for (const k of keys) await blobs.put(k, payload);
   const windowStart = now - MINUTES * 60_000 - 5000;
   const windowEnd = now - 5000;
-  console.log(`harvest benchmark: ${MINUTES} min window, ${renditions.length} renditions, ${SEGMENT_BYTES / 1024} KiB segments, ${ROUNDS} rounds, origin probe ${PROBE ? 'on' : 'off'}${clusterLabel(CLUSTER)}, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`harvest benchmark: ${MINUTES} min window, ${renditions.length} renditions, ${SEGMENT_BYTES / 1024} KiB segments, ${ROUNDS} rounds, origin probe ${PROBE ? 'on' : 'off'}${clusterLabel(CLUSTER)}, S3 server ${S3 === 'external' ? `in a child process (pid ${bench.nodes.externalS3?.pid}, ${bench.s3Url})` : 'in this process'}, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
   const s3 = new S3Client({ endpoint: bench.s3Url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   await s3.send(new CreateBucketCommand({ Bucket: 'baseline' }));
@@ -140,16 +146,21 @@ async function main(): Promise<void> {
     }
     if (status !== 'COMPLETED') throw new Error(`harvest ended ${status}: ${error}`);
   };
+  const external = bench.nodes.externalS3;
   const timed = async (fn: () => Promise<void>) => {
     const probe = probeLatency(probeUrl, PROBE, bench.spread);
+    const e0 = (await external?.cpuMs()) ?? 0;
     const c0 = cpuMs();
     const t0 = performance.now();
     await fn();
     const s = (performance.now() - t0) / 1000;
     const cpu = cpuMs() - c0;
+    const s3Cpu = ((await external?.cpuMs()) ?? 0) - e0;
     const lat = await probe.stop();
-    return { s, cpuPerObject: cpu / segs, lat };
+    return { s, cpuPerObject: cpu / segs, s3CpuPerObject: s3Cpu / segs, lat };
   };
+  /** This process's CPU ms per object, and the S3 server's after a + when it runs apart. */
+  const cpuCol = (t: { cpuPerObject: number; s3CpuPerObject: number }) => (external ? `${t.cpuPerObject.toFixed(1)}+${t.s3CpuPerObject.toFixed(1)}` : t.cpuPerObject.toFixed(2));
 
   console.log('round  plain copy s  MB/s  cpu ms/obj | harvest s  MB/s  cpu ms/obj | ratio | probe p50/p99 ms: idle      copy   harvest | p99 harvest/idle  load');
   const pp = (xs: number[]) => `${pct(xs, 0.5).toFixed(0)}/${p99(xs).toFixed(0)}`;
@@ -168,7 +179,7 @@ async function main(): Promise<void> {
     const pr = PROBE ? p99(job.lat) / p99(idle) : 0;
     p99Ratios.push(pr);
     console.log(
-      `${String(round).padStart(5)} ${copy.s.toFixed(2).padStart(13)} ${(mb / copy.s).toFixed(1).padStart(5)} ${copy.cpuPerObject.toFixed(2).padStart(11)} | ${job.s.toFixed(2).padStart(9)} ${(mb / job.s).toFixed(1).padStart(5)} ${job.cpuPerObject.toFixed(2).padStart(11)} | ${ratio.toFixed(2).padStart(5)} |` +
+      `${String(round).padStart(5)} ${copy.s.toFixed(2).padStart(13)} ${(mb / copy.s).toFixed(1).padStart(5)} ${cpuCol(copy).padStart(11)} | ${job.s.toFixed(2).padStart(9)} ${(mb / job.s).toFixed(1).padStart(5)} ${cpuCol(job).padStart(11)} | ${ratio.toFixed(2).padStart(5)} |` +
         (PROBE ? ` ${pp(idle).padStart(21)} ${pp(copy.lat).padStart(9)} ${pp(job.lat).padStart(9)} | ${pr.toFixed(2).padStart(16)}` : ' (probe off)                                    |                 ') +
         `  ${loadavg()[0]!.toFixed(2)}`,
     );

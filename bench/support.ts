@@ -6,7 +6,13 @@
  * balancer in front of them would. And for the origin and harvest benchmarks, one CMAF endpoint
  * (bench/ch/ep, HLS `index` and DASH `dash`, 2 s output segments) with a second connection to the
  * nodes' database that writes timeline rows straight in, far faster than ingesting them.
+ *
+ * With `--s3 external` the S3 store (harvest output, the plain copies, and the segment store of nodes
+ * over PostgreSQL) is the same built-in S3 endpoint started in a `node` process of its own
+ * (s3-server.ts) instead of in this one, and the nodes reach it with --s3-endpoint: the S3 server's
+ * work no longer shares the origin's event loop.
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +59,81 @@ export function clusterLabel(c: Cluster): string {
   return c.postgres ? `, PostgreSQL and the S3 segment store${c.nodes > 1 ? `, ${c.nodes} nodes` : ''}` : '';
 }
 
+/**
+ * Where the S3 store runs (`--s3 builtin|external`): in this process (the node's own built-in
+ * endpoint, or one started beside the nodes over PostgreSQL), or the same endpoint in a child process.
+ */
+export type S3Placement = 'builtin' | 'external';
+
+export function s3Flag(args: readonly string[]): S3Placement {
+  const i = args.indexOf('--s3');
+  const v = i >= 0 ? args[i + 1] : 'builtin';
+  if (v !== 'builtin' && v !== 'external') throw new Error(`--s3 must be builtin or external; got ${String(v)}`);
+  return v;
+}
+
+/** The built-in S3 endpoint in a child process (s3-server.ts), its files in a temporary directory. */
+export interface ExternalS3 {
+  readonly url: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly pid: number;
+  /** The child's CPU time so far, in ms. */
+  cpuMs(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startExternalS3(name: string): Promise<ExternalS3> {
+  const dir = mkdtempSync(join(tmpdir(), `packhouse-bench-${name}-s3-`));
+  const child = fork(new URL('./s3-server.js', import.meta.url), [dir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  const kill = () => child.kill('SIGKILL');
+  // Whatever ends this process (an error included), the child and its files go with it.
+  const onExit = () => {
+    kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const cleanUp = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      if (child.connected) child.send('close');
+      const timer = setTimeout(kill, 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    process.removeListener('exit', onExit);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  let url: string;
+  try {
+    url = await new Promise<string>((resolve, reject) => {
+      child.once('message', (m) => resolve((m as { url: string }).url));
+      child.once('error', reject);
+      child.once('exit', (code, signal) => reject(new Error(`the external S3 server exited before listening (code ${code}, signal ${signal})`)));
+    });
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+  return {
+    url,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    pid: child.pid!,
+    cpuMs: () =>
+      new Promise<number>((resolve, reject) => {
+        const onMessage = (m: unknown) => {
+          if (typeof m === 'object' && m !== null && 'cpuMs' in m) {
+            child.off('message', onMessage);
+            resolve((m as { cpuMs: number }).cpuMs);
+          }
+        };
+        child.on('message', onMessage);
+        if (!child.connected) reject(new Error('the external S3 server has gone'));
+        else child.send('cpu');
+      }),
+    close: cleanUp,
+  };
+}
+
 /** The S3 store the nodes over PostgreSQL share: live segments under s3://live/segments/, harvest output. */
 export interface SharedS3 {
   readonly url: string;
@@ -67,53 +148,67 @@ export interface BenchNodes {
   /** The PostgreSQL database the nodes share; undefined: SQLite in the one node's data directory. */
   readonly databaseUrl: string | undefined;
   readonly s3: SharedS3 | undefined;
+  /** The S3 server in a child process (`s3: 'external'`); it takes the harvest output. */
+  readonly externalS3: ExternalS3 | undefined;
   close(): Promise<void>;
 }
 
 /** Starts the nodes (`start` and `load`: another build's, to compare builds in one process). */
-export async function startBenchNodes(o: { name: string; cluster: Cluster; args?: readonly string[]; start?: typeof startApp; load?: typeof loadConfig }): Promise<BenchNodes> {
+export async function startBenchNodes(o: { name: string; cluster: Cluster; s3?: S3Placement; args?: readonly string[]; start?: typeof startApp; load?: typeof loadConfig }): Promise<BenchNodes> {
   const start = o.start ?? startApp;
   const load = o.load ?? loadConfig;
-  const pgDatabase = o.cluster.postgres ? await createPgDatabase() : undefined;
-  const dirs: string[] = [];
-  let shared: { s3: SharedS3; close(): Promise<void> } | undefined;
-  if (pgDatabase) {
-    const dir = mkdtempSync(join(tmpdir(), `packhouse-bench-${o.name}-s3-`));
-    dirs.push(dir);
-    const server = await startBuiltinS3({ directory: dir, host: '127.0.0.1', port: 0, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    const admin = new S3Client({ endpoint: server.url, forcePathStyle: true, region: 'us-east-1', credentials: server.credentials });
-    for (const Bucket of ['live', 'vod']) await admin.send(new CreateBucketCommand({ Bucket }));
-    admin.destroy();
-    shared = { s3: { url: server.url, credentials: server.credentials, bucket: 'live', prefix: 'segments/' }, close: () => server.close() };
-  }
-  const clusterArgs = pgDatabase && shared
-    ? [
-        '--database-url', pgDatabase.url,
-        '--s3-endpoint', shared.s3.url,
-        '--s3-access-key-id', shared.s3.credentials.accessKeyId,
-        '--s3-secret-access-key', shared.s3.credentials.secretAccessKey,
-        '--segment-store', `s3://${shared.s3.bucket}/${shared.s3.prefix}`,
-      ]
-    : [];
+  const external = o.s3 === 'external' ? await startExternalS3(o.name) : undefined;
   const apps: RunningApp[] = [];
   const dataDirs: string[] = [];
-  for (let i = 0; i < o.cluster.nodes; i++) {
-    const dataDir = mkdtempSync(join(tmpdir(), `packhouse-bench-${o.name}-`));
-    dataDirs.push(dataDir);
-    const config = load(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--log-level', 'silent', ...clusterArgs, ...(o.args ?? [])], {});
-    apps.push(await start(config, { logger: pino({ level: process.env['BENCH_LOG'] ?? 'silent' }) }));
+  const dirs: string[] = [];
+  let pgDatabase: Awaited<ReturnType<typeof createPgDatabase>> | undefined;
+  let shared: { s3: SharedS3; close(): Promise<void> } | undefined;
+  const close = async () => {
+    for (const app of apps) await app.close();
+    await shared?.close();
+    await external?.close();
+    if (pgDatabase) await dropPgDatabase(pgDatabase.name);
+    for (const d of [...dataDirs, ...dirs]) rmSync(d, { recursive: true, force: true });
+  };
+  try {
+    pgDatabase = o.cluster.postgres ? await createPgDatabase() : undefined;
+    // The S3 store outside the nodes: the child process, or (nodes over PostgreSQL) one started here.
+    let store: { url: string; credentials: SharedS3['credentials'] } | undefined = external;
+    if (pgDatabase && !external) {
+      const dir = mkdtempSync(join(tmpdir(), `packhouse-bench-${o.name}-s3-`));
+      dirs.push(dir);
+      const server = await startBuiltinS3({ directory: dir, host: '127.0.0.1', port: 0, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+      shared = { s3: { url: server.url, credentials: server.credentials, bucket: 'live', prefix: 'segments/' }, close: () => server.close() };
+      store = server;
+    } else if (pgDatabase && external) {
+      shared = { s3: { url: external.url, credentials: external.credentials, bucket: 'live', prefix: 'segments/' }, close: async () => {} };
+    }
+    if (store) {
+      const admin = new S3Client({ endpoint: store.url, forcePathStyle: true, region: 'us-east-1', credentials: store.credentials });
+      for (const Bucket of pgDatabase ? ['live', 'vod'] : ['vod']) await admin.send(new CreateBucketCommand({ Bucket }));
+      admin.destroy();
+    }
+    const storeArgs = store
+      ? ['--s3-endpoint', store.url, '--s3-access-key-id', store.credentials.accessKeyId, '--s3-secret-access-key', store.credentials.secretAccessKey]
+      : [];
+    const clusterArgs = pgDatabase && shared ? ['--database-url', pgDatabase.url, '--segment-store', `s3://${shared.s3.bucket}/${shared.s3.prefix}`] : [];
+    for (let i = 0; i < o.cluster.nodes; i++) {
+      const dataDir = mkdtempSync(join(tmpdir(), `packhouse-bench-${o.name}-`));
+      dataDirs.push(dataDir);
+      const config = load(['--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--log-level', 'silent', ...storeArgs, ...clusterArgs, ...(o.args ?? [])], {});
+      apps.push(await start(config, { logger: pino({ level: process.env['BENCH_LOG'] ?? 'silent' }) }));
+    }
+  } catch (err) {
+    await close();
+    throw err;
   }
   return {
     apps,
     dataDirs,
     databaseUrl: pgDatabase?.url,
     s3: shared?.s3,
-    async close() {
-      for (const app of apps) await app.close();
-      await shared?.close();
-      if (pgDatabase) await dropPgDatabase(pgDatabase.name);
-      for (const d of [...dataDirs, ...dirs]) rmSync(d, { recursive: true, force: true });
-    },
+    externalS3: external,
+    close,
   };
 }
 
@@ -165,7 +260,7 @@ export interface BenchChannel {
   readonly urls: readonly string[];
   /** A URL on the first node moved to the next node in turn; on one node, as it is. */
   readonly spread: (url: string) => string;
-  /** The S3 endpoint harvest output goes to (the built-in one of the node, or the shared store). */
+  /** The S3 endpoint harvest output goes to (the built-in one of the node, the shared store, or the external one). */
   readonly s3Url: string;
   readonly nodes: BenchNodes;
   /**
@@ -182,8 +277,8 @@ const INSERT_SEGMENT = 'INSERT INTO segments (channel_arn, rendition, seq, start
 /** Rows per INSERT over PostgreSQL (one round trip each; 12 parameters a row, under its 65,535). */
 const PG_BATCH = 2000;
 
-export async function startBenchChannel(o: { name: string; startoverSeconds: number; args?: readonly string[]; cluster?: Cluster }): Promise<BenchChannel> {
-  const nodes = await startBenchNodes({ name: o.name, cluster: o.cluster ?? { postgres: false, nodes: 1 }, args: o.args ?? [] });
+export async function startBenchChannel(o: { name: string; startoverSeconds: number; args?: readonly string[]; cluster?: Cluster; s3?: S3Placement }): Promise<BenchChannel> {
+  const nodes = await startBenchNodes({ name: o.name, cluster: o.cluster ?? { postgres: false, nodes: 1 }, s3: o.s3 ?? 'builtin', args: o.args ?? [] });
   const app = nodes.apps[0]!;
   const clients = nodes.apps.map((a) => new MediaPackageV2Client({ endpoint: a.url, region: 'us-east-1', credentials: { accessKeyId: 'packhouse', secretAccessKey: 'packhouse' } }));
   const client = spreadClient(clients);
@@ -213,7 +308,7 @@ export async function startBenchChannel(o: { name: string; startoverSeconds: num
     bases,
     urls: nodes.apps.map((a) => a.url),
     spread: urlsInTurn(nodes.apps.map((a) => a.url)),
-    s3Url: s3?.url ?? app.s3Url!,
+    s3Url: s3?.url ?? nodes.externalS3?.url ?? app.s3Url!,
     nodes,
     async fill(renditions, f) {
       const first = f.endMs - f.count * SEG_MS;
