@@ -172,11 +172,12 @@ export class ExclusiveStoreCache implements BlobStore {
       return mark;
     });
     let ok = false;
+    let overlapped = false;
     try {
       await run();
       ok = true;
     } finally {
-      const overlapped = marks.some((m) => m.overlapped);
+      overlapped = marks.some((m) => m.overlapped);
       keys.forEach((k, i) => {
         if (--marks[i]!.count === 0) this.keysUnderWay.delete(k);
       });
@@ -185,7 +186,7 @@ export class ExclusiveStoreCache implements BlobStore {
       if (ok && !overlapped) apply();
       else for (const f of folders) this.folders.delete(f);
     }
-    return ok && !marks.some((m) => m.overlapped);
+    return ok && !overlapped;
   }
 
   /** Records in a kept listing that a key is now there, or gone. */
